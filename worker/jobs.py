@@ -1,0 +1,110 @@
+"""Values that travel through the pipeline: a validated Job, a Rejected line, the final Outcome.
+
+Pydantic lives at the boundary only (`worker.validate`); inside the pipeline everything is one of these
+small frozen dataclasses. `result_line` renders an outcome as the public results-JSONL contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+Status = Literal["succeeded", "failed", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One validation problem: where (a dotted path into the line), what, and pydantic's error type."""
+
+    loc: str
+    message: str
+    type: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON form used in results and logs."""
+        return {"loc": self.loc, "message": self.message, "type": self.type}
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One PATCH to send: the body is the exact JSON the line gave (PATCH semantics: nothing added)."""
+
+    job_id: str
+    line: int
+    tenant: str
+    path: str
+    body: bytes
+    client_request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A line that never became a Job: not JSON, or not valid for its resource."""
+
+    job_id: str
+    line: int
+    kind: str
+    message: str
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """Why a job did not succeed: a kind (Graph error code or our own), a message, and detail."""
+
+    kind: str
+    message: str
+    detail: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form of the result's `error` field."""
+        return {"kind": self.kind, "message": self.message, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The one final result of a job (or of a rejected line)."""
+
+    job_id: str
+    line: int
+    status: Status
+    http_status: int | None
+    attempts: int
+    elapsed_ms: float
+    client_request_id: str | None
+    error: ErrorInfo | None
+    tenant: str | None = None
+
+    @classmethod
+    def rejected(cls, rejected: Rejected) -> Outcome:
+        """The result for a line that failed parsing or validation."""
+        detail = [error.as_dict() for error in rejected.errors]
+        return cls(
+            job_id=rejected.job_id,
+            line=rejected.line,
+            status="rejected",
+            http_status=None,
+            attempts=0,
+            elapsed_ms=0.0,
+            client_request_id=None,
+            error=ErrorInfo(kind=rejected.kind, message=rejected.message, detail=detail),
+        )
+
+
+def result_line(outcome: Outcome) -> bytes:
+    """Render one outcome as a results-JSONL line (with the trailing newline)."""
+    return orjson.dumps(
+        {
+            "jobId": outcome.job_id,
+            "line": outcome.line,
+            "status": outcome.status,
+            "httpStatus": outcome.http_status,
+            "attempts": outcome.attempts,
+            "elapsedMs": round(outcome.elapsed_ms, 1),
+            "clientRequestId": outcome.client_request_id,
+            "error": None if outcome.error is None else outcome.error.as_dict(),
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
