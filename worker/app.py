@@ -1,0 +1,152 @@
+"""Build a one-shot run from Settings and execute it: the composition root of `patch-worker run`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import partial
+
+import structlog
+
+from worker.errors import ConfigError
+from worker.jobs import FieldError, Job, Rejected
+from worker.pipeline import Execute, Pipeline
+from worker.record.progress import progress_bar
+from worker.record.recorder import ResultsRecorder
+from worker.record.results import ResultsWriter
+from worker.record.summary import RunSummary
+from worker.send.auth import StaticToken, TokenProvider
+from worker.send.executor import JobExecutor
+from worker.send.http import GraphClient, new_session
+from worker.send.retry import RetryPolicy
+from worker.settings import Settings
+from worker.sources.jsonl import OVERSIZED, JsonlSource
+from worker.validate import parse_line
+
+log = structlog.get_logger("worker.app")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """What to run: the input, where results go, and whether to send anything."""
+
+    input: str
+    results: str | None
+    dry_run: bool = False
+    progress: bool = True
+
+
+def parse_input_line(
+    raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int
+) -> Job | Rejected | None:
+    """parse_line, plus the source's marker for a line too long to hold in memory."""
+    if raw is OVERSIZED:
+        message = f"line is longer than {max_line_bytes} bytes"
+        return Rejected(
+            job_id=str(line_no),
+            line=line_no,
+            kind="line_too_long",
+            message=message,
+            errors=(FieldError(loc="", message=message, type="line_too_long"),),
+        )
+    return parse_line(raw, line_no, default_tenant=default_tenant)
+
+
+def token_provider(settings: Settings) -> TokenProvider:
+    """The credentials for this run; ConfigError when there are none."""
+    if settings.auth.token is None:
+        raise ConfigError(
+            "no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file)"
+        )
+    return StaticToken(settings.auth.token.get_secret_value())
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy named by the settings."""
+    retry = settings.retry
+    return RetryPolicy(
+        max_attempts=retry.max_attempts,
+        max_elapsed_s=retry.max_elapsed_s,
+        max_retry_after_s=retry.max_retry_after_s,
+        backoff_initial_s=retry.backoff_initial_s,
+        backoff_max_s=retry.backoff_max_s,
+    )
+
+
+async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
+    """Run every line of the input through the pipeline; return the summary once all is recorded."""
+    tokens = None if request.dry_run else token_provider(settings)
+    source = JsonlSource(request.input)
+    summary = RunSummary()
+    writer = ResultsWriter(request.results) if request.results else None
+    try:
+        recorder = ResultsRecorder(writer, summary)
+        parse = partial(
+            parse_input_line,
+            default_tenant=settings.graph.default_tenant,
+            max_line_bytes=source.max_line_bytes,
+        )
+        async with _sending(settings, tokens) as execute:
+            pipeline = Pipeline(
+                source=source,
+                parse=parse,
+                execute=execute,
+                recorder=recorder,
+                concurrency=settings.run.concurrency,
+            )
+            with _stop_on_signals(pipeline.stop, summary):
+                async with progress_bar(
+                    summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress
+                ):
+                    await pipeline.run()
+            summary.valid = pipeline.valid_jobs
+    finally:
+        source.close()
+        if writer is not None:
+            writer.close()
+    summary.finish()
+    return summary
+
+
+@asynccontextmanager
+async def _sending(settings: Settings, tokens: TokenProvider | None) -> AsyncIterator[Execute | None]:
+    """The executor over one ClientSession for the run, or None for a dry run."""
+    if tokens is None:
+        yield None
+        return
+    session = new_session(
+        concurrency=settings.run.concurrency,
+        connect_timeout_s=settings.graph.connect_timeout_s,
+        read_timeout_s=settings.graph.read_timeout_s,
+    )
+    async with session:
+        client = GraphClient(session, settings.graph.base_url, tokens)
+        yield JobExecutor(client, retry_policy(settings)).execute
+
+
+@contextmanager
+def _stop_on_signals(stop: asyncio.Event, summary: RunSummary) -> Iterator[None]:
+    """First SIGINT/SIGTERM: stop taking new jobs and let in-flight ones finish. Second: stop now."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.warning("run.aborting", signal=signal.Signals(signum).name)
+            if main is not None:
+                main.cancel()
+            return
+        summary.interrupted = True
+        log.warning("run.stopping", signal=signal.Signals(signum).name, hint="send again to stop at once")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)

@@ -1,0 +1,216 @@
+"""The edge: parse flags, build Settings, configure logging, start the right command.
+
+Exit codes (public contract): 0 every job succeeded; 1 some job failed or was rejected; 2 usage or
+configuration error; 130 interrupted (run again with the same input to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from worker.app import RunRequest, run_file
+from worker.emulator.cli import add_emulator_arguments, config_from_args
+from worker.errors import PatchWorkerError
+from worker.record.logging import configure_logging
+from worker.record.summary import RunSummary, print_summary
+from worker.settings import Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Apply partial updates (HTTP PATCH) from a JSONL file to Microsoft Graph, within Graph's throttling,
+with one result line per input line.
+
+  patch-worker demo                         try it against the built-in Graph emulator
+  patch-worker validate updates.jsonl       check every line, send nothing
+  GRAPH_TOKEN=... patch-worker run updates.jsonl --results results.jsonl
+"""
+
+EPILOG = """\
+input lines: a provisioningObjectSummary body as in Graph's docs, or an envelope
+  {"jobId": "...", "path": "/auditLogs/provisioning/{id}", "tenant": "...", "body": {...}}
+exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error, 130 interrupted
+configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* environment variables
+  (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, with help that teaches."""
+    parser = argparse.ArgumentParser(
+        prog="patch-worker",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run(commands)
+    _add_validate(commands)
+    _add_demo(commands)
+    emulate = commands.add_parser(
+        "emulate",
+        help="serve the local Graph emulator (for tests, demos and benchmarks)",
+        description="Serve a local Microsoft Graph emulator that answers PATCH like Graph, with knobs for "
+        "latency, quotas and faults. Inspect what it received at /_emulator/requests and /_emulator/stats.",
+    )
+    add_emulator_arguments(emulate)
+    return parser
+
+
+def _add_common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--config", type=Path, metavar="FILE", help="YAML settings file (see config.yaml)")
+    sub.add_argument("--log-level", choices=["debug", "info", "warning", "error"], help="default: info")
+    sub.add_argument(
+        "--log-format",
+        choices=["auto", "json", "console"],
+        help="auto: console on a terminal, JSON lines otherwise",
+    )
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="send every update in a JSONL file",
+        description="Validate and send every line of FILE (or stdin, '-'; .gz is decompressed). Bad lines "
+        "become 'rejected' results and the run goes on. Each line gets exactly one result line.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("input", metavar="FILE", help="JSONL input, '-' for stdin")
+    _add_common(run)
+    run.add_argument("--base-url", help="Graph base URL (default https://graph.microsoft.com/beta)")
+    run.add_argument(
+        "--results", metavar="PATH", help="results JSONL, '-' for stdout (default results.jsonl)"
+    )
+    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
+    run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def _add_validate(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate",
+        help="check every line of a JSONL file, send nothing",
+        description="Check every line of FILE; print a result line for each rejected line and a summary. "
+        "Exit 0 when every line is valid, 1 otherwise.",
+    )
+    validate.add_argument("input", metavar="FILE", help="JSONL input, '-' for stdin")
+    _add_common(validate)
+    validate.add_argument(
+        "--results", metavar="PATH", default="-", help="where rejections go (default: stdout)"
+    )
+
+
+def _add_demo(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run the shipped examples against the built-in Graph emulator",
+        description="Start the Graph emulator in this process (with a little latency and a few injected "
+        "503s so retries show), run examples/updates.jsonl through it and show every result.",
+    )
+    demo.add_argument(
+        "--input", default=None, metavar="FILE", help="default: the shipped examples/updates.jsonl"
+    )
+    demo.add_argument("--results", default="demo-results.jsonl", metavar="PATH", help="default: %(default)s")
+
+
+def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
+    """Flags that were given, as a nested settings dict (flags beat env and file)."""
+    pairs = {
+        ("graph", "base_url"): getattr(ns, "base_url", None),
+        ("run", "results"): getattr(ns, "results", None),
+        ("run", "concurrency"): getattr(ns, "concurrency", None),
+        ("log", "level"): getattr(ns, "log_level", None),
+        ("log", "format"): getattr(ns, "log_format", None),
+    }
+    token = os.environ.get("GRAPH_TOKEN")
+    if token:
+        pairs[("auth", "token")] = token
+    nested: dict[str, dict[str, Any]] = {}
+    for (section, key), value in pairs.items():
+        if value is not None:
+            nested.setdefault(section, {})[key] = value
+    return nested
+
+
+def _settings(ns: argparse.Namespace) -> Settings:
+    settings = load_settings(ns.config, _overrides(ns))
+    configure_logging(settings.log.level, settings.log.format)
+    return settings
+
+
+def _exit_code(summary: RunSummary) -> int:
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_OK if summary.all_succeeded else EXIT_FAILED
+
+
+def _summary_stream(results: str | None) -> Any:
+    return sys.stderr if results == "-" else sys.stdout
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    """`patch-worker run`."""
+    settings = _settings(ns)
+    request = RunRequest(
+        input=ns.input, results=settings.run.results, dry_run=ns.dry_run, progress=not ns.no_progress
+    )
+    summary = asyncio.run(run_file(settings, request))
+    print_summary(
+        summary,
+        _summary_stream(request.results),
+        title="patch-worker dry run" if ns.dry_run else "patch-worker run",
+    )
+    return _exit_code(summary)
+
+
+def cmd_validate(ns: argparse.Namespace) -> int:
+    """`patch-worker validate`."""
+    settings = _settings(ns)
+    request = RunRequest(input=ns.input, results=ns.results, dry_run=True, progress=False)
+    summary = asyncio.run(run_file(settings, request))
+    print_summary(summary, _summary_stream(request.results), title="patch-worker validate")
+    return _exit_code(summary)
+
+
+def cmd_demo(ns: argparse.Namespace) -> int:
+    """`patch-worker demo`."""
+    from worker.demo import run_demo  # the demo pulls in the emulator app; keep `run` start-up lean
+
+    configure_logging("error", "auto")
+    return run_demo(ns.input, ns.results)
+
+
+def cmd_emulate(ns: argparse.Namespace) -> int:
+    """`patch-worker emulate`."""
+    from worker.emulator.server import run_forever  # the server side is not needed by `run`
+
+    run_forever(config_from_args(ns), ns.host, ns.port)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "demo": cmd_demo,
+    "emulate": cmd_emulate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `patch-worker` and `python -m worker`."""
+    ns = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[ns.command](ns)
+    except PatchWorkerError as exc:
+        print(f"patch-worker: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("patch-worker: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

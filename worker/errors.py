@@ -1,0 +1,97 @@
+"""The exception tree of patch-worker. One root; retryable failures apart from permanent ones.
+
+    PatchWorkerError
+    ├── ConfigError                 bad flags, config file or environment: exit code 2
+    ├── InputError                  the input cannot be opened or read at all: exit code 2
+    ├── OutputError                 the results file or state directory cannot be written: exit code 2
+    └── SendError                   one attempt to send a job did not succeed (carries the job's request id)
+        ├── RetryableError          worth another attempt, after `retry_after` seconds if the server said so
+        │   ├── ThrottledError      429, or 503 with Retry-After: the lane slows down
+        │   ├── ServerError         500, 502, 503, 504
+        │   └── TransportError      connection refused/reset, server disconnected, timeout
+        └── PermanentError          any other 4xx: final, with Graph's error code and message
+            └── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+
+A job's final result is built from the last SendError it saw (see `worker.send.retry`).
+"""
+
+from __future__ import annotations
+
+
+class PatchWorkerError(Exception):
+    """Root of every error patch-worker raises on purpose."""
+
+
+class ConfigError(PatchWorkerError):
+    """Flags, config file or environment are wrong; the message says which key and why."""
+
+
+class InputError(PatchWorkerError):
+    """The input file cannot be opened or read."""
+
+
+class OutputError(PatchWorkerError):
+    """Results or state cannot be written: stopping is better than silently losing results."""
+
+
+class SendError(PatchWorkerError):
+    """One attempt failed. `status` is the HTTP status (None for transport failures)."""
+
+    kind: str = "send_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        detail: object = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+
+    @property
+    def error_kind(self) -> str:
+        """Graph's error code when the server sent one, else our own kind."""
+        return self.code or self.kind
+
+
+class RetryableError(SendError):
+    """Another attempt may succeed."""
+
+    kind = "retryable"
+
+
+class ThrottledError(RetryableError):
+    """The server asked us to slow down (429, or 503 with Retry-After)."""
+
+    kind = "throttled"
+
+
+class ServerError(RetryableError):
+    """A 5xx answer."""
+
+    kind = "server_error"
+
+
+class TransportError(RetryableError):
+    """No HTTP answer: connection refused or reset, server disconnected, timeout."""
+
+    kind = "transport_error"
+
+
+class PermanentError(SendError):
+    """The server refused the request for good (4xx other than 429)."""
+
+    kind = "http_error"
+
+
+class AuthError(PermanentError):
+    """401 or 403."""
+
+    kind = "auth_error"

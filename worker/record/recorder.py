@@ -1,0 +1,60 @@
+"""The record stage: every final outcome goes to the results file, the summary and one log line."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import structlog
+
+from worker.jobs import Outcome
+from worker.record.results import ResultsWriter
+from worker.record.summary import RunSummary
+
+log = structlog.get_logger("worker.record")
+
+
+class Recorder(Protocol):
+    """Where final outcomes go."""
+
+    def record(self, outcome: Outcome) -> None:
+        """Take one final outcome."""
+        ...
+
+
+class ResultsRecorder:
+    """Writes the result line, counts it, and logs the job's one canonical line."""
+
+    def __init__(self, writer: ResultsWriter | None, summary: RunSummary) -> None:
+        self.writer = writer
+        self.summary = summary
+
+    def record(self, outcome: Outcome) -> None:
+        """Record one final outcome (the results line comes first: it is the durable part)."""
+        if self.writer is not None:
+            self.writer.write(outcome)
+        self.summary.add(outcome)
+        _log_outcome(outcome)
+
+
+def _log_outcome(outcome: Outcome) -> None:
+    if outcome.status == "succeeded":
+        log.debug(
+            "job.succeeded",
+            jobId=outcome.job_id,
+            line=outcome.line,
+            httpStatus=outcome.http_status,
+            attempts=outcome.attempts,
+            elapsedMs=round(outcome.elapsed_ms, 1),
+        )
+        return
+    error = outcome.error
+    log.warning(
+        f"job.{outcome.status}",
+        jobId=outcome.job_id,
+        line=outcome.line,
+        httpStatus=outcome.http_status,
+        attempts=outcome.attempts,
+        error=None if error is None else error.kind,
+        message=None if error is None else error.message,
+        clientRequestId=outcome.client_request_id,
+    )

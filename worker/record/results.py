@@ -1,0 +1,73 @@
+"""The results JSONL: one line per job, in completion order, written through a buffer.
+
+Lines are buffered (a run of a million jobs must not make a million write calls) and flushed when the
+buffer is large or old; `close` flushes and fsyncs. A write failure raises OutputError: the run stops
+rather than silently dropping results.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import BinaryIO
+
+from worker.errors import OutputError
+from worker.jobs import Outcome, result_line
+
+FLUSH_BYTES = 64 * 1024
+FLUSH_SECONDS = 0.5
+
+
+class ResultsWriter:
+    """Append result lines to a file (or stdout for `-`)."""
+
+    def __init__(self, target: str, *, append: bool = False) -> None:
+        self.target = target
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self._last_flush = time.monotonic()
+        self._stream = self._open(target, append=append)
+
+    @staticmethod
+    def _open(target: str, *, append: bool) -> BinaryIO:
+        if target == "-":
+            return sys.stdout.buffer
+        path = Path(target)
+        try:
+            return path.open("ab" if append else "wb")
+        except OSError as exc:
+            raise OutputError(f"cannot write results file {path}: {exc.strerror or exc}") from None
+
+    def write(self, outcome: Outcome) -> None:
+        """Queue one result line; flush when the buffer is big or old."""
+        line = result_line(outcome)
+        self._buffer.append(line)
+        self._buffered += len(line)
+        if self._buffered >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand buffered lines to the operating system."""
+        if self._buffer:
+            try:
+                self._stream.write(b"".join(self._buffer))
+                self._stream.flush()
+            except OSError as exc:
+                raise OutputError(f"cannot write results to {self.target}: {exc.strerror or exc}") from None
+            self._buffer.clear()
+            self._buffered = 0
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush, fsync and close (stdout is flushed, not closed)."""
+        self.flush()
+        if self._stream is sys.stdout.buffer:
+            return
+        try:
+            os.fsync(self._stream.fileno())
+        except OSError as exc:
+            raise OutputError(f"cannot sync results file {self.target}: {exc.strerror or exc}") from None
+        finally:
+            self._stream.close()

@@ -1,0 +1,88 @@
+"""Run one job to its final Outcome: attempts through the client, retries by the policy."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import structlog
+
+from worker.errors import RetryableError, SendError
+from worker.jobs import ErrorInfo, Job, Outcome
+from worker.send.http import Answer
+from worker.send.retry import RetryPolicy, call_with_retry
+
+log = structlog.get_logger("worker.send")
+
+
+class Sender(Protocol):
+    """Something that makes one attempt at a job (GraphClient, or a lane wrapping it)."""
+
+    async def patch(self, job: Job) -> Answer:
+        """One attempt: an Answer on 2xx, a SendError otherwise."""
+        ...
+
+
+class JobExecutor:
+    """Turns a Job into exactly one final Outcome; never raises for a failed job."""
+
+    def __init__(self, sender: Sender, policy: RetryPolicy) -> None:
+        self._sender = sender
+        self._policy = policy
+
+    async def execute(self, job: Job) -> Outcome:
+        """Send the job, retrying as the policy allows, and describe how it ended."""
+        started = time.monotonic()
+        attempts = 0
+
+        async def attempt() -> Answer:
+            nonlocal attempts
+            attempts += 1
+            return await self._sender.patch(job)
+
+        def on_retry(error: RetryableError, delay: float) -> None:
+            log.info(
+                "job.retrying",
+                jobId=job.job_id,
+                line=job.line,
+                attempt=attempts,
+                httpStatus=error.status,
+                error=error.error_kind,
+                delayS=round(delay, 3),
+            )
+
+        try:
+            answer = await call_with_retry(attempt, self._policy, on_retry=on_retry)
+        except SendError as error:
+            return _failed(job, error, attempts, started, self._policy)
+        return Outcome(
+            job_id=job.job_id,
+            line=job.line,
+            status="succeeded",
+            http_status=answer.status,
+            attempts=attempts,
+            elapsed_ms=(time.monotonic() - started) * 1000,
+            client_request_id=job.client_request_id,
+            error=None,
+            tenant=job.tenant,
+        )
+
+
+def _failed(job: Job, error: SendError, attempts: int, started: float, policy: RetryPolicy) -> Outcome:
+    message = error.message
+    if isinstance(error, RetryableError) and policy.waits_too_long(error):
+        message = (
+            f"{message} (Retry-After {error.retry_after:.0f}s is longer than "
+            f"retry.max_retry_after_s={policy.max_retry_after_s:.0f}s)"
+        )
+    return Outcome(
+        job_id=job.job_id,
+        line=job.line,
+        status="failed",
+        http_status=error.status,
+        attempts=attempts,
+        elapsed_ms=(time.monotonic() - started) * 1000,
+        client_request_id=job.client_request_id,
+        error=ErrorInfo(kind=error.error_kind, message=message, detail=error.detail),
+        tenant=job.tenant,
+    )

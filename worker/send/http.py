@@ -1,0 +1,140 @@
+"""One PATCH attempt over the process's single aiohttp ClientSession, and how answers become errors."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import orjson
+
+from worker.errors import (
+    AuthError,
+    PermanentError,
+    SendError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+)
+from worker.jobs import Job
+from worker.send.auth import TokenProvider
+from worker.send.retry_after import parse_retry_after
+
+USER_AGENT = "patch-worker/0.1"
+THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
+
+
+def new_session(
+    *, concurrency: int, connect_timeout_s: float, read_timeout_s: float
+) -> aiohttp.ClientSession:
+    """The one session of a process. Timeouts are per socket operation: `total` would count pool waits."""
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=300)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        json_serialize=lambda value: orjson.dumps(value).decode(),
+        raise_for_status=False,
+        auto_decompress=True,
+    )
+
+
+class Answer:
+    """A successful attempt: the status and the throttle hint Graph may have sent with it."""
+
+    __slots__ = ("status", "throttle_percent")
+
+    def __init__(self, status: int, throttle_percent: float | None) -> None:
+        self.status = status
+        self.throttle_percent = throttle_percent
+
+
+class GraphClient:
+    """Sends one job's PATCH; raises a SendError subclass for anything but 2xx."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, tokens: TokenProvider) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._tokens = tokens
+
+    async def patch(self, job: Job) -> Answer:
+        """One attempt; a 401 gets one token refresh and one more try inside the same attempt."""
+        token = await self._tokens.token()
+        try:
+            return await self._send(job, token)
+        except AuthError as error:
+            if error.status != 401:
+                raise
+            fresh = await self._tokens.refresh(token)
+            if fresh is None:
+                raise
+            return await self._send(job, fresh)
+
+    async def _send(self, job: Job, token: str) -> Answer:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "client-request-id": job.client_request_id,
+            "return-client-request-id": "true",
+        }
+        try:
+            async with self._session.patch(
+                self._base_url + job.path, data=job.body, headers=headers
+            ) as response:
+                if response.status < 300:
+                    await response.read()  # drain, so the connection goes back to the pool
+                    return Answer(response.status, _throttle_percent(response.headers))
+                body = await response.read()
+                raise error_from_response(response.status, response.headers, body)
+        except SendError:
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransportError(_describe_transport(exc)) from exc
+
+
+def _throttle_percent(headers: Any) -> float | None:
+    value = headers.get(THROTTLE_PERCENT_HEADER)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _describe_transport(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out waiting for Graph"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def graph_error(body: bytes) -> tuple[str | None, str | None, Any]:
+    """Graph's error code, message and the whole error object from an error body, when it has one."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None, None, None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if not isinstance(error, dict):
+        return None, None, None
+    code, message = error.get("code"), error.get("message")
+    return (
+        code if isinstance(code, str) else None,
+        message if isinstance(message, str) else None,
+        error,
+    )
+
+
+def error_from_response(status: int, headers: Any, body: bytes) -> SendError:
+    """Classify a non-2xx answer: throttled, server error, auth, or another permanent 4xx."""
+    code, message, detail = graph_error(body)
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    text = message or f"HTTP {status}"
+    if status == 429 or (status == 503 and retry_after is not None):
+        return ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(text, status=status, code=code, detail=detail, retry_after=retry_after)
+    if status in (401, 403):
+        return AuthError(text, status=status, code=code, detail=detail)
+    return PermanentError(text, status=status, code=code, detail=detail)
