@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -18,7 +18,8 @@ from worker.record.progress import progress_bar
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
-from worker.send.auth import StaticToken, TokenProvider
+from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.send.auth import Credentials, StaticToken, TokenProvider
 from worker.send.executor import JobExecutor
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
@@ -55,13 +56,36 @@ def parse_input_line(
     return parse_line(raw, line_no, default_tenant=default_tenant)
 
 
-def token_provider(settings: Settings) -> TokenProvider:
-    """The credentials for this run; ConfigError when there are none."""
-    if settings.auth.token is None:
+def credentials(settings: Settings) -> Credentials:
+    """The credentials for this run; ConfigError when there are none at all."""
+    default = None if settings.auth.token is None else StaticToken(settings.auth.token.get_secret_value())
+    tenants: dict[str, TokenProvider] = {
+        name: StaticToken(tenant.token.get_secret_value())
+        for name, tenant in settings.tenants.items()
+        if tenant.token is not None
+    }
+    if default is None and not tenants:
         raise ConfigError(
             "no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file)"
         )
-    return StaticToken(settings.auth.token.get_secret_value())
+    return Credentials(default, tenants)
+
+
+def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
+    """Each tenant's lane limits: run.* with the tenant's own rate where it has one."""
+    run = settings.run
+
+    def limits(tenant: str) -> LaneLimits:
+        own = settings.tenants.get(tenant)
+        rate = own.rate if own is not None and own.rate is not None else (run.rate or None)
+        return LaneLimits(
+            rate=rate,
+            burst=run.burst,
+            min_concurrency=min(run.min_concurrency, run.concurrency),
+            max_concurrency=run.concurrency,
+        )
+
+    return limits
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -78,7 +102,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     """Run every line of the input through the pipeline; return the summary once all is recorded."""
-    tokens = None if request.dry_run else token_provider(settings)
+    tokens = None if request.dry_run else credentials(settings)
     source = JsonlSource(request.input)
     summary = RunSummary()
     writer = ResultsWriter(request.results) if request.results else None
@@ -89,7 +113,7 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
             default_tenant=settings.graph.default_tenant,
             max_line_bytes=source.max_line_bytes,
         )
-        async with _sending(settings, tokens) as execute:
+        async with _sending(settings, tokens, summary) as execute:
             pipeline = Pipeline(
                 source=source,
                 parse=parse,
@@ -112,19 +136,25 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
 
 
 @asynccontextmanager
-async def _sending(settings: Settings, tokens: TokenProvider | None) -> AsyncIterator[Execute | None]:
-    """The executor over one ClientSession for the run, or None for a dry run."""
+async def _sending(
+    settings: Settings, tokens: Credentials | None, summary: RunSummary
+) -> AsyncIterator[Execute | None]:
+    """The executor (lanes over one ClientSession) for the run, or None for a dry run."""
     if tokens is None:
         yield None
         return
     session = new_session(
-        concurrency=settings.run.concurrency,
+        max_connections=settings.graph.max_connections,
         connect_timeout_s=settings.graph.connect_timeout_s,
         read_timeout_s=settings.graph.read_timeout_s,
     )
     async with session:
         client = GraphClient(session, settings.graph.base_url, tokens)
-        yield JobExecutor(client, retry_policy(settings)).execute
+        lanes = LaneSet(client.patch, lane_limits(settings), app_rate=settings.run.app_rate or None)
+        try:
+            yield JobExecutor(lanes, retry_policy(settings)).execute
+        finally:
+            summary.lanes = lanes.stats()
 
 
 @contextmanager

@@ -1,8 +1,12 @@
 """Wires the stages: source -> parse + validate -> schedule + send -> record.
 
-A fixed pool of `concurrency` workers pulls jobs from one bounded queue (one task per line would cost
-hundreds of MB on big inputs); rejected lines go straight to the recorder. Setting `stop` makes the
-feeder stop reading and the workers stop taking new jobs; jobs in flight finish.
+Each lane (tenant) gets a bounded queue and a fixed pool of workers, made when its first job arrives:
+one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled
+tenant occupy every worker. Rejected lines go straight to the recorder. Setting `stop` makes the feeder
+stop reading and the workers stop taking new jobs; jobs in flight finish.
+
+The reader follows input order, so when a paused lane's queue is full it waits: other lanes keep
+working through what is queued for them (`LANE_BUFFER` jobs each) meanwhile.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from worker.record.recorder import Recorder
 
 Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
+
+LANE_BUFFER = 512
 
 
 class LineSource(Protocol):
@@ -46,19 +52,27 @@ class Pipeline:
         self._concurrency = concurrency
         self.stop = stop or asyncio.Event()
         self.valid_jobs = 0
+        self._queues: dict[str, asyncio.Queue[Job | None]] = {}
+        self._workers: list[asyncio.Task[None]] = []
 
     async def run(self) -> None:
         """Process the whole source (or until `stop` is set); return when every started job is recorded."""
-        queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self._concurrency * 2)
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self._concurrency)]
         try:
-            await self._feed(queue)
+            await self._feed()
         finally:
-            for _ in workers:
-                await queue.put(None)
-            await asyncio.gather(*workers)
+            for queue in self._queues.values():
+                for _ in range(self._concurrency):
+                    await queue.put(None)
+            await asyncio.gather(*self._workers)
 
-    async def _feed(self, queue: asyncio.Queue[Job | None]) -> None:
+    def _queue(self, tenant: str) -> asyncio.Queue[Job | None]:
+        queue = self._queues.get(tenant)
+        if queue is None:
+            queue = self._queues[tenant] = asyncio.Queue(maxsize=max(LANE_BUFFER, 2 * self._concurrency))
+            self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._concurrency))
+        return queue
+
+    async def _feed(self) -> None:
         async for line_no, raw in self._source.lines():
             if self.stop.is_set():
                 return
@@ -70,7 +84,7 @@ class Pipeline:
                 continue
             self.valid_jobs += 1
             if self._execute is not None:
-                await queue.put(parsed)
+                await self._queue(parsed.tenant).put(parsed)
 
     async def _work(self, queue: asyncio.Queue[Job | None]) -> None:
         execute = self._execute

@@ -31,6 +31,7 @@ class GraphSettings(_Section):
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
     default_tenant: str = Field(default="default", min_length=1)
+    max_connections: int = Field(default=256, ge=1, le=10_000)
 
     @field_validator("base_url")
     @classmethod
@@ -44,6 +45,10 @@ class RunSettings(_Section):
     """How hard one run pushes."""
 
     concurrency: int = Field(default=32, ge=1, le=1024)
+    min_concurrency: int = Field(default=1, ge=1, le=1024)
+    rate: float = Field(default=0.0, ge=0)
+    burst: float = Field(default=1.0, ge=1)
+    app_rate: float = Field(default=0.0, ge=0)
     results: str = "results.jsonl"
 
 
@@ -62,6 +67,13 @@ class LogSettings(_Section):
 
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
+
+
+class TenantSettings(_Section):
+    """One tenant's own credentials and limits (each tenant is its own lane)."""
+
+    token: SecretStr | None = None
+    rate: float | None = Field(default=None, gt=0)
 
 
 class AuthSettings(_Section):
@@ -85,6 +97,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     log: LogSettings = LogSettings()
     auth: AuthSettings = AuthSettings()
+    tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

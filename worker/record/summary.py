@@ -27,6 +27,7 @@ class RunSummary:
     retried_jobs: int = 0
     interrupted: bool = False
     valid: int = 0
+    lanes: list[dict[str, Any]] = field(default_factory=list)
 
     def finish(self) -> None:
         """Stop the clock."""
@@ -76,6 +77,7 @@ class RunSummary:
             "jobsPerSecond": round(sent / elapsed, 1) if elapsed > 0 else 0.0,
             "valid": self.valid,
             "interrupted": self.interrupted,
+            "lanes": self.lanes,
         }
 
 
@@ -104,6 +106,11 @@ def print_summary(summary: RunSummary, stream: TextIO, *, title: str = "patch-wo
         table.add_row("httpStatus", ", ".join(f"{code}: {n}" for code, n in data["httpStatus"].items()))
     if data["errors"]:
         table.add_row("errors", ", ".join(f"{kind}: {n}" for kind, n in data["errors"].items()))
+    for lane in summary.lanes:
+        table.add_row(
+            f"lane {lane['lane']}",
+            f"{lane['effectiveRate']}/s, {lane['throttled']} throttled, paused {lane['pausedS']}s",
+        )
     if summary.interrupted:
         table.add_row("interrupted", "yes: run again to send the rest")
     Console(file=stream).print(table)

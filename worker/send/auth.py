@@ -33,3 +33,17 @@ class StaticToken:
     async def refresh(self, refused: str) -> str | None:
         """Static tokens cannot be refreshed."""
         return None
+
+
+class Credentials:
+    """The token provider of each tenant: its own when configured, else the default one."""
+
+    def __init__(
+        self, default: TokenProvider | None, tenants: dict[str, TokenProvider] | None = None
+    ) -> None:
+        self._default = default
+        self._tenants = tenants or {}
+
+    def for_tenant(self, tenant: str) -> TokenProvider | None:
+        """The provider for `tenant`, or None when it has no credentials."""
+        return self._tenants.get(tenant, self._default)

@@ -17,7 +17,7 @@ from worker.errors import (
     TransportError,
 )
 from worker.jobs import Job
-from worker.send.auth import TokenProvider
+from worker.send.auth import Credentials
 from worker.send.retry_after import parse_retry_after
 
 USER_AGENT = "patch-worker/0.1"
@@ -25,10 +25,10 @@ THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
 
 
 def new_session(
-    *, concurrency: int, connect_timeout_s: float, read_timeout_s: float
+    *, max_connections: int, connect_timeout_s: float, read_timeout_s: float
 ) -> aiohttp.ClientSession:
     """The one session of a process. Timeouts are per socket operation: `total` would count pool waits."""
-    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=300)
+    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=max_connections, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
     return aiohttp.ClientSession(
         connector=connector,
@@ -53,20 +53,23 @@ class Answer:
 class GraphClient:
     """Sends one job's PATCH; raises a SendError subclass for anything but 2xx."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, tokens: TokenProvider) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
-        self._tokens = tokens
+        self._credentials = credentials
 
     async def patch(self, job: Job) -> Answer:
         """One attempt; a 401 gets one token refresh and one more try inside the same attempt."""
-        token = await self._tokens.token()
+        tokens = self._credentials.for_tenant(job.tenant)
+        if tokens is None:
+            raise AuthError(f"no credentials for tenant {job.tenant!r}", code="no_credentials")
+        token = await tokens.token()
         try:
             return await self._send(job, token)
         except AuthError as error:
             if error.status != 401:
                 raise
-            fresh = await self._tokens.refresh(token)
+            fresh = await tokens.refresh(token)
             if fresh is None:
                 raise
             return await self._send(job, fresh)

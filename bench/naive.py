@@ -1,0 +1,61 @@
+"""The baseline a user would write: aiohttp + tenacity retry per request, fixed concurrency.
+
+Each request honours its own Retry-After (what tenacity alone gives), with no lane-wide pacing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterable
+
+import aiohttp
+import orjson
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from bench.common import BODY, TOKEN
+
+
+class Retryable(Exception):
+    """A 429 or 5xx answer."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _wait(state: RetryCallState) -> float:
+    error = state.outcome.exception() if state.outcome else None
+    return error.retry_after if isinstance(error, Retryable) else 1.0
+
+
+async def naive_run(base_url: str, count: int, concurrency: int, *, retry: bool = True) -> float:
+    """PATCH `count` seed bodies with `concurrency` workers; return the wall seconds."""
+    body = orjson.dumps(BODY)
+    jobs: Iterable[int] = iter(range(count))
+    headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def once() -> None:
+            request_headers = {**headers, "client-request-id": str(uuid.uuid4())}
+            async with session.patch(base_url + "/auditLogs/provisioning", data=body, headers=request_headers) as r:
+                await r.read()
+                if r.status == 429 or r.status >= 500:
+                    raise Retryable(float(r.headers.get("Retry-After", "1")))
+
+        async def worker() -> None:
+            for _ in jobs:
+                if not retry:
+                    await once()
+                    continue
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(Retryable), wait=_wait, stop=stop_after_attempt(50), reraise=True
+                ):
+                    with attempt:
+                        await once()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - started

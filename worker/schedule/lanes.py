@@ -1,0 +1,147 @@
+"""Lanes: one per tenant, because Graph throttles per app and tenant. One throttled lane never slows another.
+
+Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, and
+the app-wide pacer (Graph also limits an app across all tenants); then it is sent. The outcome of the
+attempt feeds back: 429 closes the gate and lowers the rate; 429/503/timeouts halve the concurrency;
+successes grow both slowly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from worker.errors import ServerError, ThrottledError, TransportError
+from worker.jobs import Job
+from worker.schedule.concurrency import AdaptiveLimit
+from worker.schedule.gate import ThrottleGate
+from worker.schedule.pacer import Pacer
+from worker.schedule.ratecontrol import RateLearner
+from worker.send.http import Answer
+
+log = structlog.get_logger("worker.schedule")
+
+# A lane-wide pause when Graph throttles without saying for how long.
+DEFAULT_PAUSE_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class LaneLimits:
+    """How one lane may send: a rate ceiling (None = learn it), a burst, and a concurrency range."""
+
+    rate: float | None = None
+    burst: float = 1.0
+    min_concurrency: int = 1
+    max_concurrency: int = 32
+
+
+class Lane:
+    """The schedule of one tenant."""
+
+    def __init__(self, name: str, limits: LaneLimits, app_pacer: Pacer | None = None) -> None:
+        self.name = name
+        self.pacer = Pacer(limits.rate, burst=limits.burst)
+        self.gate = ThrottleGate()
+        self.limit = AdaptiveLimit(minimum=limits.min_concurrency, maximum=limits.max_concurrency)
+        self.learner = RateLearner(self.pacer, ceiling=limits.rate)
+        self._app_pacer = app_pacer
+        self.started = time.monotonic()
+        self.sent = 0
+        self.succeeded = 0
+        self.throttled = 0
+
+    async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
+        """Make one attempt when the lane allows it, and learn from how it went."""
+        await self.limit.acquire()
+        try:
+            await self._admit()
+            self.sent += 1
+            started = time.monotonic()
+            try:
+                answer = await attempt()
+            except ThrottledError as error:
+                self._on_throttled(error)
+                raise
+            except (ServerError, TransportError):
+                self.limit.on_overload()
+                raise
+            self.succeeded += 1
+            self.limit.on_success(time.monotonic() - started)
+            self.learner.on_success(answer.throttle_percent)
+            return answer
+        finally:
+            self.limit.release()
+
+    async def _admit(self) -> None:
+        while True:
+            await self.gate.wait()
+            await self.pacer.acquire()
+            if self._app_pacer is not None:
+                await self._app_pacer.acquire()
+            if self.gate.is_open():
+                return
+
+    def _on_throttled(self, error: ThrottledError) -> None:
+        self.throttled += 1
+        pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
+        reopen = self.gate.close_for(pause)
+        self.pacer.hold_until(reopen)
+        self.limit.on_overload()
+        self.learner.on_throttled()
+        log.info(
+            "lane.paused",
+            lane=self.name,
+            pauseS=round(pause, 3),
+            rate=self.pacer.rate,
+            limit=self.limit.limit,
+        )
+
+    def stats(self) -> dict[str, Any]:
+        """Per-lane figures for the run summary."""
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.pacer.rate
+        return {
+            "lane": self.name,
+            "sent": self.sent,
+            "succeeded": self.succeeded,
+            "throttled": self.throttled,
+            "effectiveRate": round(self.succeeded / elapsed, 2),
+            "pacedRate": None if rate is None else round(rate, 2),
+            "pausedS": round(self.gate.paused_s, 3),
+            "concurrency": self.limit.limit,
+        }
+
+
+class LaneSet:
+    """Lanes by tenant, made on first use; also the Sender the executor calls."""
+
+    def __init__(
+        self,
+        send: Callable[[Job], Awaitable[Answer]],
+        limits: Callable[[str], LaneLimits],
+        app_rate: float | None = None,
+    ) -> None:
+        self._send = send
+        self._limits = limits
+        self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate)
+        self.lanes: dict[str, Lane] = {}
+
+    def lane(self, tenant: str) -> Lane:
+        """The lane of a tenant."""
+        lane = self.lanes.get(tenant)
+        if lane is None:
+            lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer)
+        return lane
+
+    async def patch(self, job: Job) -> Answer:
+        """One attempt at a job, through its tenant's lane."""
+        send = self._send
+        return await self.lane(job.tenant).send(lambda: send(job))
+
+    def stats(self) -> list[dict[str, Any]]:
+        """Every lane's figures."""
+        return [lane.stats() for lane in self.lanes.values()]
