@@ -17,7 +17,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from bench.common import BODY, TOKEN
 
 
-class Retryable(Exception):
+class RetryableAnswerError(Exception):
     """A 429 or 5xx answer."""
 
     def __init__(self, retry_after: float) -> None:
@@ -27,7 +27,7 @@ class Retryable(Exception):
 
 def _wait(state: RetryCallState) -> float:
     error = state.outcome.exception() if state.outcome else None
-    return error.retry_after if isinstance(error, Retryable) else 1.0
+    return error.retry_after if isinstance(error, RetryableAnswerError) else 1.0
 
 
 async def naive_run(base_url: str, count: int, concurrency: int, *, retry: bool = True) -> float:
@@ -43,7 +43,7 @@ async def naive_run(base_url: str, count: int, concurrency: int, *, retry: bool 
             async with session.patch(base_url + "/auditLogs/provisioning", data=body, headers=request_headers) as r:
                 await r.read()
                 if r.status == 429 or r.status >= 500:
-                    raise Retryable(float(r.headers.get("Retry-After", "1")))
+                    raise RetryableAnswerError(float(r.headers.get("Retry-After", "1")))
 
         async def worker() -> None:
             for _ in jobs:
@@ -51,7 +51,10 @@ async def naive_run(base_url: str, count: int, concurrency: int, *, retry: bool 
                     await once()
                     continue
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(Retryable), wait=_wait, stop=stop_after_attempt(50), reraise=True
+                    retry=retry_if_exception_type(RetryableAnswerError),
+                    wait=_wait,
+                    stop=stop_after_attempt(50),
+                    reraise=True,
                 ):
                     with attempt:
                         await once()

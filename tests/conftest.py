@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -17,7 +18,7 @@ from worker.emulator.server import RunningEmulator, start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "updates.jsonl"
-TOKEN = "test-token-4f1c9a"  # noqa: S105 - accepted by the tests' own emulator only
+TOKEN = "test-token-4f1c9a"
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def read_results(path: Path) -> list[dict[str, object]]:
+def read_results(path: Path) -> list[dict[str, Any]]:
     """Every line of a results file, parsed."""
     return [orjson.loads(line) for line in path.read_bytes().splitlines()]
 

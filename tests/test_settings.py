@@ -29,7 +29,7 @@ def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unknown_key_is_rejected(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("run:\n  concurrancy: 3\n")
-    with pytest.raises(ConfigError, match="run.concurrancy"):
+    with pytest.raises(ConfigError, match=r"run\.concurrancy"):
         load_settings(config)
 
 

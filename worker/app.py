@@ -40,9 +40,7 @@ class RunRequest:
     progress: bool = True
 
 
-def parse_input_line(
-    raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int
-) -> Job | Rejected | None:
+def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
     """parse_line, plus the source's marker for a line too long to hold in memory."""
     if raw is OVERSIZED:
         message = f"line is longer than {max_line_bytes} bytes"
@@ -65,9 +63,7 @@ def credentials(settings: Settings) -> Credentials:
         if tenant.token is not None
     }
     if default is None and not tenants:
-        raise ConfigError(
-            "no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file)"
-        )
+        raise ConfigError("no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file)")
     return Credentials(default, tenants)
 
 

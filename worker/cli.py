@@ -85,9 +85,7 @@ def _add_run(commands: Any) -> None:
     run.add_argument("input", metavar="FILE", help="JSONL input, '-' for stdin")
     _add_common(run)
     run.add_argument("--base-url", help="Graph base URL (default https://graph.microsoft.com/beta)")
-    run.add_argument(
-        "--results", metavar="PATH", help="results JSONL, '-' for stdout (default results.jsonl)"
-    )
+    run.add_argument("--results", metavar="PATH", help="results JSONL, '-' for stdout (default results.jsonl)")
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
     run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -102,9 +100,7 @@ def _add_validate(commands: Any) -> None:
     )
     validate.add_argument("input", metavar="FILE", help="JSONL input, '-' for stdin")
     _add_common(validate)
-    validate.add_argument(
-        "--results", metavar="PATH", default="-", help="where rejections go (default: stdout)"
-    )
+    validate.add_argument("--results", metavar="PATH", default="-", help="where rejections go (default: stdout)")
 
 
 def _add_demo(commands: Any) -> None:
@@ -114,9 +110,7 @@ def _add_demo(commands: Any) -> None:
         description="Start the Graph emulator in this process (with a little latency and a few injected "
         "503s so retries show), run examples/updates.jsonl through it and show every result.",
     )
-    demo.add_argument(
-        "--input", default=None, metavar="FILE", help="default: the shipped examples/updates.jsonl"
-    )
+    demo.add_argument("--input", default=None, metavar="FILE", help="default: the shipped examples/updates.jsonl")
     demo.add_argument("--results", default="demo-results.jsonl", metavar="PATH", help="default: %(default)s")
 
 
@@ -158,9 +152,7 @@ def _summary_stream(results: str | None) -> Any:
 def cmd_run(ns: argparse.Namespace) -> int:
     """`patch-worker run`."""
     settings = _settings(ns)
-    request = RunRequest(
-        input=ns.input, results=settings.run.results, dry_run=ns.dry_run, progress=not ns.no_progress
-    )
+    request = RunRequest(input=ns.input, results=settings.run.results, dry_run=ns.dry_run, progress=not ns.no_progress)
     summary = asyncio.run(run_file(settings, request))
     print_summary(
         summary,

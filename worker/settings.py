@@ -130,7 +130,6 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
 
 def _describe(exc: ValidationError) -> str:
     problems = [
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-        for error in exc.errors(include_input=False)
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors(include_input=False)
     ]
     return "invalid configuration: " + "; ".join(problems)

@@ -25,7 +25,11 @@ async def test_missing_input_file(tmp_path: Path) -> None:
 async def test_results_in_missing_directory(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.jsonl", [{"action": "Update"}])
     done = await run_cli(
-        "run", str(source), "--results", str(tmp_path / "no" / "such" / "dir.jsonl"), env={"GRAPH_TOKEN": TOKEN}
+        "run",
+        str(source),
+        "--results",
+        str(tmp_path / "no" / "such" / "dir.jsonl"),
+        env={"GRAPH_TOKEN": TOKEN},
     )
     assert done.code == 2
     assert "cannot write results file" in done.stderr

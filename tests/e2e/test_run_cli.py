@@ -79,13 +79,15 @@ async def test_envelope_goes_to_its_path_and_null_clears(
     emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
 ) -> None:
     lines = [
-        {"jobId": "a", "path": "/auditLogs/provisioning/abc-1", "body": {"statusInfo": None, "action": "Update"}},
+        {
+            "jobId": "a",
+            "path": "/auditLogs/provisioning/abc-1",
+            "body": {"statusInfo": None, "action": "Update"},
+        },
     ]
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
-    done = await run_cli(
-        "run", str(source), "--base-url", emulator.base_url, "--results", str(results), env=token_env
-    )
+    done = await run_cli("run", str(source), "--base-url", emulator.base_url, "--results", str(results), env=token_env)
     assert done.code == 0, done.stderr
     (received,) = emulator.requests()
     assert received.path == "/auditLogs/provisioning/abc-1"
@@ -104,7 +106,14 @@ async def test_stdin_and_gzip_inputs(emulator: RunningEmulator, token_env: dict[
     for source, stdin in (("-", body), (str(gz), None)):
         results = tmp_path / "results.jsonl"
         done = await run_cli(
-            "run", source, "--base-url", emulator.base_url, "--results", str(results), env=token_env, stdin=stdin
+            "run",
+            source,
+            "--base-url",
+            emulator.base_url,
+            "--results",
+            str(results),
+            env=token_env,
+            stdin=stdin,
         )
         assert done.code == 0, done.stderr
         assert [row["status"] for row in read_results(results)] == ["succeeded", "succeeded"]

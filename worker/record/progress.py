@@ -25,9 +25,7 @@ def progress_bar(
 
 
 @asynccontextmanager
-async def _live(
-    summary: RunSummary, bytes_read: Callable[[], int], total_bytes: int | None
-) -> AsyncIterator[None]:
+async def _live(summary: RunSummary, bytes_read: Callable[[], int], total_bytes: int | None) -> AsyncIterator[None]:
     progress = Progress(
         TextColumn("[bold]patch-worker"),
         BarColumn(),

@@ -16,9 +16,7 @@ from collections.abc import Callable
 class Pacer:
     """Hands out send times `1/rate` apart; `rate=None` means unpaced."""
 
-    def __init__(
-        self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._next = clock()
         self.burst = max(1.0, burst)

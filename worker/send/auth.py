@@ -38,9 +38,7 @@ class StaticToken:
 class Credentials:
     """The token provider of each tenant: its own when configured, else the default one."""
 
-    def __init__(
-        self, default: TokenProvider | None, tenants: dict[str, TokenProvider] | None = None
-    ) -> None:
+    def __init__(self, default: TokenProvider | None, tenants: dict[str, TokenProvider] | None = None) -> None:
         self._default = default
         self._tenants = tenants or {}
 

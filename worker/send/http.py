@@ -24,9 +24,7 @@ USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
 
 
-def new_session(
-    *, max_connections: int, connect_timeout_s: float, read_timeout_s: float
-) -> aiohttp.ClientSession:
+def new_session(*, max_connections: int, connect_timeout_s: float, read_timeout_s: float) -> aiohttp.ClientSession:
     """The one session of a process. Timeouts are per socket operation: `total` would count pool waits."""
     connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=max_connections, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
@@ -82,9 +80,7 @@ class GraphClient:
             "return-client-request-id": "true",
         }
         try:
-            async with self._session.patch(
-                self._base_url + job.path, data=job.body, headers=headers
-            ) as response:
+            async with self._session.patch(self._base_url + job.path, data=job.body, headers=headers) as response:
                 if response.status < 300:
                     await response.read()  # drain, so the connection goes back to the pool
                     return Answer(response.status, _throttle_percent(response.headers))

@@ -105,9 +105,7 @@ async def call_with_retry(
     remaining = max(policy.max_elapsed_s - (time.monotonic() - started), 0.0)
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(RetryableError),
-        stop=stop_after_attempt(policy.max_attempts - 1)
-        | stop_before_delay(remaining)
-        | _RetryAfterTooLong(policy),
+        stop=stop_after_attempt(policy.max_attempts - 1) | stop_before_delay(remaining) | _RetryAfterTooLong(policy),
         wait=wait,
         before_sleep=before_sleep,
         reraise=True,
