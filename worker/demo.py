@@ -44,9 +44,7 @@ async def _demo(input_path: str, results: str) -> RunSummary:
                 "log": {"level": "error"},
             },
         )
-        Console(stderr=True).print(
-            f"[bold]emulator[/] listening on {emulator.base_url}; running {input_path}"
-        )
+        Console(stderr=True).print(f"[bold]emulator[/] listening on {emulator.base_url}; running {input_path}")
         return await run_file(settings, RunRequest(input=input_path, results=results, progress=False))
 
 
