@@ -1,0 +1,157 @@
+"""EmulatorConfig checks every knob, and the command-line flags build the same config."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pytest
+
+from worker.emulator import EmulatorConfig, add_emulator_arguments, config_from_args
+from worker.emulator.config import SettingError
+
+
+def test_defaults_are_a_fault_free_unlimited_emulator() -> None:
+    config = EmulatorConfig()
+
+    assert config.to_dict() == {
+        "latency_ms": 0.0,
+        "quota_per_s": None,
+        "quota_burst": None,
+        "retry_after": "seconds",
+        "error_rate": 0.0,
+        "error_status": 503,
+        "error_retry_after": None,
+        "reset_rate": 0.0,
+        "accepted_tokens": None,
+        "record_limit": 200_000,
+        "seed": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "expected"), [(20.0, None, 20.0), (20.0, 5.0, 5.0), (0.5, None, 1.0), (None, None, 1.0)]
+)
+def test_burst_defaults_to_one_second_of_quota(rate: float | None, burst: float | None, expected: float) -> None:
+    assert EmulatorConfig(quota_per_s=rate, quota_burst=burst).burst == expected
+
+
+def test_tokens_are_kept_as_a_frozenset_and_listed_sorted() -> None:
+    config = EmulatorConfig(accepted_tokens={"b", "a"})
+
+    assert config.accepted_tokens == frozenset({"a", "b"})
+    assert config.to_dict()["accepted_tokens"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        ("latency_ms", -1),
+        ("latency_ms", float("nan")),
+        ("latency_ms", "5"),
+        ("quota_per_s", 0),
+        ("quota_burst", 0.5),
+        ("retry_after", "later"),
+        ("error_rate", 1.5),
+        ("error_rate", True),
+        ("error_status", 404),
+        ("error_status", 503.0),
+        ("error_retry_after", -0.1),
+        ("reset_rate", -0.1),
+        ("accepted_tokens", "a-token"),
+        ("accepted_tokens", [""]),
+        ("record_limit", 0),
+        ("seed", 1.5),
+    ],
+)
+def test_bad_values_are_refused_naming_the_knob(knob: str, value: Any) -> None:
+    with pytest.raises(SettingError, match=knob):
+        EmulatorConfig(**{knob: value})
+
+
+def test_update_is_all_or_nothing() -> None:
+    config = EmulatorConfig()
+
+    with pytest.raises(SettingError, match="latency_ms"):
+        config.update({"error_rate": 0.5, "latency_ms": -5})
+    with pytest.raises(SettingError, match="unknown emulator setting"):
+        config.update({"error_rate": 0.5, "colour": "red"})
+
+    assert config.error_rate == 0.0
+    config.update({"error_rate": 0.5, "quota_per_s": 3})
+    assert (config.error_rate, config.quota_per_s) == (0.5, 3.0)
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_emulator_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_flags_build_the_config() -> None:
+    ns = _parse(
+        *("--port", "0", "--latency-ms", "20", "--quota", "200", "--quota-burst", "50"),
+        *("--error-rate", "0.1", "--error-status", "502", "--error-retry-after", "1.5"),
+        *("--reset-rate", "0.05", "--retry-after", "fractional", "--token", "T", "--token", "U"),
+        *("--record-limit", "10", "--seed", "3"),
+    )
+
+    config = config_from_args(ns)
+
+    assert (ns.host, ns.port) == ("127.0.0.1", 0)
+    assert config == EmulatorConfig(
+        latency_ms=20,
+        quota_per_s=200,
+        quota_burst=50,
+        retry_after="fractional",
+        error_rate=0.1,
+        error_status=502,
+        error_retry_after=1.5,
+        reset_rate=0.05,
+        accepted_tokens=frozenset({"T", "U"}),
+        record_limit=10,
+        seed=3,
+    )
+
+
+def test_no_flags_give_the_default_config() -> None:
+    assert config_from_args(_parse()) == EmulatorConfig()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--latency-ms", "-1"],
+        ["--quota", "0"],
+        ["--quota", "fast"],
+        ["--error-rate", "2"],
+        ["--error-status", "404"],
+        ["--retry-after", "later"],
+        ["--record-limit", "0"],
+    ],
+)
+def test_bad_flags_exit_with_usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        _parse(*argv)
+
+    assert exited.value.code == 2
+    assert argv[0] in capsys.readouterr().err
+
+
+def test_help_explains_every_knob(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parse("--help")
+
+    text = capsys.readouterr().out
+    for flag in [
+        "--latency-ms",
+        "--quota ",
+        "--quota-burst",
+        "--retry-after",
+        "--error-rate",
+        "--error-status",
+    ]:
+        assert flag in text
+    for flag in ["--error-retry-after", "--reset-rate", "--token", "--record-limit", "--seed", "--port"]:
+        assert flag in text
+    assert "emu.<tenant>" in text

@@ -1,0 +1,29 @@
+"""`python -m worker.emulator`: serve the local Graph emulator until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from worker.emulator.cli import add_emulator_arguments, config_from_args
+from worker.emulator.server import run_forever
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse the flags and serve; prints `emulator listening on http://HOST:PORT/beta` once ready."""
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.emulator",
+        description=(
+            "A local Microsoft Graph emulator for patch-worker's tests, demo and benchmarks: it answers "
+            "PATCH /beta/... and /v1.0/... like Graph (auth, per-tenant quota with 429 + Retry-After, "
+            "validation) and injects latency and faults. Inspect it under /_emulator/ "
+            "(requests, stats, config, reset, health)."
+        ),
+    )
+    add_emulator_arguments(parser)
+    ns = parser.parse_args(argv)
+    run_forever(config_from_args(ns), ns.host, ns.port)
+
+
+if __name__ == "__main__":
+    main()

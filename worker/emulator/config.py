@@ -1,0 +1,174 @@
+"""The emulator's knobs: latency, quota, Retry-After format, injected faults, accepted tokens.
+
+One `EmulatorConfig` is shared by the running app and read on every request, so a change (in-process, or
+through `PUT /_emulator/config`) takes effect on the next request. Every value is checked on construction
+and on `update`; a bad value raises `SettingError` (a ValueError) naming the knob.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, fields
+from typing import Any, Literal, cast
+
+RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "rotate"]
+
+#: Every Retry-After shape the emulator can send; "rotate" cycles through the others.
+RETRY_AFTER_FORMATS: tuple[RetryAfterFormat, ...] = (
+    "seconds",
+    "fractional",
+    "http-date",
+    "past-date",
+    "garbage",
+    "none",
+    "rotate",
+)
+#: The 5xx statuses that `error_status` may inject.
+ERROR_STATUSES = (500, 502, 503, 504)
+
+
+class SettingError(ValueError):
+    """A knob got a value it cannot take; the message names the knob."""
+
+
+@dataclass(slots=True)
+class EmulatorConfig:
+    """Runtime-changeable emulator settings; `None` means "off" or "unlimited" where allowed."""
+
+    latency_ms: float = 0.0  # delay before each PATCH is answered
+    quota_per_s: float | None = None  # token bucket refill rate per tenant; None: unlimited
+    quota_burst: float | None = None  # bucket capacity; None: one second of quota
+    retry_after: RetryAfterFormat = "seconds"  # shape of Retry-After on 429s and injected 5xx
+    error_rate: float = 0.0  # share of PATCHes answered with error_status
+    error_status: int = 503
+    error_retry_after: float | None = None  # Retry-After seconds on injected 5xx; None: no header
+    reset_rate: float = 0.0  # share of PATCHes whose connection is dropped without an answer
+    accepted_tokens: AbstractSet[str] | None = None  # None: any non-empty bearer token
+    record_limit: int = 200_000  # most recent requests kept by the recorder
+    seed: int | None = None  # seeds the fault dice, for reproducible runs
+
+    def __post_init__(self) -> None:
+        for name in _CHECKS:
+            setattr(self, name, check_setting(name, getattr(self, name)))
+
+    @property
+    def burst(self) -> float:
+        """Bucket capacity in requests: `quota_burst`, else one second of quota, and never below one token."""
+        capacity = self.quota_burst if self.quota_burst is not None else self.quota_per_s
+        return max(1.0, capacity or 1.0)
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Check every change first, then apply them all (a bad value changes nothing)."""
+        unknown = sorted(set(changes) - set(_CHECKS))
+        if unknown:
+            raise SettingError(f"unknown emulator setting(s): {', '.join(unknown)}")
+        checked = {name: check_setting(name, value) for name, value in changes.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form served by `GET /_emulator/config` (tokens as a sorted list)."""
+        data = {field.name: getattr(self, field.name) for field in fields(self)}
+        if self.accepted_tokens is not None:
+            data["accepted_tokens"] = sorted(self.accepted_tokens)
+        return data
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """Check (and normalise) one knob's value; raises SettingError naming the knob when it is bad."""
+    return _CHECKS[name](name, value)
+
+
+def _number(name: str, value: Any) -> float:
+    # bool is an int subclass: `true` in a PUT body is a mistake, not 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SettingError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise SettingError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+def _integer(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingError(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _non_negative(name: str, value: Any) -> float:
+    number = _number(name, value)
+    if number < 0:
+        raise SettingError(f"{name} must be >= 0, got {value!r}")
+    return number
+
+
+def _fraction(name: str, value: Any) -> float:
+    number = _number(name, value)
+    if not 0.0 <= number <= 1.0:
+        raise SettingError(f"{name} must be between 0 and 1, got {value!r}")
+    return number
+
+
+def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    def optional(name: str, value: Any) -> Any:
+        return None if value is None else check(name, value)
+
+    return optional
+
+
+def _positive(name: str, value: Any) -> float:
+    number = _number(name, value)
+    if number <= 0:
+        raise SettingError(f"{name} must be > 0, got {value!r}")
+    return number
+
+
+def _burst(name: str, value: Any) -> float:
+    number = _number(name, value)
+    # a bucket that cannot hold one whole token would never admit a request
+    if number < 1:
+        raise SettingError(f"{name} must be >= 1 (one request), got {value!r}")
+    return number
+
+
+def _retry_after(name: str, value: Any) -> RetryAfterFormat:
+    if value not in RETRY_AFTER_FORMATS:
+        raise SettingError(f"{name} must be one of {', '.join(RETRY_AFTER_FORMATS)}; got {value!r}")
+    return cast("RetryAfterFormat", value)
+
+
+def _error_status(name: str, value: Any) -> int:
+    if _integer(name, value) not in ERROR_STATUSES:
+        raise SettingError(f"{name} must be one of {ERROR_STATUSES}, got {value!r}")
+    return cast("int", value)
+
+
+def _tokens(name: str, value: Any) -> frozenset[str]:
+    if isinstance(value, str) or not isinstance(value, AbstractSet | list | tuple):
+        raise SettingError(f"{name} must be a list of tokens or null, got {value!r}")
+    if not all(isinstance(token, str) and token for token in value):
+        raise SettingError(f"{name} must contain only non-empty strings")
+    return frozenset(value)
+
+
+def _record_limit(name: str, value: Any) -> int:
+    if _integer(name, value) < 1:
+        raise SettingError(f"{name} must be >= 1, got {value!r}")
+    return cast("int", value)
+
+
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "latency_ms": _non_negative,
+    "quota_per_s": _optional(_positive),
+    "quota_burst": _optional(_burst),
+    "retry_after": _retry_after,
+    "error_rate": _fraction,
+    "error_status": _error_status,
+    "error_retry_after": _optional(_non_negative),
+    "reset_rate": _fraction,
+    "accepted_tokens": _optional(_tokens),
+    "record_limit": _record_limit,
+    "seed": _optional(_integer),
+}

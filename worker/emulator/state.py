@@ -1,0 +1,51 @@
+"""Everything one emulator instance keeps between requests: config, quota buckets, recorder, fault dice."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from worker.emulator.config import EmulatorConfig
+from worker.emulator.quota import TenantBuckets
+from worker.emulator.recorder import Recorder
+from worker.emulator.retry_after import RetryAfterRenderer
+
+_QUOTA_KNOBS = frozenset({"quota_per_s", "quota_burst"})
+
+
+class EmulatorState:
+    """The shared state behind one emulator app; tests reach it through `RunningEmulator.state`."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        self.buckets = TenantBuckets(config)
+        self.recorder = Recorder(config)
+        self.retry_after = RetryAfterRenderer()
+        # one seeded generator for every fault decision, so a seeded run injects the same faults
+        self.rng = random.Random(config.seed)
+
+    def reset(self) -> None:
+        """Clear records, counters and buckets; reseed the fault dice and restart the Retry-After rotation."""
+        self.recorder.clear()
+        self.buckets.clear()
+        self.retry_after.restart()
+        self.rng.seed(self.config.seed)
+
+    def reconfigure(self, changes: Mapping[str, Any]) -> None:
+        """Change knobs at runtime, all or nothing; a new quota gives every tenant a full bucket."""
+        self.config.update(changes)
+        if "seed" in changes:
+            self.rng.seed(self.config.seed)
+        if _QUOTA_KNOBS.intersection(changes):
+            self.buckets.clear()
+
+    def roll(self, rate: float) -> bool:
+        """True with probability `rate` (no draw at all when the fault is off, keeping seeded runs stable)."""
+        return rate > 0.0 and self.rng.random() < rate
+
+
+#: Where `create_app` keeps the state on the aiohttp application.
+STATE = web.AppKey("emulator_state", EmulatorState)
