@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import structlog
 
 from worker.errors import ConfigError
 from worker.jobs import FieldError, Job, Rejected
 from worker.pipeline import Execute, Pipeline
+from worker.record.ledger import Ledger
 from worker.record.progress import progress_bar
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
@@ -38,6 +40,7 @@ class RunRequest:
     results: str | None
     dry_run: bool = False
     progress: bool = True
+    state: Path | None = None
 
 
 def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
@@ -99,9 +102,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     """Run every line of the input through the pipeline; return the summary once all is recorded."""
     tokens = None if request.dry_run else credentials(settings)
+    ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
     source = JsonlSource(request.input)
     summary = RunSummary()
-    writer = ResultsWriter(request.results) if request.results else None
+    writer = _results_writer(request, ledger)
+    if ledger is not None:
+        summary.add_previous(ledger.previous)
     try:
         recorder = ResultsRecorder(writer, summary)
         parse = partial(
@@ -116,6 +122,8 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
                 execute=execute,
                 recorder=recorder,
                 concurrency=settings.run.concurrency,
+                skip=None if ledger is None else ledger.done.__contains__,
+                grace_s=settings.run.grace_s,
             )
             with _stop_on_signals(pipeline.stop, summary):
                 async with progress_bar(
@@ -123,12 +131,21 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
                 ):
                     await pipeline.run()
             summary.valid = pipeline.valid_jobs
+            summary.not_done = pipeline.valid_jobs - summary.sent_this_run
     finally:
         source.close()
         if writer is not None:
             writer.close()
     summary.finish()
     return summary
+
+
+def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter | None:
+    if ledger is not None:  # the results file is the ledger: append, one write per line
+        return ResultsWriter(str(ledger.results), append=True, each_line=True)
+    if request.results is None:
+        return None
+    return ResultsWriter(request.results)
 
 
 @asynccontextmanager

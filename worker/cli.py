@@ -22,6 +22,7 @@ from worker.record.summary import RunSummary, print_summary
 from worker.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_RESULTS = "results.jsonl"
 
 DESCRIPTION = """\
 Apply partial updates (HTTP PATCH) from a JSONL file to Microsoft Graph, within Graph's throttling,
@@ -35,7 +36,8 @@ with one result line per input line.
 EPILOG = """\
 input lines: a provisioningObjectSummary body as in Graph's docs, or an envelope
   {"jobId": "...", "path": "/auditLogs/provisioning/{id}", "tenant": "...", "body": {...}}
-exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error, 130 interrupted
+exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error,
+  130 interrupted (with --state DIR, run the same command again to resume)
 configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* environment variables
   (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN.
 """
@@ -85,7 +87,18 @@ def _add_run(commands: Any) -> None:
     run.add_argument("input", metavar="FILE", help="JSONL input, '-' for stdin")
     _add_common(run)
     run.add_argument("--base-url", help="Graph base URL (default https://graph.microsoft.com/beta)")
-    run.add_argument("--results", metavar="PATH", help="results JSONL, '-' for stdout (default results.jsonl)")
+    run.add_argument(
+        "--results",
+        metavar="PATH",
+        help="results JSONL, '-' for stdout (default results.jsonl, or DIR/results.jsonl with --state)",
+    )
+    run.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="keep resume state in DIR: after a crash or Ctrl-C, run the same command again to send only "
+        "the jobs without a final result (a different input with the same DIR is refused)",
+    )
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
     run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -152,8 +165,16 @@ def _summary_stream(results: str | None) -> Any:
 def cmd_run(ns: argparse.Namespace) -> int:
     """`patch-worker run`."""
     settings = _settings(ns)
-    request = RunRequest(input=ns.input, results=settings.run.results, dry_run=ns.dry_run, progress=not ns.no_progress)
-    summary = asyncio.run(run_file(settings, request))
+    results = settings.run.results
+    if results is None and ns.state is None:
+        results = DEFAULT_RESULTS
+    state = None if ns.dry_run else ns.state
+    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=not ns.no_progress, state=state)
+    try:
+        summary = asyncio.run(run_file(settings, request))
+    except asyncio.CancelledError:  # a second signal: stopped at once, results so far are intact
+        print("patch-worker: stopped at once; run again with the same --state to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print_summary(
         summary,
         _summary_stream(request.results),

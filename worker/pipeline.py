@@ -2,21 +2,28 @@
 
 Each lane (tenant) gets a bounded queue and a fixed pool of workers, made when its first job arrives:
 one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled
-tenant occupy every worker. Rejected lines go straight to the recorder. Setting `stop` makes the feeder
-stop reading and the workers stop taking new jobs; jobs in flight finish.
+tenant occupy every worker. Rejected lines go straight to the recorder.
 
 The reader follows input order, so when a paused lane's queue is full it waits: other lanes keep
 working through what is queued for them (`LANE_BUFFER` jobs each) meanwhile.
+
+Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
+`grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
+line, so a resumed run sends them.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+import structlog
 
 from worker.jobs import Job, Outcome, Rejected
 from worker.record.recorder import Recorder
+
+log = structlog.get_logger("worker.pipeline")
 
 Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
@@ -43,6 +50,8 @@ class Pipeline:
         execute: Execute | None,
         recorder: Recorder,
         concurrency: int,
+        skip: Callable[[int], bool] | None = None,
+        grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
     ) -> None:
         self._source = source
@@ -50,22 +59,30 @@ class Pipeline:
         self._execute = execute
         self._recorder = recorder
         self._concurrency = concurrency
+        self._skip = skip
+        self._grace_s = grace_s
         self.stop = stop or asyncio.Event()
         self.valid_jobs = 0
-        self._queues: dict[str, asyncio.Queue[Job | None]] = {}
+        self.skipped = 0
+        self.in_flight = 0
+        self.abandoned = 0
+        self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: list[asyncio.Task[None]] = []
+        self._failure: BaseException | None = None
 
     async def run(self) -> None:
-        """Process the whole source (or until `stop` is set); return when every started job is recorded."""
+        """Process the source (or until `stop`); return when every started job is recorded or abandoned."""
         try:
             await self._feed()
+            await self._finish()
         finally:
-            for queue in self._queues.values():
-                for _ in range(self._concurrency):
-                    await queue.put(None)
-            await asyncio.gather(*self._workers)
+            for worker in self._workers:
+                worker.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._failure is not None:
+            raise self._failure
 
-    def _queue(self, tenant: str) -> asyncio.Queue[Job | None]:
+    def _queue(self, tenant: str) -> asyncio.Queue[Job]:
         queue = self._queues.get(tenant)
         if queue is None:
             queue = self._queues[tenant] = asyncio.Queue(maxsize=max(LANE_BUFFER, 2 * self._concurrency))
@@ -73,9 +90,13 @@ class Pipeline:
         return queue
 
     async def _feed(self) -> None:
+        skip = self._skip
         async for line_no, raw in self._source.lines():
             if self.stop.is_set():
                 return
+            if skip is not None and skip(line_no):
+                self.skipped += 1
+                continue
             parsed = self._parse(raw, line_no)
             if parsed is None:
                 continue
@@ -86,9 +107,38 @@ class Pipeline:
             if self._execute is not None:
                 await self._queue(parsed.tenant).put(parsed)
 
-    async def _work(self, queue: asyncio.Queue[Job | None]) -> None:
+    async def _finish(self) -> None:
+        """Wait for queued work; once stopped, give jobs in flight `grace_s` more."""
+        joined: asyncio.Future[Any] = asyncio.gather(*(queue.join() for queue in self._queues.values()))
+        stopped: asyncio.Future[Any] = asyncio.create_task(self.stop.wait())
+        try:
+            await asyncio.wait({joined, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if not joined.done():
+                await asyncio.wait_for(joined, self._grace_s)
+        except TimeoutError:
+            self.abandoned = self.in_flight
+            log.warning("run.grace_expired", graceS=self._grace_s, abandoned=self.abandoned)
+        finally:
+            stopped.cancel()
+            joined.cancel()
+
+    async def _work(self, queue: asyncio.Queue[Job]) -> None:
         execute = self._execute
-        while (job := await queue.get()) is not None:
-            if execute is None or self.stop.is_set():
-                continue  # drained, not sent: no result line, so a resumed run sends it
-            self._recorder.record(await execute(job))
+        assert execute is not None  # workers exist only when sending
+        while True:
+            job = await queue.get()
+            try:
+                if self.stop.is_set():
+                    continue  # not sent: no result line, so a resumed run sends it
+                self.in_flight += 1
+                try:
+                    outcome = await execute(job)
+                finally:
+                    self.in_flight -= 1
+                self._recorder.record(outcome)
+            except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
+                if self._failure is None:
+                    self._failure = exc
+                self.stop.set()
+            finally:
+                queue.task_done()

@@ -49,7 +49,8 @@ class RunSettings(_Section):
     rate: float = Field(default=0.0, ge=0)
     burst: float = Field(default=1.0, ge=1)
     app_rate: float = Field(default=0.0, ge=0)
-    results: str = "results.jsonl"
+    results: str | None = None
+    grace_s: float = Field(default=25.0, ge=0)
 
 
 class RetrySettings(_Section):

@@ -23,8 +23,10 @@ FLUSH_SECONDS = 0.5
 class ResultsWriter:
     """Append result lines to a file (or stdout for `-`)."""
 
-    def __init__(self, target: str, *, append: bool = False) -> None:
+    def __init__(self, target: str, *, append: bool = False, each_line: bool = False) -> None:
         self.target = target
+        # In state mode every line is handed to the OS at once: a SIGKILL then loses no recorded result.
+        self._flush_bytes = 0 if each_line else FLUSH_BYTES
         self._buffer: list[bytes] = []
         self._buffered = 0
         self._last_flush = time.monotonic()
@@ -45,7 +47,7 @@ class ResultsWriter:
         line = result_line(outcome)
         self._buffer.append(line)
         self._buffered += len(line)
-        if self._buffered >= FLUSH_BYTES or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        if self._buffered >= self._flush_bytes or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:

@@ -28,6 +28,20 @@ class RunSummary:
     interrupted: bool = False
     valid: int = 0
     lanes: list[dict[str, Any]] = field(default_factory=list)
+    resumed: int = 0
+    not_done: int = 0
+    _previous_sent: int = 0
+
+    def add_previous(self, previous: Counter[str]) -> None:
+        """Count results an earlier run of the same --state already recorded."""
+        self.by_status.update(previous)
+        self.resumed = sum(previous.values())
+        self._previous_sent = previous["succeeded"] + previous["failed"]
+
+    @property
+    def sent_this_run(self) -> int:
+        """Jobs this run finished (succeeded or failed)."""
+        return self.by_status["succeeded"] + self.by_status["failed"] - self._previous_sent
 
     def finish(self) -> None:
         """Stop the clock."""
@@ -77,6 +91,8 @@ class RunSummary:
             "jobsPerSecond": round(sent / elapsed, 1) if elapsed > 0 else 0.0,
             "valid": self.valid,
             "interrupted": self.interrupted,
+            "resumedFromState": self.resumed,
+            "notDone": self.not_done,
             "lanes": self.lanes,
         }
 
@@ -111,6 +127,8 @@ def print_summary(summary: RunSummary, stream: TextIO, *, title: str = "patch-wo
             f"lane {lane['lane']}",
             f"{lane['effectiveRate']}/s, {lane['throttled']} throttled, paused {lane['pausedS']}s",
         )
+    if summary.resumed:
+        table.add_row("resumed", f"{summary.resumed} lines were already done")
     if summary.interrupted:
-        table.add_row("interrupted", "yes: run again to send the rest")
+        table.add_row("interrupted", f"yes: {summary.not_done} jobs not done; run again with the same --state")
     Console(file=stream).print(table)
