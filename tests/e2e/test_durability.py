@@ -32,10 +32,14 @@ async def start_cli(*args: str) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
+def line_count(path: Path) -> int:
+    return path.read_bytes().count(b"\n") if path.exists() else 0
+
+
 async def wait_for_results(results: Path, at_least: int, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if results.exists() and results.read_bytes().count(b"\n") >= at_least:
+        if line_count(results) >= at_least:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"{results} never reached {at_least} lines")
