@@ -20,9 +20,10 @@ from worker.record.progress import progress_bar
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
-from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send.auth import Credentials, StaticToken, TokenProvider
-from worker.send.executor import JobExecutor
+from worker.send.batch import BatchClient, BatchSender
+from worker.send.executor import JobExecutor, Sender
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
@@ -121,7 +122,7 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
                 parse=parse,
                 execute=execute,
                 recorder=recorder,
-                concurrency=settings.run.concurrency,
+                workers_per_lane=settings.run.concurrency * settings.run.batch_size,
                 skip=None if ledger is None else ledger.done.__contains__,
                 grace_s=settings.run.grace_s,
             )
@@ -162,10 +163,15 @@ async def _sending(
         read_timeout_s=settings.graph.read_timeout_s,
     )
     async with session:
-        client = GraphClient(session, settings.graph.base_url, tokens)
-        lanes = LaneSet(client.patch, lane_limits(settings), app_rate=settings.run.app_rate or None)
+        lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+        sender: Sender
+        if settings.run.batch_size > 1:
+            batch_client = BatchClient(session, settings.graph.base_url, tokens)
+            sender = BatchSender(lanes, batch_client, settings.run.batch_size)
+        else:
+            sender = LaneSender(lanes, GraphClient(session, settings.graph.base_url, tokens).patch)
         try:
-            yield JobExecutor(lanes, retry_policy(settings)).execute
+            yield JobExecutor(sender, retry_policy(settings)).execute
         finally:
             summary.lanes = lanes.stats()
 

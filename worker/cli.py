@@ -100,6 +100,18 @@ def _add_run(commands: Any) -> None:
         "the jobs without a final result (a different input with the same DIR is refused)",
     )
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
+    run.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        help="requests/s per lane (tenant) at most; default 0 = learn it from Graph's 429s and throttle hints",
+    )
+    run.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="1 = one PATCH per job (default); 2..20 = up to N PATCHes per POST /$batch",
+    )
     run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
@@ -133,6 +145,8 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
         ("graph", "base_url"): getattr(ns, "base_url", None),
         ("run", "results"): getattr(ns, "results", None),
         ("run", "concurrency"): getattr(ns, "concurrency", None),
+        ("run", "rate"): getattr(ns, "rate", None),
+        ("run", "batch_size"): getattr(ns, "batch_size", None),
         ("log", "level"): getattr(ns, "log_level", None),
         ("log", "format"): getattr(ns, "log_format", None),
     }

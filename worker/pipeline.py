@@ -49,7 +49,7 @@ class Pipeline:
         parse: Parse,
         execute: Execute | None,
         recorder: Recorder,
-        concurrency: int,
+        workers_per_lane: int,
         skip: Callable[[int], bool] | None = None,
         grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
@@ -58,7 +58,7 @@ class Pipeline:
         self._parse = parse
         self._execute = execute
         self._recorder = recorder
-        self._concurrency = concurrency
+        self._workers_per_lane = workers_per_lane
         self._skip = skip
         self._grace_s = grace_s
         self.stop = stop or asyncio.Event()
@@ -85,8 +85,8 @@ class Pipeline:
     def _queue(self, tenant: str) -> asyncio.Queue[Job]:
         queue = self._queues.get(tenant)
         if queue is None:
-            queue = self._queues[tenant] = asyncio.Queue(maxsize=max(LANE_BUFFER, 2 * self._concurrency))
-            self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._concurrency))
+            queue = self._queues[tenant] = asyncio.Queue(maxsize=max(LANE_BUFFER, 2 * self._workers_per_lane))
+            self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._workers_per_lane))
         return queue
 
     async def _feed(self) -> None:

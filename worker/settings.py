@@ -49,6 +49,7 @@ class RunSettings(_Section):
     rate: float = Field(default=0.0, ge=0)
     burst: float = Field(default=1.0, ge=1)
     app_rate: float = Field(default=0.0, ge=0)
+    batch_size: int = Field(default=1, ge=1, le=20)
     results: str | None = None
     grace_s: float = Field(default=25.0, ge=0)
 

@@ -14,7 +14,7 @@ import pytest
 from worker.emulator.config import RETRY_AFTER_FORMATS, EmulatorConfig
 from worker.emulator.server import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send import retry
 from worker.send.auth import Credentials, StaticToken
 from worker.send.executor import JobExecutor
@@ -61,8 +61,10 @@ async def harness(
         async with session:
             credentials = Credentials(None, {"tenant-a": StaticToken(TOKEN_A), "tenant-b": StaticToken(TOKEN_B)})
             client = GraphClient(session, emulator.base_url, credentials)
-            lanes = LaneSet(client.patch, lambda _tenant: LaneLimits(max_concurrency=8))
-            executor = JobExecutor(lanes, policy or RetryPolicy(max_attempts=10, max_elapsed_s=30))
+            lanes = LaneSet(lambda _tenant: LaneLimits(max_concurrency=8))
+            executor = JobExecutor(
+                LaneSender(lanes, client.patch), policy or RetryPolicy(max_attempts=10, max_elapsed_s=30)
+            )
             yield Harness(emulator, lanes, executor)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 
-from worker.errors import ServerError, ThrottledError, TransportError
+from worker.errors import SendError, ServerError, ThrottledError, TransportError
 from worker.jobs import Job
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
@@ -24,6 +24,9 @@ from worker.schedule.ratecontrol import RateLearner
 from worker.send.http import Answer
 
 log = structlog.get_logger("worker.schedule")
+
+T = TypeVar("T")
+ItemResult = Answer | SendError  # one $batch item: answered 2xx, or why not
 
 # A lane-wide pause when Graph throttles without saying for how long.
 DEFAULT_PAUSE_S = 1.0
@@ -56,32 +59,51 @@ class Lane:
 
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
+        started, answer = await self._guarded(1, attempt)
+        self._learn(answer, time.monotonic() - started)
+        return answer
+
+    async def send_batch(self, count: int, post: Callable[[], Awaitable[list[ItemResult]]]) -> list[ItemResult]:
+        """Send one $batch of `count` items (each takes a pacer slot) and learn from every item."""
+        started, results = await self._guarded(count, post)
+        latency = time.monotonic() - started
+        throttled = next((r for r in results if isinstance(r, ThrottledError)), None)
+        if throttled is not None:
+            self._on_throttled(throttled)
+        for result in results:
+            if isinstance(result, Answer):
+                self._learn(result, latency)
+        return results
+
+    async def _guarded(self, slots: int, call: Callable[[], Awaitable[T]]) -> tuple[float, T]:
+        """Wait for a concurrency slot, the gate and the pacer; send; feed whole-request failures back."""
         await self.limit.acquire()
         try:
-            await self._admit()
-            self.sent += 1
+            await self._admit(slots)
+            self.sent += slots
             started = time.monotonic()
             try:
-                answer = await attempt()
+                return started, await call()
             except ThrottledError as error:
                 self._on_throttled(error)
                 raise
             except (ServerError, TransportError):
                 self.limit.on_overload()
                 raise
-            self.succeeded += 1
-            self.limit.on_success(time.monotonic() - started)
-            self.learner.on_success(answer.throttle_percent)
-            return answer
         finally:
             self.limit.release()
 
-    async def _admit(self) -> None:
+    def _learn(self, answer: Answer, latency: float) -> None:
+        self.succeeded += 1
+        self.limit.on_success(latency)
+        self.learner.on_success(answer.throttle_percent)
+
+    async def _admit(self, slots: int) -> None:
         while True:
             await self.gate.wait()
-            await self.pacer.acquire()
+            await self.pacer.acquire(slots)
             if self._app_pacer is not None:
-                await self._app_pacer.acquire()
+                await self._app_pacer.acquire(slots)
             if self.gate.is_open():
                 return
 
@@ -117,15 +139,9 @@ class Lane:
 
 
 class LaneSet:
-    """Lanes by tenant, made on first use; also the Sender the executor calls."""
+    """Lanes by tenant, made on first use."""
 
-    def __init__(
-        self,
-        send: Callable[[Job], Awaitable[Answer]],
-        limits: Callable[[str], LaneLimits],
-        app_rate: float | None = None,
-    ) -> None:
-        self._send = send
+    def __init__(self, limits: Callable[[str], LaneLimits], app_rate: float | None = None) -> None:
         self._limits = limits
         self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate)
         self.lanes: dict[str, Lane] = {}
@@ -137,11 +153,19 @@ class LaneSet:
             lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer)
         return lane
 
-    async def patch(self, job: Job) -> Answer:
-        """One attempt at a job, through its tenant's lane."""
-        send = self._send
-        return await self.lane(job.tenant).send(lambda: send(job))
-
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
         return [lane.stats() for lane in self.lanes.values()]
+
+
+class LaneSender:
+    """The Sender for plain PATCH: each attempt goes through its tenant's lane."""
+
+    def __init__(self, lanes: LaneSet, send: Callable[[Job], Awaitable[Answer]]) -> None:
+        self._lanes = lanes
+        self._send = send
+
+    async def patch(self, job: Job) -> Answer:
+        """One attempt at a job, when its lane allows."""
+        send = self._send
+        return await self._lanes.lane(job.tenant).send(lambda: send(job))

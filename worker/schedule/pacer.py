@@ -33,23 +33,26 @@ class Pacer:
             raise ValueError("rate must be positive (or None for unpaced)")
         self._rate = value
 
-    def reserve(self) -> float:
-        """Reserve the next slot; return the seconds to wait for it (0 when it is already due)."""
+    def reserve(self, slots: int = 1) -> float:
+        """Reserve the next `slots` slots; return the seconds to wait for the last (0 when already due).
+
+        A $batch of n items takes n slots: Graph counts every item against the quota.
+        """
         if self._rate is None:
             return 0.0
         now = self._clock()
         interval = 1.0 / self._rate
         # Unused slots are banked, but at most `burst` of them.
         slot = max(self._next, now - (self.burst - 1.0) * interval)
-        self._next = slot + interval
-        return max(0.0, slot - now)
+        self._next = slot + slots * interval
+        return max(0.0, slot + (slots - 1) * interval - now)
 
     def hold_until(self, moment: float) -> None:
         """No slot before `moment` (a throttle gate closed until then); later reservations queue after it."""
         self._next = max(self._next, moment)
 
-    async def acquire(self) -> None:
-        """Wait for this caller's slot."""
-        delay = self.reserve()
+    async def acquire(self, slots: int = 1) -> None:
+        """Wait for this caller's slot(s)."""
+        delay = self.reserve(slots)
         if delay > 0:
             await asyncio.sleep(delay)

@@ -83,16 +83,17 @@ class GraphClient:
             async with self._session.patch(self._base_url + job.path, data=job.body, headers=headers) as response:
                 if response.status < 300:
                     await response.read()  # drain, so the connection goes back to the pool
-                    return Answer(response.status, _throttle_percent(response.headers))
+                    return Answer(response.status, throttle_percent(response.headers))
                 body = await response.read()
                 raise error_from_response(response.status, response.headers, body)
         except SendError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise TransportError(_describe_transport(exc)) from exc
+            raise TransportError(describe_transport(exc)) from exc
 
 
-def _throttle_percent(headers: Any) -> float | None:
+def throttle_percent(headers: Any) -> float | None:
+    """Graph's x-ms-throttle-limit-percentage (a fraction of the quota, 0.8..1.8), when sent."""
     value = headers.get(THROTTLE_PERCENT_HEADER)
     if value is None:
         return None
@@ -102,18 +103,15 @@ def _throttle_percent(headers: Any) -> float | None:
         return None
 
 
-def _describe_transport(exc: BaseException) -> str:
+def describe_transport(exc: BaseException) -> str:
+    """A short description of a failure below HTTP."""
     if isinstance(exc, asyncio.TimeoutError):
         return "timed out waiting for Graph"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def graph_error(body: bytes) -> tuple[str | None, str | None, Any]:
-    """Graph's error code, message and the whole error object from an error body, when it has one."""
-    try:
-        parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None, None, None
+def graph_error(parsed: Any) -> tuple[str | None, str | None, Any]:
+    """Graph's error code, message and the whole error object from a parsed error body, when it has one."""
     error = parsed.get("error") if isinstance(parsed, dict) else None
     if not isinstance(error, dict):
         return None, None, None
@@ -126,13 +124,22 @@ def graph_error(body: bytes) -> tuple[str | None, str | None, Any]:
 
 
 def error_from_response(status: int, headers: Any, body: bytes) -> SendError:
-    """Classify a non-2xx answer: throttled, server error, auth, or another permanent 4xx."""
-    code, message, detail = graph_error(body)
-    retry_after = parse_retry_after(headers.get("Retry-After"))
+    """Classify a non-2xx HTTP answer from its raw body."""
+    try:
+        parsed = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        parsed = None
+    return classify(status, headers.get("Retry-After"), parsed)
+
+
+def classify(status: int, retry_after_header: str | None, parsed_body: Any) -> SendError:
+    """Classify a non-2xx answer (a whole response or one $batch item): throttled, 5xx, auth, other 4xx."""
+    code, message, detail = graph_error(parsed_body)
+    retry_after = parse_retry_after(retry_after_header)
     text = message or f"HTTP {status}"
     if status == 429 or (status == 503 and retry_after is not None):
         return ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
-    if status >= 500:
+    if status >= 500 or status == 424:  # 424: a $batch item not run because another failed: try again
         return ServerError(text, status=status, code=code, detail=detail, retry_after=retry_after)
     if status in (401, 403):
         return AuthError(text, status=status, code=code, detail=detail)

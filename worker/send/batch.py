@@ -1,0 +1,170 @@
+"""JSON batching: up to 20 PATCHes per `POST {base}/$batch`, each item's answer mapped back to its job.
+
+The envelope is usually 200 while items fail on their own, so every item is read: 2xx items succeed,
+429/5xx/424 items raise their own retryable error (with the item's Retry-After) into their job, whose
+retry policy sends them again, packed with other pending items; other 4xx items are final. A failed
+envelope (429, 5xx, connection error) fails every item of it with that error, so they all retry.
+
+`Batcher` packs one lane's jobs: a batch goes when it is full or `linger_s` after its first job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+import orjson
+
+from worker.errors import AuthError, SendError, ServerError, TransportError
+from worker.jobs import Job
+from worker.schedule.lanes import ItemResult, Lane, LaneSet
+from worker.send.auth import Credentials
+from worker.send.http import Answer, classify, describe_transport, error_from_response, throttle_percent
+
+MAX_BATCH = 20  # Graph's limit per $batch
+LINGER_S = 0.005
+
+
+def encode_batch(jobs: Sequence[Job]) -> bytes:
+    """The $batch body. Job bodies are validated JSON already: spliced in as bytes, not re-encoded."""
+    items = [
+        b'{"id":"%d","method":"PATCH","url":%b,"headers":{"Content-Type":"application/json","client-request-id":"%b"},'
+        b'"body":%b}' % (index, orjson.dumps(job.path), job.client_request_id.encode(), job.body)
+        for index, job in enumerate(jobs)
+    ]
+    return b'{"requests":[' + b",".join(items) + b"]}"
+
+
+def decode_batch(raw: bytes, count: int) -> list[ItemResult]:
+    """Each item's result, in the order the jobs were packed; an item with no answer is a server error."""
+    try:
+        responses = orjson.loads(raw)["responses"]
+        by_id = {str(item["id"]): item for item in responses}
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        error = ServerError(f"unreadable $batch response: {exc}", status=200)
+        return [error] * count
+    return [_item_result(by_id.get(str(index))) for index in range(count)]
+
+
+def _item_result(item: Any) -> ItemResult:
+    if not isinstance(item, dict) or not isinstance(item.get("status"), int):
+        return ServerError("no answer for this item in the $batch response")
+    status: int = item["status"]
+    raw_headers = item.get("headers")
+    headers = {str(k).lower(): v for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
+    if status < 300:
+        return Answer(status, throttle_percent(headers))
+    return classify(status, headers.get("retry-after"), item.get("body"))
+
+
+class BatchClient:
+    """Posts one $batch for one tenant's jobs."""
+
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials) -> None:
+        self._session = session
+        self._url = base_url.rstrip("/") + "/$batch"
+        self._credentials = credentials
+
+    async def post(self, tenant: str, jobs: Sequence[Job]) -> list[ItemResult]:
+        """One $batch; a 401 on the envelope gets one token refresh and one more try."""
+        tokens = self._credentials.for_tenant(tenant)
+        if tokens is None:
+            return [AuthError(f"no credentials for tenant {tenant!r}", code="no_credentials")] * len(jobs)
+        body = encode_batch(jobs)
+        token = await tokens.token()
+        try:
+            return await self._post(body, token, len(jobs))
+        except AuthError as error:
+            fresh = await tokens.refresh(token) if error.status == 401 else None
+            if fresh is None:
+                raise
+            return await self._post(body, fresh, len(jobs))
+
+    async def _post(self, body: bytes, token: str, count: int) -> list[ItemResult]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "client-request-id": str(uuid.uuid4()),
+        }
+        try:
+            async with self._session.post(self._url, data=body, headers=headers) as response:
+                raw = await response.read()
+                if response.status != 200:
+                    raise error_from_response(response.status, response.headers, raw)
+        except SendError:
+            raise
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise TransportError(describe_transport(exc)) from exc
+        return decode_batch(raw, count)
+
+
+class Batcher:
+    """Packs one lane's jobs into $batch requests; `submit` resolves with the job's own item result."""
+
+    def __init__(self, lane: Lane, client: BatchClient, size: int, linger_s: float = LINGER_S) -> None:
+        self._lane = lane
+        self._client = client
+        self._size = size
+        self._linger_s = linger_s
+        self._pending: list[tuple[Job, asyncio.Future[ItemResult]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._flights: set[asyncio.Task[None]] = set()
+
+    async def submit(self, job: Job) -> Answer:
+        """Send `job` in the next batch; return its answer or raise its item's error."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ItemResult] = loop.create_future()
+        self._pending.append((job, future))
+        if len(self._pending) >= self._size:
+            self._flush()
+        elif self._timer is None:
+            self._timer = loop.call_later(self._linger_s, self._flush)
+        result = await future
+        if isinstance(result, SendError):
+            raise result
+        return result
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._pending:
+            items, self._pending = self._pending[: self._size], self._pending[self._size :]
+            flight = asyncio.create_task(self._send(items))
+            self._flights.add(flight)
+            flight.add_done_callback(self._flights.discard)
+
+    async def _send(self, items: list[tuple[Job, asyncio.Future[ItemResult]]]) -> None:
+        live = [(job, future) for job, future in items if not future.done()]  # a cancelled job is not sent
+        if not live:
+            return
+        jobs = [job for job, _ in live]
+        tenant = jobs[0].tenant
+        results: list[ItemResult]
+        try:
+            results = await self._lane.send_batch(len(jobs), lambda: self._client.post(tenant, jobs))
+        except SendError as error:
+            results = [error] * len(jobs)
+        for (_, future), result in zip(live, results, strict=True):
+            if not future.done():
+                future.set_result(result)
+
+
+class BatchSender:
+    """The Sender for --batch-size > 1: each attempt is an item of its lane's next $batch."""
+
+    def __init__(self, lanes: LaneSet, client: BatchClient, size: int) -> None:
+        self._lanes = lanes
+        self._client = client
+        self._size = min(size, MAX_BATCH)
+        self._batchers: dict[str, Batcher] = {}
+
+    async def patch(self, job: Job) -> Answer:
+        """One attempt at a job, packed with others of its lane."""
+        batcher = self._batchers.get(job.tenant)
+        if batcher is None:
+            batcher = self._batchers[job.tenant] = Batcher(self._lanes.lane(job.tenant), self._client, self._size)
+        return await batcher.submit(job)
