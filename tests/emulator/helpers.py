@@ -56,3 +56,42 @@ def graph_error(reply: Reply) -> dict[str, Any]:
     assert inner["client-request-id"] == reply.headers["client-request-id"]
     assert isinstance(inner["date"], str)
     return dict(error)
+
+
+async def post_batch(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: Any = None,
+    *,
+    raw: bytes | None = None,
+    token: str | None = TOKEN,
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """POST a `$batch` envelope (`payload` as JSON, or `raw` bytes) to `url` (ending in /$batch)."""
+    sent = dict(headers or {})
+    sent["Content-Type"] = "application/json"
+    if token is not None:
+        sent["Authorization"] = f"Bearer {token}"
+    data = raw if raw is not None else orjson.dumps(payload)
+    async with session.post(url, data=data, headers=sent) as response:
+        content = await response.read()
+        return Reply(response.status, response.headers, orjson.loads(content) if content else None)
+
+
+def batch_item(
+    item_id: str,
+    body: Any,
+    *,
+    url: str = COLLECTION,
+    method: str = "PATCH",
+    client_request_id: str | None = None,
+    depends_on: list[str] | None = None,
+) -> dict[str, Any]:
+    """One request of a `$batch` envelope, shaped as Graph's JSON batching expects."""
+    headers = {"Content-Type": "application/json"}
+    if client_request_id is not None:
+        headers["client-request-id"] = client_request_id
+    item: dict[str, Any] = {"id": item_id, "method": method, "url": url, "headers": headers, "body": body}
+    if depends_on is not None:
+        item["dependsOn"] = depends_on
+    return item

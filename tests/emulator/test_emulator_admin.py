@@ -90,6 +90,8 @@ async def test_requests_are_listed_with_filters(emulator: RunningEmulator, sessi
         "status": 200,
         "body": BODY,
         "time": everything[0]["time"],
+        "batch_id": None,
+        "item_id": None,
     }
     assert [(item["status"], item["body"]) for item in only_401] == [(401, None)]
     assert [item["client_request_id"] for item in last_two] == ["c2", "c3"]
@@ -129,6 +131,9 @@ async def test_stats_count_statuses_tenants_and_successes(
         "distinct_succeeded": 3,
         "duplicate_succeeded": 1,
         "recorded": 6,
+        "batches": 0,
+        "batches_by_status": {},
+        "batch_items": 0,
     }
 
 

@@ -23,6 +23,7 @@ def test_defaults_are_a_fault_free_unlimited_emulator() -> None:
         "error_status": 503,
         "error_retry_after": None,
         "reset_rate": 0.0,
+        "batch_error_rate": 0.0,
         "accepted_tokens": None,
         "record_limit": 200_000,
         "seed": None,
@@ -58,6 +59,8 @@ def test_tokens_are_kept_as_a_frozenset_and_listed_sorted() -> None:
         ("error_status", 503.0),
         ("error_retry_after", -0.1),
         ("reset_rate", -0.1),
+        ("batch_error_rate", 1.01),
+        ("batch_error_rate", "0.5"),
         ("accepted_tokens", "a-token"),
         ("accepted_tokens", [""]),
         ("record_limit", 0),
@@ -93,6 +96,7 @@ def test_flags_build_the_config() -> None:
         *("--port", "0", "--latency-ms", "20", "--quota", "200", "--quota-burst", "50"),
         *("--error-rate", "0.1", "--error-status", "502", "--error-retry-after", "1.5"),
         *("--reset-rate", "0.05", "--retry-after", "fractional", "--token", "T", "--token", "U"),
+        *("--batch-error-rate", "0.25"),
         *("--record-limit", "10", "--seed", "3"),
     )
 
@@ -108,6 +112,7 @@ def test_flags_build_the_config() -> None:
         error_status=502,
         error_retry_after=1.5,
         reset_rate=0.05,
+        batch_error_rate=0.25,
         accepted_tokens=frozenset({"T", "U"}),
         record_limit=10,
         seed=3,
@@ -125,6 +130,7 @@ def test_no_flags_give_the_default_config() -> None:
         ["--quota", "0"],
         ["--quota", "fast"],
         ["--error-rate", "2"],
+        ["--batch-error-rate", "-0.5"],
         ["--error-status", "404"],
         ["--retry-after", "later"],
         ["--record-limit", "0"],
@@ -152,6 +158,14 @@ def test_help_explains_every_knob(capsys: pytest.CaptureFixture[str]) -> None:
         "--error-status",
     ]:
         assert flag in text
-    for flag in ["--error-retry-after", "--reset-rate", "--token", "--record-limit", "--seed", "--port"]:
+    for flag in [
+        "--error-retry-after",
+        "--reset-rate",
+        "--batch-error-rate",
+        "--token",
+        "--record-limit",
+        "--seed",
+        "--port",
+    ]:
         assert flag in text
     assert "emu.<tenant>" in text

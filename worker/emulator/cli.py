@@ -33,7 +33,7 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         type=_checked("latency_ms", float),
         default=0.0,
         metavar="MS",
-        help="delay before every PATCH is answered, in milliseconds (default: 0)",
+        help="delay before every HTTP request (a PATCH or a whole $batch) is answered, in milliseconds (default: 0)",
     )
     group.add_argument(
         "--quota",
@@ -71,7 +71,7 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
         type=_checked("error_rate", float),
         default=0.0,
         metavar="FRACTION",
-        help="fraction (0..1) of PATCHes answered with --error-status (default: 0)",
+        help="fraction (0..1) of PATCHes (single or $batch items) answered with --error-status (default: 0)",
     )
     group.add_argument(
         "--error-status",
@@ -93,7 +93,16 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
         type=_checked("reset_rate", float),
         default=0.0,
         metavar="FRACTION",
-        help="fraction (0..1) of PATCHes whose connection is dropped without any response (default: 0)",
+        help="fraction (0..1) of HTTP requests (a PATCH or a whole $batch) whose connection is dropped "
+        "without any response (default: 0)",
+    )
+    group.add_argument(
+        "--batch-error-rate",
+        type=_checked("batch_error_rate", float),
+        default=0.0,
+        metavar="FRACTION",
+        help="fraction (0..1) of whole $batch requests answered with --error-status (and --error-retry-after) "
+        "instead of evaluating their items (default: 0)",
     )
     group.add_argument(
         "--token",
@@ -131,6 +140,7 @@ def config_from_args(ns: argparse.Namespace) -> EmulatorConfig:
         error_status=ns.error_status,
         error_retry_after=ns.error_retry_after,
         reset_rate=ns.reset_rate,
+        batch_error_rate=ns.batch_error_rate,
         accepted_tokens=None if ns.tokens is None else frozenset(ns.tokens),
         record_limit=ns.record_limit,
         seed=ns.seed,

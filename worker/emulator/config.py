@@ -1,4 +1,5 @@
-"""The emulator's knobs: latency, quota, Retry-After format, injected faults, accepted tokens.
+"""The emulator's knobs: latency, quota, Retry-After format, injected faults (per PATCH and per $batch),
+accepted tokens.
 
 One `EmulatorConfig` is shared by the running app and read on every request, so a change (in-process, or
 through `PUT /_emulator/config`) takes effect on the next request. Every value is checked on construction
@@ -37,14 +38,15 @@ class SettingError(ValueError):
 class EmulatorConfig:
     """Runtime-changeable emulator settings; `None` means "off" or "unlimited" where allowed."""
 
-    latency_ms: float = 0.0  # delay before each PATCH is answered
+    latency_ms: float = 0.0  # delay before each HTTP request (PATCH or whole $batch) is answered
     quota_per_s: float | None = None  # token bucket refill rate per tenant; None: unlimited
     quota_burst: float | None = None  # bucket capacity; None: one second of quota
     retry_after: RetryAfterFormat = "seconds"  # shape of Retry-After on 429s and injected 5xx
-    error_rate: float = 0.0  # share of PATCHes answered with error_status
+    error_rate: float = 0.0  # share of PATCHes (single or $batch items) answered with error_status
     error_status: int = 503
     error_retry_after: float | None = None  # Retry-After seconds on injected 5xx; None: no header
-    reset_rate: float = 0.0  # share of PATCHes whose connection is dropped without an answer
+    reset_rate: float = 0.0  # share of HTTP requests (PATCH or $batch) whose connection is dropped
+    batch_error_rate: float = 0.0  # share of whole $batch requests answered with error_status
     accepted_tokens: AbstractSet[str] | None = None  # None: any non-empty bearer token
     record_limit: int = 200_000  # most recent requests kept by the recorder
     seed: int | None = None  # seeds the fault dice, for reproducible runs
@@ -168,6 +170,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "error_status": _error_status,
     "error_retry_after": _optional(_non_negative),
     "reset_rate": _fraction,
+    "batch_error_rate": _fraction,
     "accepted_tokens": _optional(_tokens),
     "record_limit": _record_limit,
     "seed": _optional(_integer),

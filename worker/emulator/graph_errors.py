@@ -19,6 +19,7 @@ CODES = {
     404: "Request_ResourceNotFound",
     405: "Request_BadRequest",
     413: "RequestEntityTooLarge",
+    424: "FailedDependency",
     429: "TooManyRequests",
     500: "InternalServerError",
     502: "BadGateway",
@@ -32,15 +33,15 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
     return web.Response(status=status, body=orjson.dumps(payload), content_type=JSON, headers=headers)
 
 
-def error_response(
+def error_payload(
     status: int,
     message: str,
     headers: Mapping[str, str],
     *,
     code: str | None = None,
     details: list[dict[str, str]] | None = None,
-) -> web.Response:
-    """A Graph error; `headers` must hold the exchange's request-id and client-request-id."""
+) -> dict[str, Any]:
+    """A Graph error body; `headers` must hold the exchange's request-id and client-request-id."""
     error: dict[str, Any] = {
         "code": code or CODES[status],
         "message": message,
@@ -53,4 +54,16 @@ def error_response(
     }
     if details:
         error["details"] = details
-    return json_response(status, {"error": error}, headers)
+    return {"error": error}
+
+
+def error_response(
+    status: int,
+    message: str,
+    headers: Mapping[str, str],
+    *,
+    code: str | None = None,
+    details: list[dict[str, str]] | None = None,
+) -> web.Response:
+    """A Graph error response; `headers` must hold the exchange's request-id and client-request-id."""
+    return json_response(status, error_payload(status, message, headers, code=code, details=details), headers)

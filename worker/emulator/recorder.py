@@ -18,6 +18,10 @@ DROPPED = 0
 class RecordedRequest:
     """One PATCH as answered; `time` is `time.monotonic()` when it was answered.
 
+    A `$batch` item is recorded like a single PATCH, plus `batch_id` (the request-id of the `$batch` HTTP
+    request that carried it, shared by its items) and `item_id` (its "id" in the batch); both are None for
+    a single PATCH.
+
     The body is kept as the JSON bytes received (None when the emulator never read it or could not parse
     it): bytes cost a fraction of the memory of parsed JSON, and the garbage collector never scans them.
     """
@@ -30,6 +34,13 @@ class RecordedRequest:
     status: int
     raw_body: bytes | None
     time: float
+    batch_id: str | None = None
+    item_id: str | None = None
+
+    @property
+    def via_batch(self) -> bool:
+        """True for an item of a `$batch` request."""
+        return self.batch_id is not None
 
     @property
     def body(self) -> Any:
@@ -48,6 +59,8 @@ class RecordedRequest:
             # the bytes are known-valid JSON: embedded as they are, never re-parsed
             "body": None if self.raw_body is None else orjson.Fragment(self.raw_body),
             "time": self.time,
+            "batch_id": self.batch_id,
+            "item_id": self.item_id,
         }
 
 
@@ -61,6 +74,8 @@ class Recorder:
         self._by_tenant: Counter[str] = Counter()
         self._succeeded_ids: set[str] = set()
         self._duplicate_successes = 0
+        self._batches: Counter[int] = Counter()
+        self._batch_items = 0
         self._in_flight = 0
         self._max_in_flight = 0
 
@@ -71,6 +86,8 @@ class Recorder:
         self._by_tenant.clear()
         self._succeeded_ids.clear()
         self._duplicate_successes = 0
+        self._batches.clear()
+        self._batch_items = 0
         self._max_in_flight = self._in_flight
 
     def enter(self) -> None:
@@ -91,11 +108,17 @@ class Recorder:
             records.popleft()
         self._by_status[request.status] += 1
         self._by_tenant[request.tenant] += 1
+        if request.batch_id is not None:
+            self._batch_items += 1
         if request.status == 200 and request.client_request_id is not None:
             if request.client_request_id in self._succeeded_ids:
                 self._duplicate_successes += 1
             else:
                 self._succeeded_ids.add(request.client_request_id)
+
+    def record_batch(self, status: int) -> None:
+        """Count one `$batch` HTTP request by the status of its envelope (its items are recorded one by one)."""
+        self._batches[status] += 1
 
     def requests(
         self, status: int | None = None, tenant: str | None = None, limit: int | None = None
@@ -109,7 +132,12 @@ class Recorder:
         return found if limit is None else found[max(0, len(found) - limit) :]
 
     def stats(self) -> dict[str, Any]:
-        """Totals since the last reset, for `GET /_emulator/stats`."""
+        """Totals since the last reset, for `GET /_emulator/stats`.
+
+        Every count but the `batches*` ones is per PATCH: a `$batch` item counts as one, exactly like a
+        single PATCH. `batches` counts `$batch` HTTP requests (`batches_by_status` by envelope status, 0 for
+        a dropped connection) and `batch_items` the recorded PATCHes that came inside one.
+        """
         return {
             "total": self._by_status.total(),
             "by_status": {str(status): count for status, count in sorted(self._by_status.items())},
@@ -121,4 +149,7 @@ class Recorder:
             "distinct_succeeded": len(self._succeeded_ids),
             "duplicate_succeeded": self._duplicate_successes,
             "recorded": len(self._records),
+            "batches": self._batches.total(),
+            "batches_by_status": {str(status): count for status, count in sorted(self._batches.items())},
+            "batch_items": self._batch_items,
         }
