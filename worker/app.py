@@ -17,7 +17,7 @@ from worker.jobs import FieldError, Job, Rejected
 from worker.pipeline import Execute, Pipeline
 from worker.record.ledger import Ledger
 from worker.record.progress import progress_bar
-from worker.record.recorder import ResultsRecorder
+from worker.record.recorder import Recorder, ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
@@ -101,7 +101,7 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 
 async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
-    """Run every line of the input through the pipeline; return the summary once all is recorded."""
+    """`patch-worker run`: the input through the pipeline with results, resume state, progress and signals."""
     tokens = None if request.dry_run else credentials(settings)
     ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
     source = JsonlSource(request.input)
@@ -109,36 +109,58 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     writer = _results_writer(request, ledger)
     if ledger is not None:
         summary.add_previous(ledger.previous)
+    stop = asyncio.Event()
     try:
-        recorder = ResultsRecorder(writer, summary)
-        parse = partial(
-            parse_input_line,
-            default_tenant=settings.graph.default_tenant,
-            max_line_bytes=source.max_line_bytes,
-        )
-        async with _sending(settings, tokens, summary) as execute:
-            pipeline = Pipeline(
-                source=source,
-                parse=parse,
-                execute=execute,
-                recorder=recorder,
-                workers_per_lane=settings.run.concurrency * settings.run.batch_size,
-                skip=None if ledger is None else ledger.done.__contains__,
-                grace_s=settings.run.grace_s,
-            )
-            with _stop_on_signals(pipeline.stop, summary):
-                async with progress_bar(
-                    summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress
-                ):
-                    await pipeline.run()
-            summary.valid = pipeline.valid_jobs
-            summary.not_done = pipeline.valid_jobs - summary.sent_this_run
+        with _stop_on_signals(stop, summary):
+            async with progress_bar(summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress):
+                await process(
+                    settings,
+                    source,
+                    ResultsRecorder(writer, summary),
+                    tokens=tokens,
+                    summary=summary,
+                    skip=None if ledger is None else ledger.done.__contains__,
+                    stop=stop,
+                )
     finally:
         source.close()
         if writer is not None:
             writer.close()
     summary.finish()
     return summary
+
+
+async def process(
+    settings: Settings,
+    source: JsonlSource,
+    recorder: Recorder,
+    *,
+    tokens: Credentials | None,
+    summary: RunSummary,
+    skip: Callable[[int], bool] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
+
+    The one pipeline core behind `run` and the service: setting `stop` drains it (see `Pipeline`).
+    """
+    parse = partial(
+        parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
+    )
+    async with _sending(settings, tokens, summary) as execute:
+        pipeline = Pipeline(
+            source=source,
+            parse=parse,
+            execute=execute,
+            recorder=recorder,
+            workers_per_lane=settings.run.concurrency * settings.run.batch_size,
+            skip=skip,
+            grace_s=settings.run.grace_s,
+            stop=stop,
+        )
+        await pipeline.run()
+    summary.valid = pipeline.valid_jobs
+    summary.not_done = pipeline.valid_jobs - summary.sent_this_run
 
 
 def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter | None:
