@@ -170,3 +170,22 @@ async def test_dry_run_and_validate_send_nothing(emulator: RunningEmulator, tmp_
     assert emulator.requests() == []
     valid = write_lines(tmp_path / "ok.jsonl", [{"action": "Update"}])
     assert (await run_cli("validate", str(valid))).code == 0
+
+
+async def test_batch_mode_gives_the_same_results(
+    emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
+) -> None:
+    results = tmp_path / "results.jsonl"
+    done = await run_cli(
+        "run", str(EXAMPLES), "--batch-size", "20", "--base-url", emulator.base_url, "--results", str(results),
+        env=token_env,
+    )  # fmt: skip
+    assert done.code == 1, done.stderr
+    by_line = {row["line"]: row for row in read_results(results)}
+    assert len(by_line) == len(EXAMPLES.read_bytes().splitlines())
+    for line, row in by_line.items():
+        assert row["status"] == ("rejected" if line in BAD_LINES else "succeeded")
+    assert emulator.stats()["batches"] >= 1
+    seed_line = orjson.loads(EXAMPLES.read_bytes().splitlines()[0])
+    (seed,) = [r for r in emulator.requests() if r.client_request_id == by_line[1]["clientRequestId"]]
+    assert seed.body == seed_line
