@@ -54,35 +54,29 @@ class JobExecutor:
         try:
             answer = await call_with_retry(attempt, self._policy, on_retry=on_retry)
         except SendError as error:
-            return _failed(job, error, attempts, started, self._policy)
-        return Outcome(
-            job_id=job.job_id,
-            line=job.line,
-            status="succeeded",
-            http_status=answer.status,
-            attempts=attempts,
-            elapsed_ms=(time.monotonic() - started) * 1000,
-            client_request_id=job.client_request_id,
-            error=None,
-            tenant=job.tenant,
-        )
+            return _outcome(job, started, attempts, error.status, _error_info(error, self._policy))
+        return _outcome(job, started, attempts, answer.status, None)
 
 
-def _failed(job: Job, error: SendError, attempts: int, started: float, policy: RetryPolicy) -> Outcome:
+def _outcome(job: Job, started: float, attempts: int, http_status: int | None, error: ErrorInfo | None) -> Outcome:
+    return Outcome(
+        job_id=job.job_id,
+        line=job.line,
+        status="succeeded" if error is None else "failed",
+        http_status=http_status,
+        attempts=attempts,
+        elapsed_ms=(time.monotonic() - started) * 1000,
+        client_request_id=job.client_request_id,
+        error=error,
+        tenant=job.tenant,
+    )
+
+
+def _error_info(error: SendError, policy: RetryPolicy) -> ErrorInfo:
     message = error.message
     if isinstance(error, RetryableError) and policy.waits_too_long(error):
         message = (
             f"{message} (Retry-After {error.retry_after:.0f}s is longer than "
             f"retry.max_retry_after_s={policy.max_retry_after_s:.0f}s)"
         )
-    return Outcome(
-        job_id=job.job_id,
-        line=job.line,
-        status="failed",
-        http_status=error.status,
-        attempts=attempts,
-        elapsed_ms=(time.monotonic() - started) * 1000,
-        client_request_id=job.client_request_id,
-        error=ErrorInfo(kind=error.error_kind, message=message, detail=error.detail),
-        tenant=job.tenant,
-    )
+    return ErrorInfo(kind=error.error_kind, message=message, detail=error.detail)
