@@ -35,6 +35,8 @@ RUN /opt/uv/bin/uv sync --frozen --no-dev --no-install-project
 
 # Then the project itself, installed as a wheel (not a link back to /src).
 COPY worker ./worker
+# The demo's examples ship inside the wheel (pyproject force-include).
+COPY examples/updates.jsonl ./examples/updates.jsonl
 RUN /opt/uv/bin/uv sync --frozen --no-dev --no-editable
 
 # ---- runtime: the base image, the venv and an unprivileged user; no pip, uv or compilers ------------------
