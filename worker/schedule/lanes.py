@@ -99,6 +99,8 @@ class Lane:
         self.learner.on_success(answer.throttle_percent)
 
     async def _admit(self, slots: int) -> None:
+        if self.pacer.rate is None and self._app_pacer is None and self.gate.is_open():
+            return  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
             await self.gate.wait()
             await self.pacer.acquire(slots)

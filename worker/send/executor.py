@@ -10,7 +10,7 @@ import structlog
 from worker.errors import RetryableError, SendError
 from worker.jobs import ErrorInfo, Job, Outcome
 from worker.send.http import Answer
-from worker.send.retry import RetryPolicy, call_with_retry
+from worker.send.retry import RetryPolicy, retry_after_failure
 
 log = structlog.get_logger("worker.send")
 
@@ -33,7 +33,16 @@ class JobExecutor:
     async def execute(self, job: Job) -> Outcome:
         """Send the job, retrying as the policy allows, and describe how it ended."""
         started = time.monotonic()
-        attempts = 0
+        try:  # the common case, one attempt, without the retry machinery's closures
+            answer = await self._sender.patch(job)
+        except RetryableError as first:
+            return await self._retry(job, started, first)
+        except SendError as error:
+            return _outcome(job, started, 1, error.status, _error_info(error, self._policy))
+        return _outcome(job, started, 1, answer.status, None)
+
+    async def _retry(self, job: Job, started: float, first: RetryableError) -> Outcome:
+        attempts = 1
 
         async def attempt() -> Answer:
             nonlocal attempts
@@ -52,7 +61,7 @@ class JobExecutor:
             )
 
         try:
-            answer = await call_with_retry(attempt, self._policy, on_retry=on_retry)
+            answer = await retry_after_failure(first, attempt, self._policy, started=started, on_retry=on_retry)
         except SendError as error:
             return _outcome(job, started, attempts, error.status, _error_info(error, self._policy))
         return _outcome(job, started, attempts, answer.status, None)

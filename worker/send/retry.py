@@ -88,12 +88,24 @@ async def call_with_retry(
     try:
         return await attempt()
     except RetryableError as first:
-        delay = policy.delay(first, 1)
-        if policy.max_attempts <= 1 or policy.waits_too_long(first) or delay >= policy.max_elapsed_s:
-            raise
-        if on_retry is not None:
-            on_retry(first, delay)
-        await asyncio.sleep(delay)
+        return await retry_after_failure(first, attempt, policy, started=started, on_retry=on_retry)
+
+
+async def retry_after_failure(
+    first: RetryableError,
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    started: float,
+    on_retry: RetryHook | None = None,
+) -> T:
+    """Continue after a first attempt (made outside, at `started`) failed with `first`."""
+    delay = policy.delay(first, 1)
+    if policy.max_attempts <= 1 or policy.waits_too_long(first) or delay >= policy.max_elapsed_s:
+        raise first
+    if on_retry is not None:
+        on_retry(first, delay)
+    await asyncio.sleep(delay)
 
     def wait(retry_state: RetryCallState) -> float:
         return policy.delay(_last_error(retry_state), retry_state.attempt_number + 1)
