@@ -167,3 +167,21 @@ def test_learner_respects_ceiling() -> None:
         clock.now += 2
         learner.on_success(None)
     assert pacer.rate == 0.5
+
+
+def test_a_429_right_after_growth_still_cuts_the_rate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100.0, clock=clock)
+    learner = RateLearner(pacer, ceiling=None, clock=clock)
+    for _ in range(150):
+        clock.now += 0.01  # 100/s delivered; one growth step happens on the way
+        learner.on_success(None)
+    grown = pacer.rate
+    assert grown is not None
+    assert grown > 100.0
+    clock.now += 0.01
+    learner.on_throttled()
+    assert pacer.rate == pytest.approx(min(grown, 100.0) * 0.9, rel=0.02)
+    clock.now += 0.5
+    learner.on_success(None)  # no growth within hold_s of a cut
+    assert pacer.rate == pytest.approx(min(grown, 100.0) * 0.9, rel=0.02)

@@ -1,12 +1,13 @@
 """Learn a lane's rate from Graph's signals: AIMD on the pacer's rate.
 
 - Until the first throttling signal the lane is unpaced (or paced at the configured ceiling).
-- A 429 sets the rate to what was actually delivered in the last second, times `decrease`: while we
-  over-send, successes arrive at the server's refill rate, so the delivered rate is the quota's estimate.
+- A 429 sets the rate to what was actually delivered over the last few seconds, times `decrease`: while
+  we over-send, successes arrive at the server's refill rate, so the delivered rate estimates the quota.
   In-flight requests that come back 429 together are one event: at most one decrease per `hold_s`.
 - `x-ms-throttle-limit-percentage` (sent past 80 % of the quota, as a fraction 0.8..1.8) stops growth, and
   cuts the rate a little when it keeps rising: slowing down *before* the 429.
-- Otherwise the rate grows by `increase` (a fraction) once a second, up to the ceiling.
+- Otherwise the rate grows by `increase` (a fraction) once a second, up to the ceiling; after the first
+  cut five times more slowly.
 """
 
 from __future__ import annotations
@@ -17,28 +18,43 @@ from collections.abc import Callable
 
 from worker.schedule.pacer import Pacer
 
-WINDOW_S = 1.0
+WINDOW_S = 5.0
 HINT_THRESHOLD = 0.8
 
 
 class DeliveryMeter:
-    """Successes in the last `window_s` seconds (timestamps in a deque, trimmed as it goes)."""
+    """Successes per second over the last `window_s` seconds (timestamps in a deque, trimmed as it goes).
+
+    The window is long because a token bucket lets a client exceed the quota for a while (its burst): over
+    several seconds of throttling, what gets through is the refill rate. Early on, the rate is taken over
+    the time since the first success, but never less than one second (a first burst is not a rate).
+    """
 
     def __init__(self, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
         self.window_s = window_s
         self._clock = clock
         self._stamps: deque[float] = deque()
+        self._first: float | None = None
 
     def add(self) -> None:
         """Count one success now."""
         now = self._clock()
+        if self._first is None:
+            self._first = now
         self._stamps.append(now)
         self._trim(now)
 
-    def rate(self) -> float:
-        """Successes per second over the window."""
+    def count(self) -> int:
+        """Successes within the window."""
         self._trim(self._clock())
-        return len(self._stamps) / self.window_s
+        return len(self._stamps)
+
+    def rate(self) -> float:
+        """Successes per second over the window (or the time since the first success, at least 1 s)."""
+        now = self._clock()
+        self._trim(now)
+        span = self.window_s if self._first is None else min(self.window_s, max(1.0, now - self._first))
+        return len(self._stamps) / span
 
     def _trim(self, now: float) -> None:
         horizon = now - self.window_s
@@ -69,16 +85,20 @@ class RateLearner:
         self.hold_s = hold_s
         self._clock = clock
         self.meter = DeliveryMeter(clock=clock)
-        self._last_change = clock()
+        self._last_step = clock()  # the growth cadence: one step per `hold_s`
+        self._last_cut = float("-inf")  # 429s within `hold_s` of a cut are the same overload
         self._last_hint = 0.0
+        self._cuts = 0
 
     def on_success(self, throttle_fraction: float | None) -> None:
         """A 2xx: count it, and maybe adjust once per `hold_s`."""
         self.meter.add()
         now = self._clock()
-        if now - self._last_change < self.hold_s:
+        if now - self._last_step < self.hold_s:
             return
-        self._last_change = now
+        self._last_step = now
+        if now - self._last_cut < self.hold_s:
+            return  # no growth right after a cut
         hint = throttle_fraction or 0.0
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
@@ -88,18 +108,24 @@ class RateLearner:
         if rising:
             self._set(rate * 0.97)
         elif hint < HINT_THRESHOLD:
-            self._set(rate * (1.0 + self.increase))
+            # Probe upwards; five times more gently once Graph has pushed back (we know we are close).
+            step = self.increase if self._cuts == 0 else self.increase / 5
+            self._set(rate * (1.0 + step))
 
     def on_throttled(self) -> None:
         """A 429 (or 503 with Retry-After): pace at the delivered rate, a little under it."""
         now = self._clock()
-        current = self.pacer.rate
-        if current is not None and now - self._last_change < self.hold_s:
+        if now - self._last_cut < self.hold_s:
             return  # the same overload, reported by several in-flight requests
+        current = self.pacer.rate
         delivered = self.meter.rate()
-        if delivered * self.meter.window_s < 1.0:
-            return  # nothing delivered lately: no estimate; the throttle gate does the waiting
-        self._last_change = now
+        if self.meter.count() < 1:  # nothing delivered lately: no estimate of the quota
+            if current is not None:
+                self._last_cut = now
+                self._set(current * self.decrease)
+            return  # unpaced: the throttle gate does the waiting until successes give an estimate
+        self._last_cut = now
+        self._cuts += 1
         base = delivered if current is None else min(current, delivered)
         self._set(base * self.decrease)
 
