@@ -47,7 +47,7 @@ async def run_all(executor: JobExecutor, jobs: list[Job]) -> list[Outcome]:
 
 async def test_mixed_batches_end_in_one_correct_state_each() -> None:
     config = EmulatorConfig(
-        quota_per_s=40, quota_burst=10, retry_after="fractional", error_rate=0.15, error_status=503, seed=9
+        quota_per_s=40, quota_burst=20, retry_after="fractional", error_rate=0.15, error_status=503, seed=9
     )
     async for emulator, executor, lanes in batching(config):
         valid = [job() for _ in range(60)]

@@ -1,8 +1,9 @@
 """Learn a lane's rate from Graph's signals: AIMD on the pacer's rate.
 
 - Until the first throttling signal the lane is unpaced (or paced at the configured ceiling).
-- A 429 sets the rate to what was actually delivered over the last few seconds, times `decrease`: while
-  we over-send, successes arrive at the server's refill rate, so the delivered rate estimates the quota.
+- The first 429 sets the rate to what was actually delivered lately, times `decrease`: while we over-send,
+  successes arrive at the server's refill rate, so the delivered rate estimates the quota. Later 429s cut
+  the current rate by `decrease` (AIMD).
   In-flight requests that come back 429 together are one event: at most one decrease per `hold_s`.
 - `x-ms-throttle-limit-percentage` (sent past 80 % of the quota, as a fraction 0.8..1.8) stops growth, and
   cuts the rate a little when it keeps rising: slowing down *before* the 429.
@@ -113,21 +114,20 @@ class RateLearner:
             self._set(rate * (1.0 + step))
 
     def on_throttled(self) -> None:
-        """A 429 (or 503 with Retry-After): pace at the delivered rate, a little under it."""
+        """A 429 (or 503 with Retry-After): start pacing a little under the delivered rate, or slow down."""
         now = self._clock()
         if now - self._last_cut < self.hold_s:
             return  # the same overload, reported by several in-flight requests
         current = self.pacer.rate
-        delivered = self.meter.rate()
-        if self.meter.count() < 1:  # nothing delivered lately: no estimate of the quota
-            if current is not None:
-                self._last_cut = now
-                self._set(current * self.decrease)
-            return  # unpaced: the throttle gate does the waiting until successes give an estimate
+        if current is None:
+            if self.meter.count() < 1:
+                return  # unpaced and nothing delivered lately: no estimate yet; the throttle gate waits
+            # The first estimate comes from what got through. After that, plain multiplicative decrease of
+            # our own rate: the delivered rate is capped by our pacing and would only ratchet downwards.
+            current = self.meter.rate()
         self._last_cut = now
         self._cuts += 1
-        base = delivered if current is None else min(current, delivered)
-        self._set(base * self.decrease)
+        self._set(current * self.decrease)
 
     def _set(self, rate: float) -> None:
         if self.ceiling is not None:
