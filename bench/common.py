@@ -1,12 +1,18 @@
-"""Shared benchmark parts: the emulator in its own process, input files, timing of CLI runs."""
+"""Shared benchmark parts: the emulator in its own process, input files, measured child processes.
+
+CPU time and peak RSS of a measured command are taken from `os.wait4` on that process alone, by a tiny
+wrapper parent: `RUSAGE_CHILDREN`'s `ru_maxrss` is the largest of every child reaped so far, and a child
+forked from a big parent starts with the parent's RSS as its peak (see `_WRAPPER`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import resource
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -55,52 +61,127 @@ def emulator(*flags: str) -> Iterator[Emulator]:
         process.wait(10)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used so far (from /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def emulator_call(url: str, method: str = "GET", body: Any = None) -> Any:
     """A call to the emulator's inspection routes."""
 
     async def call() -> Any:
         async with aiohttp.ClientSession() as session, session.request(method, url, json=body) as response:
-            return await response.json()
+            return orjson.loads(await response.read())
 
     return asyncio.run(call())
 
 
-def write_jobs(path: Path, count: int, *, tenants: Sequence[str] = ("default",)) -> Path:
-    """`count` envelope lines with the seed body, spread round-robin over `tenants`."""
+def write_jobs(
+    path: Path,
+    count: int,
+    *,
+    tenants: Sequence[str] = ("default",),
+    body: dict[str, Any] | None = None,
+    item_paths: bool = False,
+) -> Path:
+    """`count` envelope lines with the seed body (or `body`), spread round-robin over `tenants`.
+
+    With `item_paths` each envelope names its own object: `/auditLogs/provisioning/obj-N`.
+    """
+    body_json = orjson.Fragment(orjson.dumps(BODY if body is None else body))
     with path.open("wb") as out:
         for index in range(count):
-            tenant = tenants[index % len(tenants)]
-            envelope = {"jobId": f"job-{index}", "tenant": tenant, "body": BODY}
+            envelope: dict[str, Any] = {"jobId": f"job-{index}", "tenant": tenants[index % len(tenants)]}
+            if item_paths:
+                envelope["path"] = f"/auditLogs/provisioning/obj-{index}"
+            envelope["body"] = body_json
             out.write(orjson.dumps(envelope) + b"\n")
     return path
 
 
 @dataclass
 class Timed:
-    """A finished command: wall time, exit code, CPU seconds and peak RSS of the child."""
+    """A finished child: wall time, exit code, CPU seconds and peak RSS of that child alone, its output."""
 
     seconds: float
     code: int
     cpu_s: float
     max_rss_mb: float
     stdout: str
+    stderr: str = ""
+
+    def json_line(self, event: str | None = None) -> dict[str, Any]:
+        """The last JSON object line of stdout (with `"event": event` when given)."""
+        for line in reversed(self.stdout.splitlines()):
+            if line.startswith("{"):
+                data: dict[str, Any] = orjson.loads(line)
+                if event is None or data.get("event") == event:
+                    return data
+        raise ValueError(f"no JSON line{' ' + event if event else ''} in the output: {self.stdout[-500:]!r}")
+
+
+# A tiny parent for the measured command. The measured process's peak RSS must not include its parent's:
+# on Linux a child's ru_maxrss starts from the RSS of the process it was forked from (kept across exec),
+# so a command spawned straight from this (large) benchmark process would report at least our own RSS.
+# This wrapper (python -S, a few MB) spawns the command, waits for it and writes its rusage to a file.
+_WRAPPER = """
+import os, sys
+report, argv = sys.argv[1], sys.argv[2:]
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(report, "w") as out:
+    out.write("%d %r %r %d" % (os.waitstatus_to_exitcode(status), usage.ru_utime, usage.ru_stime, usage.ru_maxrss))
+"""
+
+
+def run_measured(command: Sequence[str], env: dict[str, str] | None = None, timeout_s: float = 1800.0) -> Timed:
+    """Run `command` from the repo root; CPU and peak RSS are those of that process alone (see _WRAPPER)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "rusage"
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, "-S", "-c", _WRAPPER, str(report), *command],
+            stdout=out,
+            stderr=err,
+            env={**os.environ, **(env or {})},
+            cwd=REPO,
+            start_new_session=True,  # a timeout ends the wrapper and the command together
+        )
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        if process.returncode != 0 or not report.exists():
+            raise RuntimeError(f"measuring wrapper failed ({process.returncode}): {stderr[-2000:]}")
+        code, utime, stime, maxrss_kb = report.read_text().split()
+        return Timed(
+            seconds=seconds,
+            code=int(code),
+            cpu_s=float(utime) + float(stime),
+            max_rss_mb=int(maxrss_kb) / 1024,  # kilobytes on Linux
+            stdout=stdout,
+            stderr=stderr,
+        )
 
 
 def run_cli(args: Sequence[str], env: dict[str, str] | None = None) -> Timed:
-    """Run `python -m worker ARGS`, measuring wall time, CPU and peak RSS of that child alone."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GRAPH_TOKEN": TOKEN, **(env or {})},
-        cwd=REPO,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    if done.returncode not in (0, 1):
-        raise RuntimeError(f"patch-worker exited {done.returncode}: {done.stderr[-2000:]}")
-    return Timed(seconds, done.returncode, cpu, after.ru_maxrss / 1024, done.stdout)
+    """Run `python -m worker ARGS` with GRAPH_TOKEN set; exit codes other than 0 and 1 raise."""
+    done = run_measured([sys.executable, "-m", "worker", *args], env={"GRAPH_TOKEN": TOKEN, **(env or {})})
+    if done.code not in (0, 1):
+        raise RuntimeError(f"patch-worker exited {done.code}: {done.stderr[-2000:]}")
+    return done
+
+
+def worker_args(source: Path, base_url: str, results: Path, concurrency: int, *extra: str) -> list[str]:
+    """`run SOURCE` against the emulator without a progress bar."""
+    return [
+        "run", str(source), "--base-url", base_url, "--results", str(results),
+        "--concurrency", str(concurrency), "--no-progress", *extra,
+    ]  # fmt: skip
