@@ -87,16 +87,23 @@ async def test_gate_wait_returns_after_the_pause() -> None:
 
 async def test_adaptive_limit_halves_and_grows() -> None:
     limit = AdaptiveLimit(minimum=2, maximum=16, initial=16)
-    limit.on_overload()
-    limit.on_overload()
+    limit.on_overload(time.monotonic())
+    limit.on_overload(time.monotonic())
     assert limit.limit == 4
     for _ in range(4):
         limit.on_success(0.01)
     assert limit.limit == 5
-    limit.on_overload()
-    limit.on_overload()
-    limit.on_overload()
+    for _ in range(3):
+        limit.on_overload(time.monotonic())
     assert limit.limit == 2  # never below the floor
+
+
+async def test_requests_in_flight_before_a_cut_do_not_cut_again() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=32)
+    sent = time.monotonic()
+    for _ in range(31):  # a burst of 429s for requests that were all in flight together
+        limit.on_overload(sent)
+    assert limit.limit == 16
 
 
 async def test_adaptive_limit_does_not_grow_while_latency_rises() -> None:

@@ -2,11 +2,14 @@
 
 Back off (halve) on 429, 503 and timeouts; grow by one after a full window of successes while latency
 stays near the best seen (growing further once latency rises only queues requests at the server).
+Requests already in flight when the limit was cut report the same overload: only a request sent after
+the last cut can cut again, so a burst of 429s halves the limit once, not down to the floor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 
 
@@ -23,6 +26,7 @@ class AdaptiveLimit:
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._successes = 0
         self._best_latency: float | None = None
+        self._last_cut = float("-inf")
 
     async def acquire(self) -> None:
         """Wait for a free slot."""
@@ -65,7 +69,10 @@ class AdaptiveLimit:
             self.limit += 1
             self._wake()
 
-    def on_overload(self) -> None:
-        """Multiplicative decrease on 429, 503 or timeout."""
+    def on_overload(self, sent_at: float) -> None:
+        """Multiplicative decrease on 429, 503 or timeout of a request sent at `sent_at` (monotonic)."""
+        if sent_at <= self._last_cut:
+            return  # in flight before the last cut: the same overload
+        self._last_cut = time.monotonic()
         self._successes = 0
         self.limit = max(self.minimum, self.limit // 2)

@@ -69,7 +69,7 @@ class Lane:
         latency = time.monotonic() - started
         throttled = next((r for r in results if isinstance(r, ThrottledError)), None)
         if throttled is not None:
-            self._on_throttled(throttled)
+            self._on_throttled(throttled, started)
         for result in results:
             if isinstance(result, Answer):
                 self._learn(result, latency)
@@ -85,10 +85,10 @@ class Lane:
             try:
                 return started, await call()
             except ThrottledError as error:
-                self._on_throttled(error)
+                self._on_throttled(error, started)
                 raise
             except (ServerError, TransportError):
-                self.limit.on_overload()
+                self.limit.on_overload(started)
                 raise
         finally:
             self.limit.release()
@@ -109,20 +109,18 @@ class Lane:
             if self.gate.is_open():
                 return
 
-    def _on_throttled(self, error: ThrottledError) -> None:
+    def _on_throttled(self, error: ThrottledError, sent_at: float) -> None:
         self.throttled += 1
         pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
+        closures = self.gate.closures
         reopen = self.gate.close_for(pause)
         self.pacer.hold_until(reopen)
-        self.limit.on_overload()
+        self.limit.on_overload(sent_at)
         self.learner.on_throttled()
-        log.info(
-            "lane.paused",
-            lane=self.name,
-            pauseS=round(pause, 3),
-            rate=self.pacer.rate,
-            limit=self.limit.limit,
-        )
+        if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
+            log.info(
+                "lane.paused", lane=self.name, pauseS=round(pause, 3), rate=self.pacer.rate, limit=self.limit.limit
+            )
 
     def stats(self) -> dict[str, Any]:
         """Per-lane figures for the run summary."""
