@@ -1,8 +1,9 @@
-"""A JSONL file (gzip by suffix) or stdin (`-`), read in a thread a block of lines at a time.
+"""A JSONL file (gzip by suffix) or stdin (`-`), read in a thread a chunk at a time and split into lines.
 
-Reading happens off the event loop (stdin can block for as long as its writer likes), a block at a
-time so the thread hop is paid once per few hundred lines. A line longer than `max_line_bytes` is not
-held in memory: it is yielded as `OVERSIZED` and skipped to its end, and becomes a rejected result.
+Reading happens off the event loop (stdin can block for as long as its writer likes), a 1 MiB chunk at
+a time, so the thread hop and the read call are paid once per several hundred lines. A line longer than
+`max_line_bytes` is not held in memory: it is yielded as `OVERSIZED` and skipped to its end, and
+becomes a rejected result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import BinaryIO
 
 from worker.errors import InputError
 
-LINES_PER_BLOCK = 512
+CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 OVERSIZED = b"\x00oversized"  # never valid JSON, so it cannot collide with a real line
 
@@ -30,6 +31,8 @@ class JsonlSource:
         self._raw, self._stream = self._open(target)
         self.total_bytes = self._size(target)
         self._line_no = 0
+        self._carry = b""
+        self._oversized = False  # inside a line already reported as oversized
         self.exhausted = False
 
     @staticmethod
@@ -63,28 +66,41 @@ class JsonlSource:
             return 0
 
     def _read_block(self) -> list[tuple[int, bytes]]:
-        block: list[tuple[int, bytes]] = []
-        limit = self.max_line_bytes + 1
         try:
-            while len(block) < LINES_PER_BLOCK:
-                data = self._stream.readline(limit)
-                if not data:
-                    self.exhausted = True
-                    break
-                self._line_no += 1
-                if len(data) == limit and not data.endswith(b"\n"):
-                    self._skip_to_line_end()
-                    data = OVERSIZED
-                block.append((self._line_no, data))
+            chunk = self._stream.read(CHUNK_BYTES)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"cannot read {self.name} after line {self._line_no}: {exc}") from None
+        if not chunk:
+            self.exhausted = True
+            return self._last_line()
+        if self._oversized:  # still inside a line already reported as too long: drop up to its end
+            end = chunk.find(b"\n")
+            if end < 0:
+                return []
+            self._oversized = False
+            chunk = chunk[end + 1 :]
+        pieces = chunk.split(b"\n")
+        pieces[0] = self._carry + pieces[0]
+        self._carry = pieces.pop()  # the unfinished last line, completed by the next chunk
+        block = [self._numbered(piece) for piece in pieces]
+        if len(self._carry) > self.max_line_bytes:  # too long already: report it now, drop the rest
+            self._carry = b""
+            self._oversized = True
+            block.append(self._numbered(OVERSIZED))
         return block
 
-    def _skip_to_line_end(self) -> None:
-        while True:
-            rest = self._stream.readline(1024 * 1024)
-            if not rest or rest.endswith(b"\n"):
-                return
+    def _numbered(self, piece: bytes) -> tuple[int, bytes]:
+        self._line_no += 1
+        if len(piece) > self.max_line_bytes:
+            return self._line_no, OVERSIZED
+        return self._line_no, piece
+
+    def _last_line(self) -> list[tuple[int, bytes]]:
+        """The input's last line when it has no trailing newline."""
+        carry, self._carry = self._carry, b""
+        if self._oversized or not carry:
+            return []
+        return [self._numbered(carry)]
 
     async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
         """Yield (line number, raw bytes) until the input ends."""
