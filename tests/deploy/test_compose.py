@@ -76,7 +76,7 @@ def test_worker_serves_against_the_emulator_and_redis(services: dict[str, Any], 
     emulator_flags = _flags(services["emulator"]["command"])
     assert env["PATCH_WORKER_GRAPH__BASE_URL"] == f"http://emulator:{emulator_flags['--port']}/beta"
     assert env["GRAPH_TOKEN"] == emulator_flags["--token"], "the emulator only accepts its --token"
-    assert env["PATCH_WORKER_SERVE__QUEUE"].startswith("redis://redis:6379")
+    assert env["PATCH_WORKER_SERVICE__QUEUE"].startswith("redis://redis:6379")
     assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
     assert "emulator" in worker["depends_on"]
     assert float(worker["stop_grace_period"].removesuffix("s")) >= 30
