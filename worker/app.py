@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import structlog
 
-from worker.errors import ConfigError
 from worker.jobs import FieldError, Job, Rejected
 from worker.pipeline import Execute, Pipeline
 from worker.record.ledger import Ledger
@@ -21,7 +20,8 @@ from worker.record.recorder import Recorder, ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
-from worker.send.auth import Credentials, StaticToken, TokenProvider
+from worker.send.auth import Credentials, verify_credentials
+from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
 from worker.send.executor import JobExecutor, Sender
 from worker.send.http import GraphClient, new_session
@@ -59,16 +59,12 @@ def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_
 
 
 def credentials(settings: Settings) -> Credentials:
-    """The credentials for this run; ConfigError when there are none at all."""
-    default = None if settings.auth.token is None else StaticToken(settings.auth.token.get_secret_value())
-    tenants: dict[str, TokenProvider] = {
-        name: StaticToken(tenant.token.get_secret_value())
-        for name, tenant in settings.tenants.items()
-        if tenant.token is not None
-    }
-    if default is None and not tenants:
-        raise ConfigError("no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file)")
-    return Credentials(default, tenants)
+    """The credentials for this run (static tokens and client credentials, per tenant: see `auth_setup`).
+
+    ConfigError when there are none at all, or they conflict or cannot be read. Nothing is fetched yet:
+    `verify_credentials` does that before the first PATCH.
+    """
+    return build_credentials(settings)
 
 
 def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
@@ -103,6 +99,16 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     """`patch-worker run`: the input through the pipeline with results, resume state, progress and signals."""
     tokens = None if request.dry_run else credentials(settings)
+    try:
+        if tokens is not None:  # a refused credential stops the run here, before any PATCH and any state file
+            await verify_credentials(tokens)
+        return await _run_file(settings, request, tokens)
+    finally:
+        if tokens is not None:
+            await tokens.aclose()
+
+
+async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials | None) -> RunSummary:
     ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
     source = JsonlSource(request.input)
     summary = RunSummary()
@@ -139,19 +145,23 @@ async def process(
     summary: RunSummary,
     skip: Callable[[int], bool] | None = None,
     stop: asyncio.Event | None = None,
+    execute: Execute | None = None,
 ) -> None:
     """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
 
     The one pipeline core behind `run` and the service: setting `stop` drains it (see `Pipeline`).
+    `execute`, when given, is a long-lived sending stack (`sending_stack`) used instead of one built for this
+    source: the service's batches share their lanes that way.
     """
     parse = partial(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
-    async with _sending(settings, tokens, summary) as execute:
+    sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary)
+    async with sending as executor:
         pipeline = Pipeline(
             source=source,
             parse=parse,
-            execute=execute,
+            execute=executor,
             recorder=recorder,
             workers_per_lane=settings.run.concurrency * settings.run.batch_size,
             skip=skip,
@@ -179,23 +189,40 @@ async def _sending(
     if tokens is None:
         yield None
         return
+    lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    try:
+        async with sending_stack(settings, tokens, lanes) as execute:
+            yield execute
+    finally:
+        summary.lanes = lanes.stats()
+
+
+@asynccontextmanager
+async def sending_stack(
+    settings: Settings, tokens: Credentials, lanes: LaneSet, wrap: Callable[[Sender], Sender] | None = None
+) -> AsyncIterator[Execute]:
+    """An executor over one ClientSession: each attempt through its tenant's lane in `lanes`, retried by policy.
+
+    `wrap` decorates the sender, which sees every attempt (the service counts them and adds a rate shared
+    with its other replicas there).
+    """
     session = new_session(
         max_connections=settings.graph.max_connections,
         connect_timeout_s=settings.graph.connect_timeout_s,
         read_timeout_s=settings.graph.read_timeout_s,
+        ca_bundle=settings.graph.ca_bundle,
     )
+    base_url = effective_base_url(settings)
     async with session:
-        lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
         sender: Sender
         if settings.run.batch_size > 1:
-            batch_client = BatchClient(session, settings.graph.base_url, tokens)
+            batch_client = BatchClient(session, base_url, tokens)
             sender = BatchSender(lanes, batch_client, settings.run.batch_size)
         else:
-            sender = LaneSender(lanes, GraphClient(session, settings.graph.base_url, tokens).patch)
-        try:
-            yield JobExecutor(sender, retry_policy(settings)).execute
-        finally:
-            summary.lanes = lanes.stats()
+            sender = LaneSender(lanes, GraphClient(session, base_url, tokens).patch)
+        if wrap is not None:
+            sender = wrap(sender)
+        yield JobExecutor(sender, retry_policy(settings)).execute
 
 
 @contextmanager

@@ -15,13 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from worker.app import RunRequest, run_file
-from worker.emulator.cli import add_emulator_arguments, config_from_args
+from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
 from worker.errors import PatchWorkerError
 from worker.record.logging import configure_logging
 from worker.record.summary import RunSummary, print_summary
 from worker.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: auth.* settings read from the environment variables the Azure SDKs use (they beat the config file).
+AZURE_ENVIRONMENT = {
+    "tenant_id": "AZURE_TENANT_ID",
+    "client_id": "AZURE_CLIENT_ID",
+    "client_secret": "AZURE_CLIENT_SECRET",
+    "client_certificate_path": "AZURE_CLIENT_CERTIFICATE_PATH",
+}
 DEFAULT_RESULTS = "results.jsonl"
 
 DESCRIPTION = """\
@@ -39,7 +46,8 @@ input lines: a provisioningObjectSummary body as in Graph's docs, or an envelope
 exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error,
   130 interrupted (with --state DIR, run the same command again to resume)
 configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* environment variables
-  (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN.
+  (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN (a static token), or
+  AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (client credentials).
 """
 
 
@@ -55,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_validate(commands)
     _add_demo(commands)
+    _add_serve(commands)
+    _add_submit(commands)
     emulate = commands.add_parser(
         "emulate",
         help="serve the local Graph emulator (for tests, demos and benchmarks)",
-        description="Serve a local Microsoft Graph emulator that answers PATCH like Graph, with knobs for "
+        description="Serve a local Microsoft Graph emulator that answers PATCH and $batch like Graph, with knobs for "
         "latency, quotas and faults. Inspect what it received at /_emulator/requests and /_emulator/stats.",
     )
     add_emulator_arguments(emulate)
@@ -139,6 +149,47 @@ def _add_demo(commands: Any) -> None:
     demo.add_argument("--results", default="demo-results.jsonl", metavar="PATH", help="default: %(default)s")
 
 
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the long-lived service: an HTTP API that takes JSONL batches",
+        description="Serve POST /v1/batches (a JSONL body), GET /v1/batches/{id}, .../results, DELETE (cancel), "
+        "/healthz, /readyz and /metrics. Every /v1 request needs 'Authorization: Bearer KEY' with the key from "
+        "PATCH_WORKER_SERVICE__API_KEY or service.api_key_file. Batches are kept under service.state_dir and "
+        "resumed after a restart; with service.queue = redis://... replicas share the work. SIGTERM drains: "
+        "jobs in flight get run.grace_s to finish, running batches are resumed at the next start.",
+    )
+    _add_common(serve)
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    serve.add_argument("--port", type=int, help="port to listen on, 0 picks a free one (default 8080)")
+    serve.add_argument("--state-dir", type=Path, metavar="DIR", help="where batches are kept (default ./state)")
+    serve.add_argument("--base-url", help="Graph base URL (default https://graph.microsoft.com/beta)")
+    serve.add_argument("--queue", metavar="URL", help="redis://HOST:6379/0: distributed mode (default: embedded)")
+
+
+def _add_submit(commands: Any) -> None:
+    submit = commands.add_parser(
+        "submit",
+        help="hand a JSONL file to a running service",
+        description="Stream FILE to a running `patch-worker serve` and print the batch id. With --wait, follow "
+        "the batch to its end and print a summary. Exit codes: 0 all succeeded (or submitted, without --wait), "
+        "1 some failed or were rejected, or the batch was cancelled; 2 usage, connection or API-key error.",
+    )
+    submit.add_argument("input", metavar="FILE", help="JSONL file")
+    submit.add_argument("--server", required=True, metavar="URL", help="the service, e.g. http://127.0.0.1:8080")
+    submit.add_argument(
+        "--api-key-env",
+        default="PATCH_WORKER_SERVICE__API_KEY",
+        metavar="NAME",
+        help="environment variable holding the API key (default: %(default)s)",
+    )
+    submit.add_argument("--name", help="a label kept with the batch (metadata only)")
+    submit.add_argument("--wait", action="store_true", help="wait for the batch to finish and print a summary")
+    submit.add_argument("--poll", type=float, default=1.0, metavar="S", help="seconds between status checks")
+    submit.add_argument("--results", type=Path, metavar="PATH", help="with --wait: save the results JSONL here")
+    submit.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
 def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
     """Flags that were given, as a nested settings dict (flags beat env and file)."""
     pairs = {
@@ -153,6 +204,10 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
     token = os.environ.get("GRAPH_TOKEN")
     if token:
         pairs[("auth", "token")] = token
+    for key, variable in AZURE_ENVIRONMENT.items():  # the Azure SDKs' convention for client credentials
+        value = os.environ.get(variable)
+        if value:
+            pairs[("auth", key)] = value
     nested: dict[str, dict[str, Any]] = {}
     for (section, key), value in pairs.items():
         if value is not None:
@@ -218,8 +273,43 @@ def cmd_emulate(ns: argparse.Namespace) -> int:
     """`patch-worker emulate`."""
     from worker.emulator.server import run_forever  # the server side is not needed by `run`
 
-    run_forever(config_from_args(ns), ns.host, ns.port)
+    run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
     return EXIT_OK
+
+
+def cmd_serve(ns: argparse.Namespace) -> int:
+    """`patch-worker serve`."""
+    from worker.service.server import serve  # the service side is not needed by `run`
+
+    overrides = _overrides(ns)
+    service = {"host": ns.host, "port": ns.port, "state_dir": ns.state_dir, "queue": ns.queue}
+    overrides.setdefault("service", {}).update({k: v for k, v in service.items() if v is not None})
+    settings = load_settings(ns.config, overrides)
+    configure_logging(settings.log.level, settings.log.format)
+    try:
+        asyncio.run(serve(settings))
+    except asyncio.CancelledError:  # a second signal: stopped at once; batches resume at the next start
+        print("patch-worker: stopped at once; running batches resume at the next start", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def cmd_submit(ns: argparse.Namespace) -> int:
+    """`patch-worker submit`."""
+    from worker.service.client import SubmitRequest, exit_code, print_status, submit
+
+    api_key = os.environ.get(ns.api_key_env)
+    if not api_key:
+        print(f"patch-worker: error: set {ns.api_key_env} to the service's API key", file=sys.stderr)
+        return EXIT_USAGE
+    request = SubmitRequest(
+        path=Path(ns.input), server=ns.server, api_key=api_key, name=ns.name, wait=ns.wait,
+        poll_s=ns.poll, results=ns.results, progress=not ns.no_progress,
+    )  # fmt: skip
+    status = asyncio.run(submit(request, sys.stdout))
+    if ns.wait:
+        print_status(status, sys.stdout)
+    return exit_code(status)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -227,6 +317,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "validate": cmd_validate,
     "demo": cmd_demo,
     "emulate": cmd_emulate,
+    "serve": cmd_serve,
+    "submit": cmd_submit,
 }
 
 

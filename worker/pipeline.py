@@ -104,8 +104,22 @@ class Pipeline:
                 self._recorder.record(Outcome.rejected(parsed))
                 continue
             self.valid_jobs += 1
-            if self._execute is not None:
-                await self._queue(parsed.tenant).put(parsed)
+            if self._execute is not None and not await self._put(self._queue(parsed.tenant), parsed):
+                return
+
+    async def _put(self, queue: asyncio.Queue[Job], job: Job) -> bool:
+        """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)."""
+        if not queue.full():
+            queue.put_nowait(job)
+            return True
+        put = asyncio.create_task(queue.put(job))
+        stopped = asyncio.create_task(self.stop.wait())
+        try:
+            await asyncio.wait({put, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            put.cancel()
+            stopped.cancel()
+        return put.done() and not put.cancelled()
 
     async def _finish(self) -> None:
         """Wait for queued work; once stopped, give jobs in flight `grace_s` more."""

@@ -32,6 +32,8 @@ class GraphSettings(_Section):
     read_timeout_s: float = Field(default=60.0, gt=0)
     default_tenant: str = Field(default="default", min_length=1)
     max_connections: int = Field(default=256, ge=1, le=10_000)
+    # CA bundle (PEM) trusted for Graph and the login host, instead of the system store; verification stays on
+    ca_bundle: Path | None = None
 
     @field_validator("base_url")
     @classmethod
@@ -39,6 +41,13 @@ class GraphSettings(_Section):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must start with https:// (or http:// for a local emulator)")
         return value.rstrip("/")
+
+    @field_validator("ca_bundle")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file (a PEM bundle of CA certificates)")
+        return value
 
 
 class RunSettings(_Section):
@@ -71,17 +80,78 @@ class LogSettings(_Section):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class ServiceSettings(_Section):
+    """`patch-worker serve`: where it listens, who may call it, where batches are kept, how many run at once."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    state_dir: Path = Path("state")
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
+    max_parallel_batches: int = Field(default=1, ge=1, le=64)
+    queue: str | None = None
+
+    @field_validator("queue")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// (or rediss://, unix://) URL, or null for the embedded store")
+        return value
+
+
+class QueueSettings(_Section):
+    """Distributed mode (`service.queue: redis://...`): the shared stream, reclaiming and dead-lettering."""
+
+    prefix: str = Field(default="patch-worker", min_length=1, pattern=r"^[A-Za-z0-9._:-]+$")
+    claim_idle_s: float = Field(default=30.0, gt=0)
+    max_deliveries: int = Field(default=5, ge=1)
+    block_s: float = Field(default=1.0, gt=0)
+    socket_timeout_s: float = Field(default=10.0, gt=0)
+    read_count: int = Field(default=64, ge=1, le=10_000)
+
+
+Cloud = Literal["global", "usgov", "usgov-dod", "china"]
+
+
 class TenantSettings(_Section):
-    """One tenant's own credentials and limits (each tenant is its own lane)."""
+    """One tenant's own credentials and limits (each tenant is its own lane).
+
+    `tenant_id` is the tenant's directory id: with it the lane gets its own client-credentials token, from
+    `client_id` and `client_secret`/`client_certificate_path` (each defaults to the `auth.*` one).
+    """
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     token: SecretStr | None = None
+    tenant_id: str | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: SecretStr | None = None
+    client_certificate_path: Path | None = None
     rate: float | None = Field(default=None, gt=0)
 
 
 class AuthSettings(_Section):
-    """Credentials. Prefer the GRAPH_TOKEN environment variable to writing a token in a file."""
+    """Credentials: a static token (GRAPH_TOKEN) or an app registration's client credentials (AZURE_*)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     token: SecretStr | None = None
+    tenant_id: str | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: SecretStr | None = None
+    client_certificate_path: Path | None = None
+    cloud: Cloud = "global"
+    authority_host: str | None = None
+
+    @field_validator("authority_host")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (the token library refuses anything else)")
+        return None if value is None else value.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -100,6 +170,8 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     auth: AuthSettings = AuthSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
+    service: ServiceSettings = ServiceSettings()
+    queue: QueueSettings = QueueSettings()
 
     @classmethod
     def settings_customise_sources(

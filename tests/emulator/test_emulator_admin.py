@@ -134,6 +134,7 @@ async def test_stats_count_statuses_tenants_and_successes(
         "batches": 0,
         "batches_by_status": {},
         "batch_items": 0,
+        "token_requests": {},
     }
 
 

@@ -25,6 +25,10 @@ def test_defaults_are_a_fault_free_unlimited_emulator() -> None:
         "reset_rate": 0.0,
         "batch_error_rate": 0.0,
         "accepted_tokens": None,
+        "token_lifetime_s": 3600.0,
+        "clients": None,
+        "client_certificates": None,
+        "known_tenants": None,
         "record_limit": 200_000,
         "seed": None,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from worker.emulator.cli import add_emulator_arguments, config_from_args
+from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
 from worker.emulator.server import run_forever
 
 
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     add_emulator_arguments(parser)
     ns = parser.parse_args(argv)
-    run_forever(config_from_args(ns), ns.host, ns.port)
+    run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ A single PATCH passes these checks in order, and the first that fails answers:
 latency sleep → connection reset fault → auth (401) → then `exchange.evaluate`: known route (404) →
 tenant quota (429) → injected 5xx → body size (413) → JSON body (400) → resource validation (400) → 200 with
 the object echoed. A `$batch` item goes through the same `evaluate` (see `batch`).
+
+It also issues tokens like the Microsoft identity platform's client-credentials flow (`token_endpoint`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from worker.emulator.exchange import (
 )
 from worker.emulator.recorder import DROPPED
 from worker.emulator.state import STATE, EmulatorState
+from worker.emulator.token_endpoint import add_token_routes
 from worker.emulator.tokens import bearer_token, tenant_of
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -79,6 +82,7 @@ def create_app(config: EmulatorConfig) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STATE] = EmulatorState(config)
     add_admin_routes(app)
+    add_token_routes(app)  # POST /{tenant}/oauth2/v2.0/token and tenant discovery (see token_endpoint)
     # before the catch-all: "$batch" would otherwise match it as a resource path
     app.router.add_route(hdrs.METH_ANY, "/{version}/" + BATCH_SEGMENT, handle_batch)
     app.router.add_route(hdrs.METH_PATCH, "/{version}/{path:.*}", _patch)

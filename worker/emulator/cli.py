@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from worker.emulator.config import ERROR_STATUSES, RETRY_AFTER_FORMATS, EmulatorConfig, check_setting
@@ -62,6 +64,60 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     _add_fault_arguments(parser)
+    _add_token_arguments(parser)
+
+
+def _client(text: str) -> tuple[str, str]:
+    client_id, sep, secret = text.partition("=")
+    if not sep or not client_id or not secret:
+        raise argparse.ArgumentTypeError("expected CLIENT_ID=SECRET")
+    return client_id, secret
+
+
+def _add_token_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "token endpoint (POST /{tenant}/oauth2/v2.0/token, the client-credentials flow) and TLS"
+    )
+    group.add_argument(
+        "--token-lifetime-s",
+        type=_checked("token_lifetime_s", float),
+        default=3600.0,
+        metavar="SECONDS",
+        help="expires_in of issued tokens; Graph answers 401 to a token past it (default: %(default)s)",
+    )
+    group.add_argument(
+        "--client",
+        dest="clients",
+        type=_client,
+        action="append",
+        default=None,
+        metavar="CLIENT_ID=SECRET",
+        help="register an app; repeat for several. With registered apps a wrong secret is refused "
+        "(AADSTS7000215) and Graph takes only tokens issued here (default: any app, any secret)",
+    )
+    group.add_argument(
+        "--known-tenant",
+        dest="known_tenants",
+        action="append",
+        default=None,
+        metavar="TENANT",
+        help="a tenant that exists; repeat for several; others get AADSTS90002 (default: every tenant exists)",
+    )
+    group.add_argument(
+        "--tls-cert", type=Path, default=None, metavar="PEM", help="serve HTTPS with this certificate (chain)"
+    )
+    group.add_argument("--tls-key", type=Path, default=None, metavar="PEM", help="the private key of --tls-cert")
+
+
+def ssl_context_from_args(ns: argparse.Namespace) -> ssl.SSLContext | None:
+    """The server TLS context named by --tls-cert/--tls-key, or None for plain HTTP."""
+    cert: Path | None = getattr(ns, "tls_cert", None)
+    if cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    key: Path | None = getattr(ns, "tls_key", None)
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -144,4 +200,7 @@ def config_from_args(ns: argparse.Namespace) -> EmulatorConfig:
         accepted_tokens=None if ns.tokens is None else frozenset(ns.tokens),
         record_limit=ns.record_limit,
         seed=ns.seed,
+        token_lifetime_s=ns.token_lifetime_s,
+        clients=None if ns.clients is None else dict(ns.clients),
+        known_tenants=None if ns.known_tenants is None else frozenset(ns.known_tenants),
     )

@@ -1,5 +1,5 @@
 """The emulator's knobs: latency, quota, Retry-After format, injected faults (per PATCH and per $batch),
-accepted tokens.
+accepted tokens, and the token endpoint's registered apps, known tenants and token lifetime.
 
 One `EmulatorConfig` is shared by the running app and read on every request, so a change (in-process, or
 through `PUT /_emulator/config`) takes effect on the next request. Every value is checked on construction
@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
 from typing import Any, Literal, cast
+
+from cryptography import x509
 
 RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "rotate"]
 
@@ -48,6 +50,12 @@ class EmulatorConfig:
     reset_rate: float = 0.0  # share of HTTP requests (PATCH or $batch) whose connection is dropped
     batch_error_rate: float = 0.0  # share of whole $batch requests answered with error_status
     accepted_tokens: AbstractSet[str] | None = None  # None: any non-empty bearer token
+    token_lifetime_s: float = 3600.0  # expires_in of tokens from POST /{tenant}/oauth2/v2.0/token
+    # registered apps: client id -> secret, and client id -> PEM certificate (client assertions are verified
+    # against it). With either set, only tokens issued here (or in accepted_tokens) pass. None: any app.
+    clients: Mapping[str, str] | None = None
+    client_certificates: Mapping[str, str] | None = None
+    known_tenants: AbstractSet[str] | None = None  # tenants the token endpoint knows; None: every tenant
     record_limit: int = 200_000  # most recent requests kept by the recorder
     seed: int | None = None  # seeds the fault dice, for reproducible runs
 
@@ -61,6 +69,11 @@ class EmulatorConfig:
         capacity = self.quota_burst if self.quota_burst is not None else self.quota_per_s
         return max(1.0, capacity or 1.0)
 
+    @property
+    def registered_apps(self) -> bool:
+        """True when apps are registered: the token endpoint checks credentials, Graph only takes its tokens."""
+        return self.clients is not None or self.client_certificates is not None
+
     def update(self, changes: Mapping[str, Any]) -> None:
         """Check every change first, then apply them all (a bad value changes nothing)."""
         unknown = sorted(set(changes) - set(_CHECKS))
@@ -73,8 +86,10 @@ class EmulatorConfig:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form served by `GET /_emulator/config` (tokens as a sorted list)."""
         data = {field.name: getattr(self, field.name) for field in fields(self)}
-        if self.accepted_tokens is not None:
-            data["accepted_tokens"] = sorted(self.accepted_tokens)
+        for name in ("accepted_tokens", "known_tenants", "clients", "client_certificates"):
+            value = data[name]
+            if value is not None:  # listed sorted; for apps only the client ids (secrets are not served)
+                data[name] = sorted(value)
         return data
 
 
@@ -149,10 +164,28 @@ def _error_status(name: str, value: Any) -> int:
 
 def _tokens(name: str, value: Any) -> frozenset[str]:
     if isinstance(value, str) or not isinstance(value, AbstractSet | list | tuple):
-        raise SettingError(f"{name} must be a list of tokens or null, got {value!r}")
+        raise SettingError(f"{name} must be a list of strings or null, got {value!r}")
     if not all(isinstance(token, str) and token for token in value):
         raise SettingError(f"{name} must contain only non-empty strings")
     return frozenset(value)
+
+
+def _secrets(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and key and isinstance(item, str) and item for key, item in value.items()
+    ):
+        raise SettingError(f"{name} must map client ids to non-empty strings, or be null")
+    return dict(value)
+
+
+def _certificates(name: str, value: Any) -> dict[str, str]:
+    checked = _secrets(name, value)
+    for client_id, pem in checked.items():
+        try:
+            x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            raise SettingError(f"{name}: the value for {client_id!r} is not a PEM certificate") from None
+    return checked
 
 
 def _record_limit(name: str, value: Any) -> int:
@@ -172,6 +205,10 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "reset_rate": _fraction,
     "batch_error_rate": _fraction,
     "accepted_tokens": _optional(_tokens),
+    "token_lifetime_s": _positive,
+    "clients": _optional(_secrets),
+    "client_certificates": _optional(_certificates),
+    "known_tenants": _optional(_tokens),
     "record_limit": _record_limit,
     "seed": _optional(_integer),
 }

@@ -21,6 +21,7 @@ from aiohttp import web
 from worker.emulator.graph_errors import error_payload, json_response
 from worker.emulator.recorder import RecordedRequest
 from worker.emulator.state import EmulatorState
+from worker.emulator.token_endpoint import token_problem
 from worker.jobs import FieldError
 from worker.models.registry import SEGMENT, Route, match_route
 from worker.validate import validate_body
@@ -164,13 +165,9 @@ class Exchange:
 
 
 def unauthorized(token: str | None, state: EmulatorState, headers: dict[str, str]) -> Answer | None:
-    """401 when the bearer token is missing or not accepted; None when it passes."""
-    accepted = state.config.accepted_tokens
-    if token is None:
-        message = "Access token is empty."
-    elif accepted is not None and token not in accepted:
-        message = "Access token validation failure. Invalid audience."
-    else:
+    """401 when the bearer token is missing, expired or not accepted; None when it passes (`token_problem`)."""
+    message = "Access token is empty." if token is None else token_problem(token, state)
+    if message is None:
         return None
     return error_answer(401, message, {**headers, "WWW-Authenticate": _WWW_AUTHENTICATE})
 

@@ -78,6 +78,7 @@ class Recorder:
         self._batch_items = 0
         self._in_flight = 0
         self._max_in_flight = 0
+        self._token_requests: Counter[str] = Counter()
 
     def clear(self) -> None:
         """Forget every record and counter (the in-flight gauge keeps counting live requests)."""
@@ -89,6 +90,7 @@ class Recorder:
         self._batches.clear()
         self._batch_items = 0
         self._max_in_flight = self._in_flight
+        self._token_requests.clear()
 
     def enter(self) -> None:
         """A request started: track the concurrency the client achieved."""
@@ -116,6 +118,10 @@ class Recorder:
             else:
                 self._succeeded_ids.add(request.client_request_id)
 
+    def record_token_request(self, tenant: str) -> None:
+        """Count one POST to the token endpoint for `tenant` (the tenant in its path), whatever the answer."""
+        self._token_requests[tenant] += 1
+
     def record_batch(self, status: int) -> None:
         """Count one `$batch` HTTP request by the status of its envelope (its items are recorded one by one)."""
         self._batches[status] += 1
@@ -136,7 +142,8 @@ class Recorder:
 
         Every count but the `batches*` ones is per PATCH: a `$batch` item counts as one, exactly like a
         single PATCH. `batches` counts `$batch` HTTP requests (`batches_by_status` by envelope status, 0 for
-        a dropped connection) and `batch_items` the recorded PATCHes that came inside one.
+        a dropped connection) and `batch_items` the recorded PATCHes that came inside one. `token_requests`
+        counts requests to the token endpoint per tenant (they are not PATCHes: not in `total`).
         """
         return {
             "total": self._by_status.total(),
@@ -152,4 +159,5 @@ class Recorder:
             "batches": self._batches.total(),
             "batches_by_status": {str(status): count for status, count in sorted(self._batches.items())},
             "batch_items": self._batch_items,
+            "token_requests": dict(sorted(self._token_requests.items())),
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -81,34 +82,43 @@ def _url_host(host: str) -> str:
 
 
 async def start_emulator(
-    config: EmulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    config: EmulatorConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> RunningEmulator:
-    """Serve an emulator on host:port (0 picks a free port); the URL it got is `.url`."""
+    """Serve an emulator on host:port (0 picks a free port); the URL it got is `.url`.
+
+    With `ssl_context` it serves HTTPS (msal insists on an https authority for the token endpoint).
+    """
     app = create_app(config if config is not None else EmulatorConfig())
     # no access log: one log line per request would cost more than the emulator's own work
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+        await web.TCPSite(runner, host, port, backlog=BACKLOG, ssl_context=ssl_context).start()
     except BaseException:
         await runner.cleanup()
         raise
     bound_port = runner.addresses[0][1]
-    return RunningEmulator(runner, f"http://{_url_host(host)}:{bound_port}")
+    scheme = "http" if ssl_context is None else "https"
+    return RunningEmulator(runner, f"{scheme}://{_url_host(host)}:{bound_port}")
 
 
-async def _serve(config: EmulatorConfig, host: str, port: int) -> None:
+async def _serve(config: EmulatorConfig, host: str, port: int, ssl_context: ssl.SSLContext | None) -> None:
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         # not available on Windows event loops; Ctrl-C still ends asyncio.run there
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopped.set)
-    async with await start_emulator(config, host, port) as emulator:
+    async with await start_emulator(config, host, port, ssl_context) as emulator:
         print(f"emulator listening on {emulator.base_url}", flush=True)
         await stopped.wait()
 
 
-def run_forever(config: EmulatorConfig, host: str = "127.0.0.1", port: int = 0) -> None:
-    """Serve until SIGINT/SIGTERM, after printing `emulator listening on http://HOST:PORT/beta`."""
-    asyncio.run(_serve(config, host, port))
+def run_forever(
+    config: EmulatorConfig, host: str = "127.0.0.1", port: int = 0, ssl_context: ssl.SSLContext | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM, after printing `emulator listening on http(s)://HOST:PORT/beta`."""
+    asyncio.run(_serve(config, host, port, ssl_context))

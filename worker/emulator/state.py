@@ -12,6 +12,7 @@ from worker.emulator.config import EmulatorConfig
 from worker.emulator.quota import TenantBuckets
 from worker.emulator.recorder import Recorder
 from worker.emulator.retry_after import RetryAfterRenderer
+from worker.emulator.tokens import IssuedTokens
 
 _QUOTA_KNOBS = frozenset({"quota_per_s", "quota_burst"})
 
@@ -26,6 +27,8 @@ class EmulatorState:
         self.retry_after = RetryAfterRenderer()
         # one seeded generator for every fault decision, so a seeded run injects the same faults
         self.rng = random.Random(config.seed)
+        # tokens from the token endpoint; a reset keeps them (a client holding one may still use it)
+        self.issued = IssuedTokens()
 
     def reset(self) -> None:
         """Clear records, counters and buckets; reseed the fault dice and restart the Retry-After rotation."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,9 +26,17 @@ USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
 
 
-def new_session(*, max_connections: int, connect_timeout_s: float, read_timeout_s: float) -> aiohttp.ClientSession:
-    """The one session of a process. Timeouts are per socket operation: `total` would count pool waits."""
-    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=max_connections, ttl_dns_cache=300)
+def new_session(
+    *, max_connections: int, connect_timeout_s: float, read_timeout_s: float, ca_bundle: Path | None = None
+) -> aiohttp.ClientSession:
+    """The one session of a process. Timeouts are per socket operation: `total` would count pool waits.
+
+    TLS is always verified: against the system store, or only `ca_bundle` (a PEM file) when given.
+    """
+    ssl_context = True if ca_bundle is None else ssl.create_default_context(cafile=str(ca_bundle))
+    connector = aiohttp.TCPConnector(
+        limit=max_connections, limit_per_host=max_connections, ttl_dns_cache=300, ssl=ssl_context
+    )
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
     return aiohttp.ClientSession(
         connector=connector,

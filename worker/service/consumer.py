@@ -1,0 +1,322 @@
+"""One replica's consumer of the job stream: the pipeline core fed by XREADGROUP, recording into Redis.
+
+The same `Pipeline` as `run` (validate -> lanes -> send -> record), for the life of the process:
+
+- source (`lines`): jobs taken over from dead replicas (XAUTOCLAIM, looping on its cursor, every
+  `claim_idle_s / 2`), then new ones (XREADGROUP, `block_s` < the socket timeout). Each delivery gets a
+  pipeline-local sequence number, so lines of many batches can be in flight at once; `parse` validates the
+  line under its real line number and `record` maps the outcome back.
+- record: outcomes go to a writer task that runs one Lua script per result: result pushed and counted
+  once per line (a bitmap guards against a second delivery), then XACK + XDEL. A crash before that
+  leaves the job pending, and another replica sends it again: at least once to Graph, exactly one result.
+- claims: a heartbeat renews this replica's claim on the jobs it holds (XCLAIM JUSTID, only those still
+  its own), so a slow job is never taken over; a dead replica's jobs go idle and are reclaimed after
+  `claim_idle_s`.
+- dead letters: a job reclaimed more than `max_deliveries` times goes to the dead-letter stream with its
+  last error and gets a `failed` result (kind `delivery_limit`).
+- cancel: a job of a cancelled batch is not sent; its entry is acked without a result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError, ResponseError
+
+from worker.app import parse_input_line
+from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
+from worker.pipeline import Execute, Pipeline
+from worker.record.metrics import ServiceMetrics
+from worker.service.redis_keys import GROUP, RECORD, RENEW, Keys
+from worker.settings import Settings
+from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
+
+log = structlog.get_logger("worker.service.queue")
+
+RECORD_BATCH = 200  # results written per Redis round trip
+RENEW_CHUNK = 500
+CLAIM_COUNT = 100
+STATE_CACHE_S = 0.5  # how stale a batch's "cancelled" may be when deciding whether to send a job
+RETRY_S = 1.0  # pause after a Redis error before trying again
+FLUSH_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One job as the stream gave it."""
+
+    entry_id: str
+    batch_id: str
+    line: int
+    raw: bytes
+
+
+def consumer_name() -> str:
+    """This replica's name in the consumer group: host, pid and a random suffix (a restart is a new consumer)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Consumer:
+    """Takes jobs from the stream and runs them through the pipeline until `stop`."""
+
+    def __init__(
+        self, settings: Settings, client: aioredis.Redis, keys: Keys, metrics: ServiceMetrics, execute: Execute
+    ) -> None:
+        self._settings = settings
+        self._queue = settings.queue
+        self._client = client
+        self._keys = keys
+        self._metrics = metrics
+        self._execute_job = execute
+        self.name = consumer_name()
+        self.stop = asyncio.Event()
+        self.healthy = True
+        self.in_flight: dict[int, Delivery] = {}
+        self._next_seq = 0
+        self._results: asyncio.Queue[tuple[int | None, Delivery, Outcome]] = asyncio.Queue()
+        self._record = client.register_script(RECORD)
+        self._renew = client.register_script(RENEW)
+        self._states: dict[str, tuple[float, str | None]] = {}
+
+    async def run(self) -> None:
+        """Consume until `stop`, then drain (jobs in flight get `run.grace_s`) and flush recorded results."""
+        await self._ensure_group()
+        writer = asyncio.create_task(self._write_results(), name="queue-writer")
+        heartbeat = asyncio.create_task(self._heartbeat(), name="queue-heartbeat")
+        pipeline = Pipeline(
+            source=self,
+            parse=self._parse,
+            execute=self._execute,
+            recorder=self,
+            workers_per_lane=self._settings.run.concurrency * self._settings.run.batch_size,
+            grace_s=self._settings.run.grace_s,
+            stop=self.stop,
+        )
+        log.info("queue.consuming", consumer=self.name, stream=self._keys.jobs)
+        try:
+            await pipeline.run()
+        finally:
+            await self._flush(writer)
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            await self._note_unfinished()
+
+    async def _ensure_group(self) -> None:
+        try:
+            await self._client.xgroup_create(self._keys.jobs, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    # --- source ---------------------------------------------------------------------------------------
+
+    async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
+        """Deliveries as (sequence number, raw line), reclaimed ones first, until `stop`."""
+        last_reclaim = float("-inf")
+        while not self.stop.is_set():
+            try:
+                if time.monotonic() - last_reclaim >= self._queue.claim_idle_s / 2:
+                    last_reclaim = time.monotonic()
+                    for delivery in await self._reclaim():
+                        yield self._register(delivery)
+                for delivery in await self._read():
+                    yield self._register(delivery)
+                self.healthy = True
+            except RedisError as exc:
+                self.healthy = False
+                log.warning("queue.unavailable", error=str(exc), retryS=RETRY_S)
+                await asyncio.sleep(RETRY_S)
+
+    def _register(self, delivery: Delivery) -> tuple[int, bytes]:
+        self._next_seq += 1
+        self.in_flight[self._next_seq] = delivery
+        return self._next_seq, delivery.raw
+
+    async def _read(self) -> list[Delivery]:
+        answer: Any = await self._client.xreadgroup(
+            GROUP,
+            self.name,
+            {self._keys.jobs: ">"},
+            count=self._queue.read_count,
+            block=int(self._queue.block_s * 1000),
+        )
+        return [delivery for _, entries in answer or [] for delivery in _deliveries(entries)]
+
+    async def _reclaim(self) -> list[Delivery]:
+        """Jobs idle longer than `claim_idle_s` in any consumer (a dead replica's); too-often-delivered ones
+        are dead-lettered instead of returned."""
+        taken: list[Delivery] = []
+        cursor: Any = "0-0"
+        while True:
+            cursor, claimed, *_ = await self._client.xautoclaim(
+                self._keys.jobs, GROUP, self.name,
+                min_idle_time=int(self._queue.claim_idle_s * 1000), start_id=cursor, count=CLAIM_COUNT,
+            )  # fmt: skip
+            for delivery in _deliveries(claimed):
+                deliveries = await self._times_delivered(delivery.entry_id)
+                if deliveries > self._queue.max_deliveries:
+                    await self._dead_letter(delivery, deliveries)
+                else:
+                    log.info("queue.reclaimed", entry=delivery.entry_id, batchId=delivery.batch_id, line=delivery.line)
+                    taken.append(delivery)
+            if _text(cursor) == "0-0":
+                return taken
+
+    async def _times_delivered(self, entry_id: str) -> int:
+        pending = await self._client.xpending_range(self._keys.jobs, GROUP, entry_id, entry_id, 1)
+        return int(pending[0]["times_delivered"]) if pending else 0
+
+    async def _dead_letter(self, delivery: Delivery, deliveries: int) -> None:
+        last = await self._client.hget(self._keys.errors, delivery.entry_id)
+        reason = _text(last) if last else "the replicas that took it stopped before recording a result"
+        await self._client.xadd(
+            self._keys.dead,
+            {"b": delivery.batch_id, "l": delivery.line, "d": delivery.raw, "deliveries": deliveries,
+             "error": reason, "entry": delivery.entry_id},
+        )  # fmt: skip
+        message = f"delivered {deliveries} times without a result (queue.max_deliveries); last error: {reason}"
+        outcome = Outcome(
+            job_id=_job_id(delivery, self._settings.graph.default_tenant),
+            line=delivery.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
+            client_request_id=None, error=ErrorInfo(kind="delivery_limit", message=message),
+        )  # fmt: skip
+        await self._write([(None, delivery, outcome)])
+        log.warning("queue.dead_lettered", entry=delivery.entry_id, batchId=delivery.batch_id, line=delivery.line)
+
+    # --- parse and execute ------------------------------------------------------------------------------
+
+    def _parse(self, raw: bytes, seq: int) -> Job | Rejected | None:
+        delivery = self.in_flight[seq]
+        parsed = _parse(delivery, self._settings.graph.default_tenant)
+        return replace(parsed, line=seq)  # the pipeline routes by sequence number; `record` maps it back
+
+    async def _execute(self, job: Job) -> Outcome:
+        delivery = self.in_flight[job.line]
+        if await self._cancelled(delivery.batch_id):  # not sent; the record script acks it without a result
+            return Outcome(
+                job_id=job.job_id, line=job.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
+                client_request_id=None, error=ErrorInfo(kind="cancelled", message="the batch was cancelled"),
+            )  # fmt: skip
+        return await self._execute_job(job)
+
+    async def _cancelled(self, batch_id: str) -> bool:
+        now = time.monotonic()
+        cached = self._states.get(batch_id)
+        if cached is None or now - cached[0] > STATE_CACHE_S:
+            try:
+                state = await self._client.hget(self._keys.batch(batch_id), "state")
+            except RedisError:
+                state = None if cached is None else cached[1]
+            cached = self._states[batch_id] = (now, None if state is None else _text(state))
+        return cached[1] == "cancelled"
+
+    # --- record -----------------------------------------------------------------------------------------
+
+    def record(self, outcome: Outcome) -> None:
+        """Hand one outcome to the writer (the pipeline's recorder; Redis is written off the pipeline's path)."""
+        delivery = self.in_flight[outcome.line]
+        self._results.put_nowait((outcome.line, delivery, replace(outcome, line=delivery.line)))
+
+    async def _write_results(self) -> None:
+        while True:
+            items = [await self._results.get()]
+            while len(items) < RECORD_BATCH and not self._results.empty():
+                items.append(self._results.get_nowait())
+            while True:
+                try:
+                    await self._write(items)
+                    break
+                except RedisError as exc:
+                    self.healthy = False
+                    log.warning("queue.record_failed", error=str(exc), retryS=RETRY_S, results=len(items))
+                    await asyncio.sleep(RETRY_S)
+            for _ in items:
+                self._results.task_done()
+
+    async def _write(self, items: list[tuple[int | None, Delivery, Outcome]]) -> None:
+        keys = self._keys
+        pipe = self._client.pipeline(transaction=False)
+        for _, delivery, outcome in items:
+            await self._record(
+                keys=[keys.batch(delivery.batch_id), keys.done(delivery.batch_id), keys.results(delivery.batch_id),
+                      keys.jobs, keys.errors],
+                args=[delivery.line, result_line(outcome), outcome.status, GROUP, delivery.entry_id],
+                client=pipe,
+            )  # fmt: skip
+        recorded = await pipe.execute()
+        self.healthy = True
+        for (seq, _, outcome), fresh in zip(items, recorded, strict=True):
+            if fresh == 1:
+                self._metrics.observe_outcome(outcome)
+            if seq is not None:
+                self.in_flight.pop(seq, None)
+
+    async def _flush(self, writer: asyncio.Task[None]) -> None:
+        try:
+            await asyncio.wait_for(self._results.join(), FLUSH_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("queue.flush_timeout", unrecorded=self._results.qsize())
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+
+    # --- claims ---------------------------------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._queue.claim_idle_s / 3)
+            ids = [delivery.entry_id for delivery in self.in_flight.values()]
+            try:
+                for start in range(0, len(ids), RENEW_CHUNK):
+                    await self._renew(
+                        keys=[self._keys.jobs], args=[GROUP, self.name, *ids[start : start + RENEW_CHUNK]]
+                    )
+            except RedisError as exc:
+                log.warning("queue.renew_failed", error=str(exc))
+
+    async def _note_unfinished(self) -> None:
+        """Leave a last error on the jobs this replica gives up at shutdown (they are reclaimed by others)."""
+        if not self.in_flight:
+            return
+        reason = f"replica {self.name} shut down before recording a result"
+        try:
+            await self._client.hset(
+                self._keys.errors, mapping={delivery.entry_id: reason for delivery in self.in_flight.values()}
+            )
+        except RedisError as exc:
+            log.warning("queue.note_failed", error=str(exc))
+        log.warning("queue.left_pending", jobs=len(self.in_flight), claimIdleS=self._queue.claim_idle_s)
+
+
+def _deliveries(entries: Any) -> list[Delivery]:
+    found = []
+    for entry_id, fields in entries:
+        if not fields:  # deleted while pending
+            continue
+        found.append(Delivery(_text(entry_id), _text(fields[b"b"]), int(fields[b"l"]), bytes(fields[b"d"])))
+    return found
+
+
+def _parse(delivery: Delivery, default_tenant: str) -> Job | Rejected:
+    raw = OVERSIZED if delivery.raw == OVERSIZED else delivery.raw  # the source's marker, by identity
+    parsed = parse_input_line(raw, delivery.line, default_tenant=default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES)
+    if parsed is None:  # never enqueued, but a result for every entry keeps the stream clean
+        error = FieldError(loc="", message="blank line", type="blank_line")
+        return Rejected(str(delivery.line), delivery.line, "blank_line", "blank line", (error,))
+    return parsed
+
+
+def _job_id(delivery: Delivery, default_tenant: str) -> str:
+    return _parse(delivery, default_tenant).job_id
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

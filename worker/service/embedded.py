@@ -1,0 +1,248 @@
+"""Embedded mode: one replica, batches in SQLite (`store.py`), each run by the pipeline core with its ledger.
+
+A scheduler starts queued batches, oldest first, up to `service.max_parallel_batches` at once. Each batch
+is one call of `worker.app.process` over its input file, with the results file as its ledger (so a batch
+started again after a crash sends only the lines without a result), the service's one sending stack (so
+concurrent batches share each tenant's lane and never multiply its rate), and a stop event:
+
+- DELETE sets it: the batch drains (jobs in flight get `run.grace_s`) and stays `cancelled`; lines never
+  sent get no result.
+- SIGTERM sets it on every running batch (`drain`): they drain the same way and become `interrupted`;
+  the next start resumes them, and every batch still queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from worker.app import process
+from worker.errors import PatchWorkerError
+from worker.jobs import Outcome
+from worker.pipeline import Execute
+from worker.record.ledger import Ledger
+from worker.record.metrics import ServiceMetrics
+from worker.record.recorder import ResultsRecorder
+from worker.record.results import ResultsWriter
+from worker.record.summary import RunSummary
+from worker.service.batches import FINAL_STATES, Batch, BatchConflictError, State, Upload, final_state, now
+from worker.service.store import BatchStore
+from worker.settings import Settings
+from worker.sources.jsonl import JsonlSource
+
+log = structlog.get_logger("worker.service")
+
+#: How often a running batch's counts are copied into SQLite.
+MIRROR_S = 0.5
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(slots=True)
+class _Running:
+    """A batch this process is running."""
+
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    cancelled: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class MeteredRecorder:
+    """The batch's results recorder, plus the service's metrics."""
+
+    def __init__(self, inner: ResultsRecorder, metrics: ServiceMetrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    def record(self, outcome: Outcome) -> None:
+        """Write the result line (the durable part) first, then count it."""
+        self._inner.record(outcome)
+        self._metrics.observe_outcome(outcome)
+
+
+class EmbeddedBatches:
+    """`Batches` for one replica: SQLite index, a ledger per batch, a scheduler of batch runs."""
+
+    def __init__(self, settings: Settings, store: BatchStore, metrics: ServiceMetrics, execute: Execute) -> None:
+        self._settings = settings
+        self._store = store
+        self._metrics = metrics
+        self._execute = execute
+        self._wake = asyncio.Event()
+        self._running: dict[str, _Running] = {}
+        self._draining = False
+        self._scheduler: asyncio.Task[None] | None = None
+
+    @property
+    def upload_dir(self) -> Path:
+        """Bodies are received next to the batches, on the same file system (the move is a rename)."""
+        return self._store.uploads
+
+    def start(self) -> None:
+        """Start the scheduler; it resumes every queued, running or interrupted batch, oldest first."""
+        self._scheduler = asyncio.create_task(self._schedule(), name="batch-scheduler")
+
+    def ready(self) -> bool:
+        """Open and not draining."""
+        return self._store.is_open and not self._draining
+
+    async def drain(self) -> None:
+        """Stop starting batches; let running ones drain (grace period) and leave them `interrupted`."""
+        self._draining = True
+        self._wake.set()
+        for running in self._running.values():
+            running.stop.set()
+        tasks = [running.task for running in self._running.values() if running.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+
+    async def accept(self, batch_id: str, upload: Upload, name: str | None) -> Batch:
+        """Move the received body into the batch's folder and queue the batch."""
+        target = self._store.input_path(batch_id)
+        await asyncio.to_thread(_move, upload.path, target)
+        moment = now()
+        batch = Batch(
+            id=batch_id, state="queued", created=moment, updated=moment, name=name,
+            input_bytes=upload.size, total=upload.lines,
+        )  # fmt: skip
+        await self._store.insert(batch)
+        log.info("batch.accepted", batchId=batch_id, bytes=upload.size, lines=upload.lines)
+        self._wake.set()
+        return batch
+
+    async def get(self, batch_id: str) -> Batch | None:
+        """One batch."""
+        return await self._store.get(batch_id)
+
+    async def page(self, limit: int, cursor: str | None) -> tuple[list[Batch], str | None]:
+        """A page of batches, newest first; the cursor is the store's sequence number."""
+        before = int(cursor) if cursor is not None and cursor.isdigit() else None
+        batches, next_seq = await self._store.page(limit, before)
+        return batches, None if next_seq is None else str(next_seq)
+
+    async def cancel(self, batch_id: str) -> Batch | None:
+        """Mark the batch cancelled, then stop it if it runs here."""
+        batch = await self._store.get(batch_id)
+        if batch is None:
+            return None
+        if batch.state in FINAL_STATES:
+            raise BatchConflictError(f"batch {batch_id} has already finished ({batch.state})")
+        running = self._running.get(batch_id)
+        if running is not None:  # before the store's update: the run must not write its own final state
+            running.cancelled = True
+        if not await self._store.cancel_if_unfinished(batch_id):
+            raise BatchConflictError(f"batch {batch_id} has already finished")
+        if running is not None:
+            running.stop.set()
+        log.info("batch.cancelled", batchId=batch_id, wasRunning=running is not None)
+        return await self._store.get(batch_id)
+
+    async def results(self, batch_id: str) -> AsyncIterator[bytes]:
+        """The results file as far as it is written, whole lines only (a line being written is left out)."""
+        path = self._store.batch_dir(batch_id) / "results.jsonl"
+        try:
+            stream = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            return
+        try:
+            pending = b""
+            while chunk := await asyncio.to_thread(stream.read, READ_CHUNK):
+                chunk = pending + chunk
+                cut = chunk.rfind(b"\n") + 1
+                pending = chunk[cut:]
+                if cut:
+                    yield chunk[:cut]
+        finally:
+            await asyncio.to_thread(stream.close)
+
+    async def count_by_state(self) -> dict[str, int]:
+        """Batches per state."""
+        return await self._store.count_by_state()
+
+    async def _schedule(self) -> None:
+        limit = self._settings.service.max_parallel_batches
+        while not self._draining:
+            self._wake.clear()
+            if len(self._running) < limit:
+                waiting = await self._store.with_state("running", "interrupted", "queued")
+                for batch in waiting:
+                    if len(self._running) >= limit or self._draining:
+                        break
+                    if batch.id not in self._running:
+                        self._launch(batch)
+            await self._wake.wait()
+
+    def _launch(self, batch: Batch) -> None:
+        running = self._running[batch.id] = _Running()
+        running.task = asyncio.create_task(self._run(batch, running), name=f"batch-{batch.id}")
+
+    async def _run(self, batch: Batch, running: _Running) -> None:
+        try:
+            if not await self._store.set_state(batch.id, "running"):
+                return  # cancelled between the scheduler's look and now
+            log.info("batch.started", batchId=batch.id, resumed=batch.state != "queued")
+            state, error = await self._process(batch, running)
+        except Exception as exc:  # a batch that cannot go on fails alone; the service goes on
+            state, error = "failed", _reason(exc)
+            log.exception("batch.crashed", batchId=batch.id)
+        finally:
+            del self._running[batch.id]
+            self._wake.set()
+        if not running.cancelled:
+            await self._store.set_state(batch.id, state, error=error)
+        log.info("batch.finished", batchId=batch.id, state="cancelled" if running.cancelled else state)
+
+    async def _process(self, batch: Batch, running: _Running) -> tuple[State, str | None]:
+        folder = self._store.batch_dir(batch.id)
+        input_path = str(self._store.input_path(batch.id))
+        try:
+            ledger = await asyncio.to_thread(Ledger.open, folder, input_path, None)
+            source = JsonlSource(input_path)
+        except PatchWorkerError as exc:
+            return "failed", str(exc)
+        summary = RunSummary()
+        summary.add_previous(ledger.previous)
+        writer = ResultsWriter(str(ledger.results), append=True, each_line=True)
+        mirror = asyncio.create_task(self._mirror(batch.id, summary))
+        try:
+            await process(
+                self._settings,
+                source,
+                MeteredRecorder(ResultsRecorder(writer, summary), self._metrics),
+                tokens=None,
+                summary=summary,
+                skip=ledger.done.__contains__,
+                stop=running.stop,
+                execute=self._execute,
+            )
+        except PatchWorkerError as exc:  # e.g. the results cannot be written
+            return "failed", str(exc)
+        finally:
+            mirror.cancel()
+            source.close()
+            with contextlib.suppress(PatchWorkerError):
+                await asyncio.to_thread(writer.close)
+            await self._store.set_counts(batch.id, summary.by_status)
+        if running.stop.is_set():
+            return ("cancelled" if running.cancelled else "interrupted"), None
+        return final_state(summary.by_status), None
+
+    async def _mirror(self, batch_id: str, summary: RunSummary) -> None:
+        while True:
+            await asyncio.sleep(MIRROR_S)
+            await self._store.set_counts(batch_id, dict(summary.by_status))
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source.replace(target)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,172 @@
+"""`patch-worker serve`: compose the service, serve until SIGTERM/SIGINT, then drain.
+
+Start-up: API key (none: exit 2), Graph credentials verified (refused: exit 2), the store opened, the
+HTTP site bound, then batches resumed. One sending stack (one ClientSession, one set of lanes) serves
+every batch for the life of the process.
+
+Shutdown, as Kubernetes expects it (arq-style): the first SIGTERM/SIGINT flips /readyz to 503 and refuses
+new uploads; running batches stop taking jobs, jobs in flight get `run.grace_s` to finish and be
+recorded, and the batches are left `interrupted` (resumed at the next start); then the process exits 0.
+A second signal stops at once (exit 130); the ledgers stay consistent either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Protocol
+
+import structlog
+from aiohttp import web
+
+from worker.app import credentials, lane_limits, sending_stack
+from worker.pipeline import Execute
+from worker.record.metrics import ServiceMetrics, metered_sender
+from worker.schedule.lanes import LaneSet
+from worker.send.auth import verify_credentials
+from worker.send.executor import Sender
+from worker.service.api import create_app
+from worker.service.auth import load_api_key
+from worker.service.batches import Batches
+from worker.service.embedded import EmbeddedBatches
+from worker.service.store import BatchStore
+from worker.settings import Settings
+
+log = structlog.get_logger("worker.service")
+
+#: Seconds open HTTP requests (a long results download) get once the batches have drained.
+HTTP_SHUTDOWN_S = 5.0
+
+
+class Mode(Batches, Protocol):
+    """A mode the server can start and drain."""
+
+    def start(self) -> None:
+        """Start taking work (and resume what a previous process left)."""
+        ...
+
+    async def drain(self) -> None:
+        """Stop taking work; let what runs finish within the grace period."""
+        ...
+
+
+async def serve(settings: Settings) -> None:
+    """Run the service until a signal, then drain. ConfigError/OutputError (exit 2) before it binds."""
+    async with running_service(settings) as service:
+        print(f"patch-worker serving on {service.url}", flush=True)  # tests and scripts read the port here
+        stopped = asyncio.Event()
+        with _stop_on_signals(stopped):
+            await stopped.wait()
+            await service.drain()
+
+
+class RunningService:
+    """A service bound to a socket: its URL and its mode (tests use it in-process)."""
+
+    def __init__(self, url: str, mode: Mode, grace_s: float) -> None:
+        self.url = url
+        self.mode = mode
+        self._grace_s = grace_s
+        self.drained = False
+
+    async def drain(self) -> None:
+        """Refuse new batches (/readyz 503), let running ones drain and leave them `interrupted`."""
+        if not self.drained:
+            self.drained = True
+            log.warning("service.draining", graceS=self._grace_s)
+            await self.mode.drain()
+
+
+@asynccontextmanager
+async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
+    """The whole service, serving on `service.host:service.port` (0 picks a port); drained on exit."""
+    api_key = load_api_key(settings.service)
+    tokens = credentials(settings)
+    try:
+        await verify_credentials(tokens)
+        metrics = ServiceMetrics()
+        lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+        metrics.watch_lanes(lanes)
+        async with (
+            _mode(settings, metrics) as (make_mode, wrap),
+            sending_stack(settings, tokens, lanes, wrap=wrap) as execute,
+        ):
+            mode = make_mode(metrics.metered(execute))
+            async with _site(settings, mode, metrics, api_key) as url:
+                service = RunningService(url, mode, settings.run.grace_s)
+                mode.start()
+                try:
+                    yield service
+                finally:
+                    await service.drain()
+    finally:
+        await tokens.aclose()
+    log.info("service.stopped")
+
+
+ModeFactory = Callable[[Execute], Mode]
+Wrap = Callable[[Sender], Sender]
+
+
+@asynccontextmanager
+async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tuple[ModeFactory, Wrap]]:
+    """The store of the configured mode, open for the life of the service; and how to wrap the sender."""
+    if settings.service.queue is not None:
+        from worker.service.distributed import distributed_mode  # redis is needed only in distributed mode
+
+        async with distributed_mode(settings, metrics) as made:
+            yield made
+        return
+    store = BatchStore(settings.service.state_dir)
+    await store.open()
+    try:
+
+        def embedded(execute: Execute) -> Mode:
+            return EmbeddedBatches(settings, store, metrics, execute)
+
+        yield embedded, metered_sender(metrics)
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
+    service = settings.service
+    app = create_app(mode, metrics, api_key, service.max_upload_bytes)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, service.host, service.port).start()
+        port = runner.addresses[0][1]
+        host = f"[{service.host}]" if ":" in service.host else service.host
+        log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@contextmanager
+def _stop_on_signals(stopped: asyncio.Event) -> Iterator[None]:
+    """First SIGTERM/SIGINT: drain. Second: stop at once."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if stopped.is_set():
+            log.warning("service.aborting", signal=name)
+            if main is not None:
+                main.cancel()
+            return
+        log.warning("service.stopping", signal=name, hint="send again to stop at once")
+        stopped.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        yield
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
