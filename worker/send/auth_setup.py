@@ -15,14 +15,17 @@ so one token serves them all.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from worker.errors import ConfigError
 from worker.send.auth import Credentials, RefreshingToken, StaticToken, TokenProvider
 from worker.send.auth_clouds import Cloud, cloud_named, graph_base_url
-from worker.send.auth_msal import ClientCertificate, MsalClientCredentials, load_certificate
 from worker.settings import AuthSettings, Settings, TenantSettings
+
+if TYPE_CHECKING:  # msal and cryptography cost ~0.12 s to import: only runs with client credentials pay it
+    from worker.send.auth_msal import ClientCertificate
 
 NO_CREDENTIALS = (
     "no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file), or AZURE_TENANT_ID, "
@@ -137,6 +140,8 @@ class _Builder:
             )
         key = (tenant_id, client_id, identity)
         if key not in self._shared:
+            from worker.send.auth_msal import MsalClientCredentials
+
             source = MsalClientCredentials(
                 tenant_id=tenant_id,
                 client_id=client_id,
@@ -151,5 +156,7 @@ class _Builder:
 
     def _certificate(self, path: Path, setting: str) -> ClientCertificate:
         if path not in self._certificates:
+            from worker.send.auth_msal import load_certificate
+
             self._certificates[path] = load_certificate(path, setting)
         return self._certificates[path]
