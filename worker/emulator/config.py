@@ -14,8 +14,6 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, fields
 from typing import Any, Literal, cast
 
-from cryptography import x509
-
 RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "rotate"]
 
 #: Every Retry-After shape the emulator can send; "rotate" cycles through the others.
@@ -179,6 +177,9 @@ def _secrets(name: str, value: Any) -> dict[str, str]:
 
 
 def _certificates(name: str, value: Any) -> dict[str, str]:
+    # imported here: every `patch-worker` start builds the emulator's flags, few load certificates
+    from cryptography import x509
+
     checked = _secrets(name, value)
     for client_id, pem in checked.items():
         try:
