@@ -31,13 +31,13 @@ RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install --quiet "uv==${UV_VERSION
 WORKDIR /src
 # Dependencies first (exactly as locked, no dev tools): this layer is reused while only the code changes.
 COPY pyproject.toml uv.lock README.md ./
-RUN /opt/uv/bin/uv sync --frozen --no-dev --no-install-project
+RUN /opt/uv/bin/uv sync --frozen --no-dev --extra fast --no-install-project
 
 # Then the project itself, installed as a wheel (not a link back to /src).
 COPY worker ./worker
 # The demo's examples ship inside the wheel (pyproject force-include).
 COPY examples/updates.jsonl ./examples/updates.jsonl
-RUN /opt/uv/bin/uv sync --frozen --no-dev --no-editable
+RUN /opt/uv/bin/uv sync --frozen --no-dev --extra fast --no-editable
 
 # ---- runtime: the base image, the venv and an unprivileged user; no pip, uv or compilers ------------------
 FROM ${BASE}

@@ -13,6 +13,7 @@ from pathlib import Path
 import structlog
 
 from worker.jobs import FieldError, Job, Rejected
+from worker.loop import running_loop_name
 from worker.pipeline import Execute, Pipeline
 from worker.record.ledger import Ledger
 from worker.record.progress import progress_bar
@@ -98,6 +99,12 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 
 async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     """`patch-worker run`: the input through the pipeline with results, resume state, progress and signals."""
+    run = settings.run
+    log.info(
+        "run.started", input=str(request.input), results=request.results, state=request.state and str(request.state),
+        dryRun=request.dry_run, concurrency=run.concurrency, batchSize=run.batch_size, rate=run.rate or "learned",
+        eventLoop=running_loop_name(),
+    )  # fmt: skip
     tokens = None if request.dry_run else credentials(settings)
     try:
         if tokens is not None:  # a refused credential stops the run here, before any PATCH and any state file

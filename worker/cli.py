@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from worker import loop as event_loop
 from worker.app import RunRequest, run_file
 from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
 from worker.errors import PatchWorkerError
@@ -240,7 +241,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     state = None if ns.dry_run else ns.state
     request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=not ns.no_progress, state=state)
     try:
-        summary = asyncio.run(run_file(settings, request))
+        summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once, results so far are intact
         print("patch-worker: stopped at once; run again with the same --state to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -256,7 +257,7 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     """`patch-worker validate`."""
     settings = _settings(ns)
     request = RunRequest(input=ns.input, results=ns.results, dry_run=True, progress=False)
-    summary = asyncio.run(run_file(settings, request))
+    summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
     print_summary(summary, _summary_stream(request.results), title="patch-worker validate")
     return _exit_code(summary)
 
@@ -287,7 +288,7 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     settings = load_settings(ns.config, overrides)
     configure_logging(settings.log.level, settings.log.format)
     try:
-        asyncio.run(serve(settings))
+        event_loop.run(serve(settings), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once; batches resume at the next start
         print("patch-worker: stopped at once; running batches resume at the next start", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -306,7 +307,7 @@ def cmd_submit(ns: argparse.Namespace) -> int:
         path=Path(ns.input), server=ns.server, api_key=api_key, name=ns.name, wait=ns.wait,
         poll_s=ns.poll, results=ns.results, progress=not ns.no_progress,
     )  # fmt: skip
-    status = asyncio.run(submit(request, sys.stdout))
+    status = event_loop.run(submit(request, sys.stdout))
     if ns.wait:
         print_status(status, sys.stdout)
     return exit_code(status)

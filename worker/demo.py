@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from importlib import resources
 from pathlib import Path
@@ -12,6 +11,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from worker import loop as event_loop
 from worker.app import RunRequest, run_file
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.server import start_emulator
@@ -79,7 +79,7 @@ def _reason(error: dict[str, Any] | None) -> str:
 def run_demo(input_path: str | None, results: str) -> int:
     """Run the demo and show every result; 0 when it ran (its bad lines are there on purpose)."""
     source = input_path or str(examples_path())
-    summary = asyncio.run(_demo(source, results))
+    summary = event_loop.run(_demo(source, results))
     _show_results(results)
     print_summary(summary, sys.stdout, title="demo summary")
     code = 0 if summary.all_succeeded else 1

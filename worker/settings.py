@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.loop import EventLoopChoice
 
 
 class _Section(BaseModel):
@@ -61,6 +62,7 @@ class RunSettings(_Section):
     batch_size: int = Field(default=1, ge=1, le=20)
     results: str | None = None
     grace_s: float = Field(default=25.0, ge=0)
+    event_loop: EventLoopChoice = "auto"
 
 
 class RetrySettings(_Section):
