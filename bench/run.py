@@ -2,7 +2,7 @@
 
     uv run python -m bench.run            # full: about 10 minutes on 2 cores
     uv run python -m bench.run --quick    # smaller inputs, one round: about 3 minutes
-    uv run python -m bench.run --only a,b # some scenarios (a b c d quota batch)
+    uv run python -m bench.run --only a,b # some scenarios (a b c d quota batch limiter)
 
 Every comparison is a ratio of two figures measured in the same run, against the same emulator process
 (a separate process, as are both clients). Clients that are compared run alternately, `rounds` times each,
@@ -42,6 +42,7 @@ from bench.common import (
     worker_args,
     write_jobs,
 )
+from bench.limiter import scenario as limiter_scenario
 from bench.plot import plot_quota
 from bench.quota import Timeline
 from bench.quota import scenario as quota_scenario
@@ -66,6 +67,7 @@ class Sizes:
     peer_jobs: int
     quota_jobs: int
     batch_jobs: int
+    limiter_jobs: int
 
 
 FULL = Sizes(
@@ -77,6 +79,7 @@ FULL = Sizes(
     peer_jobs=2_000,
     quota_jobs=6_000,
     batch_jobs=2_000,
+    limiter_jobs=2_000,
 )
 QUICK = Sizes(
     rounds=1,
@@ -87,6 +90,7 @@ QUICK = Sizes(
     peer_jobs=500,
     quota_jobs=3_000,
     batch_jobs=800,
+    limiter_jobs=800,
 )
 
 
@@ -101,9 +105,17 @@ def median_by(runs: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return ordered[(len(ordered) - 1) // 2]
 
 
-def patch_worker(source: Path, base_url: str, tmp: Path, concurrency: int = CONCURRENCY, *extra: str) -> dict[str, Any]:
-    """One measured `patch-worker run` (default log level): CLI wall, run phase, CPU, RSS, summary."""
-    timed = run_cli(worker_args(source, base_url, tmp / "results.jsonl", concurrency, *extra))
+def patch_worker(
+    source: Path, base_url: str, tmp: Path, concurrency: int = CONCURRENCY, *extra: str, loop: str = "asyncio"
+) -> dict[str, Any]:
+    """One measured `patch-worker run` (default log level): CLI wall, run phase, CPU, RSS, summary.
+
+    On asyncio's own loop unless told otherwise, as the raw loop and the other clients run: like for like.
+    """
+    timed = run_cli(
+        worker_args(source, base_url, tmp / "results.jsonl", concurrency, *extra),
+        env={"PATCH_WORKER_RUN__EVENT_LOOP": loop},
+    )
     summary = timed.json_line("run.summary")
     sent = int(summary["succeeded"]) + int(summary["failed"])
     return {
@@ -157,20 +169,14 @@ def with_emulator_cpu(emu: Emulator, measure: Callable[[], dict[str, Any]]) -> d
     return {**figures, "emulatorCpuS": round(cpu_seconds(emu.process.pid) - before, 2)}
 
 
-def alternate(
-    rounds: int, first: Callable[[], dict[str, Any]], second: Callable[[], dict[str, Any]]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run two measurements alternately (A B, B A, A B, ...) so drift in the machine's load hits both."""
-    a_runs: list[dict[str, Any]] = []
-    b_runs: list[dict[str, Any]] = []
+def alternate(rounds: int, *measures: Callable[[], dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Run measurements alternately (A B C, C B A, A B C, ...) so drift in the machine's load hits all."""
+    runs: list[list[dict[str, Any]]] = [[] for _ in measures]
     for index in range(rounds):
-        if index % 2 == 0:
-            a_runs.append(first())
-            b_runs.append(second())
-        else:
-            b_runs.append(second())
-            a_runs.append(first())
-    return a_runs, b_runs
+        order = range(len(measures)) if index % 2 == 0 else reversed(range(len(measures)))
+        for position in order:
+            runs[position].append(measures[position]())
+    return runs
 
 
 # ---------------------------------------------------------------------------------------------- (a)
@@ -222,16 +228,19 @@ def cpu(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
     empty.write_bytes(b"")
     with emulator("--record-limit", "1000") as emu:
         pw_start = patch_worker(empty, emu.base_url, tmp)
+        uv_start = patch_worker(empty, emu.base_url, tmp, loop="uvloop")
         raw_start = raw_loop(emu.base_url, 0)
-        pw_runs, raw_runs = alternate(
+        pw_runs, raw_runs, uv_runs = alternate(
             sizes.rounds,
             lambda: with_emulator_cpu(emu, lambda: patch_worker(source, emu.base_url, tmp)),
             lambda: with_emulator_cpu(emu, lambda: raw_loop(emu.base_url, jobs)),
+            lambda: with_emulator_cpu(emu, lambda: patch_worker(source, emu.base_url, tmp, loop="uvloop")),
         )
-    pw, raw = median_by(pw_runs, "cpuS"), median_by(raw_runs, "processCpuS")
+    pw, raw, uv = median_by(pw_runs, "cpuS"), median_by(raw_runs, "processCpuS"), median_by(uv_runs, "cpuS")
     per_1k = 1000 / jobs
-    pw_per_1k, raw_per_1k = pw["cpuS"] * per_1k, raw["processCpuS"] * per_1k
+    pw_per_1k, raw_per_1k, uv_per_1k = pw["cpuS"] * per_1k, raw["processCpuS"] * per_1k, uv["cpuS"] * per_1k
     pw_marginal = (pw["cpuS"] - pw_start["cpuS"]) * per_1k
+    uv_marginal = (uv["cpuS"] - uv_start["cpuS"]) * per_1k
     raw_marginal = (raw["processCpuS"] - raw_start["processCpuS"]) * per_1k
     return {
         "jobs": jobs,
@@ -254,7 +263,16 @@ def cpu(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
         "ratio": round(pw_per_1k / raw_per_1k, 3),
         # start-up subtracted (each client's CPU for an empty input): the per-job cost alone
         "ratioMarginal": round(pw_marginal / raw_marginal, 3),
-        "rounds": {"patchWorker": pw_runs, "raw": raw_runs},
+        # patch-worker on uvloop (the [fast] extra; the container image has it): what it adds
+        "uvloop": {
+            **uv,
+            "cpuPer1kS": round(uv_per_1k, 4),
+            "startupCpuS": uv_start["cpuS"],
+            "marginalCpuPer1kS": round(uv_marginal, 4),
+            "ratio": round(uv_per_1k / raw_per_1k, 3),
+            "vsAsyncio": round(uv_per_1k / pw_per_1k, 3),
+        },
+        "rounds": {"patchWorker": pw_runs, "raw": raw_runs, "uvloop": uv_runs},
     }
 
 
@@ -367,6 +385,11 @@ def batch(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
     }
 
 
+def limiter(sizes: Sizes, _tmp: Path, _out: Path) -> dict[str, Any]:
+    """aiolimiter against patch-worker's Pacer at a fixed rate (bench/limiter.py)."""
+    return limiter_scenario(200.0, sizes.limiter_jobs)
+
+
 SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "a": throughput,
     "b": cpu,
@@ -374,6 +397,7 @@ SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "d": peer,
     "quota": quota,
     "batch": batch,
+    "limiter": limiter,
 }
 
 
@@ -452,6 +476,29 @@ def _n(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _limiter_table(lim: dict[str, Any]) -> list[str]:
+    """aiolimiter vs the Pacer: pacing against two server buckets, and the cost of one acquire."""
+    lines = [
+        "",
+        f"Rate limiter at exactly the quota (Q = {lim['quota']:g}/s, {lim['jobs']:,} jobs, 32 workers, a 429 waits"
+        " its Retry-After; `bench/limiter.py`):",
+        "",
+        "| limiter | server bucket = 1 s of Q: time / ideal, 429s | server bucket = 5: time / ideal, 429s"
+        " | CPU per acquire |",
+        "|---|---|---|---|",
+    ]
+    cost = {row["limiter"]: row for row in lim["acquireCost"]}
+    for name in cost:
+        cells = [
+            f"{row['vsIdeal']:.2f}x, {row['share429']:.1%}"
+            for bucket in sorted({r["serverBucket"] for r in lim["pacing"]}, reverse=True)
+            for row in lim["pacing"]
+            if row["limiter"] == name and row["serverBucket"] == bucket
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} | {cost[name]['cpuMicrosPerAcquire']:.1f} µs |")
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The table the README shows."""
     m, s = report["machine"], report["scenarios"]
@@ -485,6 +532,13 @@ def markdown(report: dict[str, Any]) -> str:
             f" of {raw['startupCpuS']:.2f} s)"
             f" | **{b['ratio']:.2f}x** (whole process); {b['ratioMarginal']:.2f}x (start-up subtracted) |"
         )
+        if uv := b.get("uvloop"):
+            lines.append(
+                f"| (b) the same on uvloop (`[fast]` extra, in the container image)"
+                f" | {uv['cpuPer1kS']:.3f} s ({uv['marginalCpuPer1kS']:.3f} s without start-up)"
+                f" | raw on asyncio: {raw['cpuPer1kS']:.3f} s"
+                f" | **{uv['ratio']:.2f}x**; {uv['vsAsyncio']:.2f}x of patch-worker on asyncio |"
+            )
     if c := s.get("c"):
         lines.append(
             f"| (c) peak RSS, zero latency, every line sent"
@@ -519,6 +573,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f" | --batch-size 1: {_n(e['batchSize1']['jobsPerSecond'])} jobs/s"
                 f" | **{e['ratio']:.1f}x** |"
             )
+    if lim := s.get("limiter"):
+        lines += _limiter_table(lim)
     lines += ["", "| target | figure | bound | met |", "|---|---|---|---|"]
     lines += [
         f"| {t['target']} | {t['figure']} | {t['bound']} | {'yes' if t['met'] else '**no**'} |"
@@ -529,7 +585,8 @@ def markdown(report: dict[str, Any]) -> str:
         "How each figure is taken:",
         "- Every client runs in its own process; the emulator (`python -m worker.emulator`) in another.",
         "  patch-worker runs as `python -m worker run FILE --concurrency N --no-progress` at its default log",
-        "  level, writing results, with envelope lines it validates.",
+        "  level, writing results, with envelope lines it validates, on asyncio's own event loop",
+        "  (`PATCH_WORKER_RUN__EVENT_LOOP=asyncio`) like every other client; one row shows it on uvloop.",
         "- Run phase: patch-worker's own `elapsedS` from its `run.summary` line (reading, validation, sending,",
         "  results, fsync). Whole CLI: the wall time of the process, interpreter start and imports included.",
         "- Raw loop (`bench/raw.py`): 64 long-lived workers sharing one iterator, one ClientSession with",
