@@ -207,6 +207,9 @@ else
 fi
 sent=$(emulator_stat distinct_succeeded)
 if [[ $sent == 5 ]]; then pass "examples: the emulator received the 5 valid updates"; else fail "examples: the emulator saw $sent successful PATCHes, want 5"; fi
+if grep -q '"eventLoop":"uvloop"' "$TMP/examples.err"; then pass "examples: the image runs on uvloop (the [fast] extra)"; else
+  fail "examples: no run.started line with eventLoop uvloop in the log"
+fi
 
 # --- 7. an all-valid file -> exit 0 ---------------------------------------------------------------------------
 VALID=200
