@@ -48,6 +48,9 @@ from bench.quota import Timeline
 from bench.quota import scenario as quota_scenario
 
 RESULTS = REPO / "bench" / "results"
+# A full run of every scenario writes its tables between these lines of the README.
+README_START = "<!-- bench:start (written by `uv run python -m bench.run`; do not edit by hand) -->"
+README_END = "<!-- bench:end -->"
 CONCURRENCY = 64
 # Children compile bytecode once into this cache (outside the repo and the venv) and reuse it, as an
 # installed package does: with PYTHONDONTWRITEBYTECODE set (as on these machines) every start would
@@ -611,7 +614,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 3 minutes)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
+    parser.add_argument(
+        "--render", action="store_true", help="measure nothing: write latest.md (and the README) from latest.json"
+    )
     ns = parser.parse_args()
+    if ns.render:
+        publish(orjson.loads((ns.out / "latest.json").read_bytes()), ns.out)
+        return
     chosen = [name.strip() for name in ns.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in SCENARIOS]
     if unknown:
@@ -646,9 +655,28 @@ def main() -> None:
     report["targets"] = targets(report["scenarios"])
     ns.out.mkdir(parents=True, exist_ok=True)
     (ns.out / "latest.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    publish(report, ns.out)
+
+
+def publish(report: dict[str, Any], out: Path) -> None:
+    """latest.md next to latest.json; a full run of every scenario also goes into the README."""
     text = markdown(report)
-    (ns.out / "latest.md").write_text(text)
+    (out / "latest.md").write_text(text)
     print(text)
+    if report["mode"] == "full" and set(report["scenarios"]) == set(SCENARIOS) and out == RESULTS:
+        update_readme(text)
+        say("README.md: the Performance figures are updated")
+
+
+def update_readme(latest_md: str) -> None:
+    """Put latest.md (without its title; the plot's path from the repo root) between the README's markers."""
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise RuntimeError(f"README.md has no {README_START} ... {README_END} block")
+    body = latest_md.split("\n", 1)[1].strip().replace("](quota.png)", "](bench/results/quota.png)")
+    readme.write_text(text[: start + len(README_START)] + "\n" + body + "\n" + text[end:])
 
 
 if __name__ == "__main__":
