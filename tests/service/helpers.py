@@ -125,3 +125,16 @@ async def wait_for_done(client: aiohttp.ClientSession, batch_id: str, at_least: 
                 return
         await asyncio.sleep(0.05)
     raise AssertionError(f"batch {batch_id} never reached {at_least} results")
+
+
+def assert_cancelled_results(rows: list[dict[str, Any]], total: int, sent: int) -> None:
+    """One result per line: `sent` jobs succeeded (they reached Graph), every other one failed as cancelled."""
+    assert sorted(row["line"] for row in rows) == list(range(1, total + 1))
+    succeeded = [row for row in rows if row["status"] == "succeeded"]
+    cancelled = [row for row in rows if row["status"] == "failed"]
+    assert len(succeeded) == sent
+    assert len(cancelled) == total - sent
+    for row in cancelled:
+        assert row["error"]["kind"] == "cancelled"
+        assert (row["attempts"], row["httpStatus"], row["clientRequestId"]) == (0, None, None)
+        assert row["jobId"] == str(row["line"])  # bare bodies: the job id is the line number

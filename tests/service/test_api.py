@@ -7,21 +7,27 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import EXAMPLES
 from tests.service.helpers import (
     AUTH,
     NDJSON,
+    assert_cancelled_results,
     numbered,
     results,
     service_settings,
     started,
     status,
     upload,
+    wait_for_done,
     wait_for_state,
 )
 from worker.emulator.server import RunningEmulator
+from worker.record.ledger import Ledger
+from worker.service.batches import Batch, now
+from worker.service.store import BatchStore
 
 
 def leftovers(state: Path) -> list[Path]:
@@ -181,12 +187,13 @@ async def test_cancel_stops_a_running_batch(emulator: RunningEmulator, tmp_path:
         sent = len(emulator.requests())
         await asyncio.sleep(0.5)
         assert len(emulator.requests()) == sent  # nothing more is sent
+        await wait_for_done(client, created["id"], 100)  # every line gets its result, sent or not
         found = await status(client, created["id"])
         assert found["state"] == "cancelled"
         assert found["finishedAt"] is not None
-        assert 0 < found["done"] < 100
-        rows = await results(client, created["id"])
-        assert len(rows) == len({row["line"] for row in rows}) == found["done"]
+        assert 0 < found["counts"]["succeeded"] == len(emulator.requests()) < 100
+        assert found["counts"]["failed"] == 100 - found["counts"]["succeeded"]
+        assert_cancelled_results(await results(client, created["id"]), 100, sent)
         async with client.delete(created["links"]["self"], headers=AUTH) as response:
             assert response.status == 409
             assert (await response.json())["error"]["code"] == "conflict"
@@ -201,10 +208,12 @@ async def test_cancel_a_queued_batch(emulator: RunningEmulator, tmp_path: Path) 
         async with client.delete(second["links"]["self"], headers=AUTH) as response:
             assert response.status == 200
         assert (await wait_for_state(client, first["id"]))["state"] == "succeeded"
-        await asyncio.sleep(0.2)
+        await wait_for_done(client, second["id"], 5)
         found = await status(client, second["id"])
+        rows = await results(client, second["id"])
     assert found["state"] == "cancelled"
-    assert found["done"] == 0
+    assert found["counts"] == {"succeeded": 0, "failed": 5, "rejected": 0}
+    assert_cancelled_results(rows, 5, 0)
     assert len(emulator.requests()) == 20
 
 
@@ -336,3 +345,32 @@ async def test_drain_takes_the_grace_period_even_when_lanes_are_full(emulator: R
         found = await status(client, created["id"])
     assert took < 2.0  # the grace period (0.5 s), not the 5 s requests
     assert found["state"] == "interrupted"
+
+
+async def test_a_cancelled_batch_left_without_all_results_gets_them_at_the_next_start(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    # what a stop in the middle of the cancelled-lines pass leaves: a cancelled batch, 1 of its 4 results
+    store = BatchStore(tmp_path / "state")
+    await store.open()
+    moment = now()
+    batch_id = "c" * 32
+    await store.insert(Batch(id=batch_id, state="cancelled", created=moment, updated=moment, total=4))
+    store.batch_dir(batch_id).mkdir(parents=True)
+    store.input_path(batch_id).write_bytes(numbered(3) + b"not json\n")
+    Ledger.open(store.batch_dir(batch_id), str(store.input_path(batch_id)), None)  # as its first run did
+    (store.batch_dir(batch_id) / "results.jsonl").write_bytes(
+        orjson.dumps({"jobId": "1", "line": 1, "status": "succeeded", "httpStatus": 204, "attempts": 1,
+                      "elapsedMs": 1.0, "clientRequestId": "x", "error": None}) + b"\n"
+    )  # fmt: skip
+    await store.close()
+    async with started(service_settings(emulator.base_url, tmp_path / "state")) as (_, client):
+        await wait_for_done(client, batch_id, 4)
+        found = await status(client, batch_id)
+        rows = {row["line"]: row for row in await results(client, batch_id)}
+    assert found["state"] == "cancelled"
+    assert found["counts"] == {"succeeded": 1, "failed": 2, "rejected": 1}
+    assert sorted(rows) == [1, 2, 3, 4]
+    assert [rows[line]["error"]["kind"] for line in (2, 3)] == ["cancelled", "cancelled"]
+    assert rows[4]["status"] == "rejected"  # a bad line still gets its rejection, with line and reason
+    assert emulator.requests() == []  # nothing is sent for a cancelled batch

@@ -18,6 +18,7 @@ from tests.service.helpers import (
     API_KEY,
     AUTH,
     ServeProcess,
+    assert_cancelled_results,
     numbered,
     results,
     service_settings,
@@ -74,6 +75,7 @@ async def test_cancel_stops_every_replica_sending(emulator: RunningEmulator, tmp
         sent = len(emulator.requests())
         await asyncio.sleep(0.5)
         assert len(emulator.requests()) == sent
+        await wait_for_done(client, created["id"], 200)  # every line gets its result, sent or not
         found = await status(client, created["id"])
         rows = await results(client, created["id"])
         async with client.delete(created["links"]["self"], headers=AUTH) as response:
@@ -81,8 +83,9 @@ async def test_cancel_stops_every_replica_sending(emulator: RunningEmulator, tmp
         async with client.get("/v1/batches/" + "c" * 32, headers=AUTH) as response:
             assert response.status == 404
     assert found["state"] == "cancelled"
-    assert found["done"] == len(rows) < 200
+    assert found["done"] == len(rows) == 200
     assert sent < 200
+    assert_cancelled_results(rows, 200, sent)
 
 
 async def test_a_job_delivered_too_often_is_dead_lettered_with_a_failed_result(

@@ -9,7 +9,9 @@ States:
                  │    └──> failed        every line has a result, some failed or were rejected; or the batch
                  │                       could not go on (`error` says why)
                  ├──> interrupted        the service stopped (SIGTERM) mid-batch: resumed when it starts again
-                 └──> cancelled          DELETE /v1/batches/{id} (from queued, running or interrupted)
+                 └──> cancelled          DELETE /v1/batches/{id} (from queued, running or interrupted): jobs
+                                         in flight finish; every line never sent still gets its one result,
+                                         `failed` with error kind `cancelled` (or its rejection)
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from worker.jobs import ErrorInfo, Job, Outcome
+
 State = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 STATES: tuple[State, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
@@ -31,6 +35,15 @@ RESUMABLE_STATES: frozenset[str] = frozenset({"queued", "running", "interrupted"
 STATUSES = ("succeeded", "failed", "rejected")
 
 _ID = re.compile(r"[0-9a-f]{32}")
+
+
+async def not_sent(job: Job) -> Outcome:
+    """The result of a job of a cancelled batch that was never sent (an `Execute` that sends nothing)."""
+    return Outcome(
+        job_id=job.job_id, line=job.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
+        client_request_id=None,
+        error=ErrorInfo(kind="cancelled", message="not sent: the batch was cancelled before this line's turn"),
+    )  # fmt: skip
 
 
 def new_batch_id() -> str:

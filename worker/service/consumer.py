@@ -14,7 +14,8 @@ The same `Pipeline` as `run` (validate -> lanes -> send -> record), for the life
   `claim_idle_s`.
 - dead letters: a job reclaimed more than `max_deliveries` times goes to the dead-letter stream with its
   last error and gets a `failed` result (kind `delivery_limit`).
-- cancel: a job of a cancelled batch is not sent; its entry is acked without a result.
+- cancel: a job of a cancelled batch is not sent; it is recorded as `failed` with error kind `cancelled`
+  (a job already sent when the batch was cancelled keeps its real result).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from worker.app import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
 from worker.pipeline import Execute, Pipeline
 from worker.record.metrics import ServiceMetrics
+from worker.service.batches import not_sent
 from worker.service.redis_keys import GROUP, RECORD, RENEW, Keys
 from worker.settings import Settings
 from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
@@ -201,11 +203,8 @@ class Consumer:
 
     async def _execute(self, job: Job) -> Outcome:
         delivery = self.in_flight[job.line]
-        if await self._cancelled(delivery.batch_id):  # not sent; the record script acks it without a result
-            return Outcome(
-                job_id=job.job_id, line=job.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
-                client_request_id=None, error=ErrorInfo(kind="cancelled", message="the batch was cancelled"),
-            )  # fmt: skip
+        if await self._cancelled(delivery.batch_id):  # not sent; recorded as `failed`, kind `cancelled`
+            return await not_sent(job)
         return await self._execute_job(job)
 
     async def _cancelled(self, batch_id: str) -> bool:

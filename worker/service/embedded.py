@@ -5,8 +5,10 @@ is one call of `worker.app.process` over its input file, with the results file a
 started again after a crash sends only the lines without a result), the service's one sending stack (so
 concurrent batches share each tenant's lane and never multiply its rate), and a stop event:
 
-- DELETE sets it: the batch drains (jobs in flight get `run.grace_s`) and stays `cancelled`; lines never
-  sent get no result.
+- DELETE sets it: the batch drains (jobs in flight get `run.grace_s`) and stays `cancelled`; then a
+  second pass over its input, sending nothing, gives every line still without a result its one result
+  (`failed`, kind `cancelled`, or its rejection). A batch cancelled while not running gets that pass at
+  once, and a pass cut short by a stop is finished at the next start.
 - SIGTERM sets it on every running batch (`drain`): they drain the same way and become `interrupted`;
   the next start resumes them, and every batch still queued.
 """
@@ -30,7 +32,16 @@ from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
-from worker.service.batches import FINAL_STATES, Batch, BatchConflictError, State, Upload, final_state, now
+from worker.service.batches import (
+    FINAL_STATES,
+    Batch,
+    BatchConflictError,
+    State,
+    Upload,
+    final_state,
+    not_sent,
+    now,
+)
 from worker.service.store import BatchStore
 from worker.settings import Settings
 from worker.sources.jsonl import JsonlSource
@@ -76,6 +87,7 @@ class EmbeddedBatches:
         self._running: dict[str, _Running] = {}
         self._draining = False
         self._scheduler: asyncio.Task[None] | None = None
+        self._closing: dict[str, asyncio.Task[None]] = {}
 
     @property
     def upload_dir(self) -> Path:
@@ -98,6 +110,9 @@ class EmbeddedBatches:
             running.stop.set()
         tasks = [running.task for running in self._running.values() if running.task is not None]
         await asyncio.gather(*tasks, return_exceptions=True)
+        for closing in self._closing.values():  # idempotent: the next start finishes them
+            closing.cancel()
+        await asyncio.gather(*self._closing.values(), return_exceptions=True)
         if self._scheduler is not None:
             self._scheduler.cancel()
             await asyncio.gather(self._scheduler, return_exceptions=True)
@@ -138,8 +153,12 @@ class EmbeddedBatches:
             running.cancelled = True
         if not await self._store.cancel_if_unfinished(batch_id):
             raise BatchConflictError(f"batch {batch_id} has already finished")
+        running = self._running.get(batch_id)  # again: it may have been launched while the store was busy
         if running is not None:
-            running.stop.set()
+            running.cancelled = True
+            running.stop.set()  # its run gives the unsent lines their results when it has drained
+        else:
+            self._close_later(batch_id)
         log.info("batch.cancelled", batchId=batch_id, wasRunning=running is not None)
         return await self._store.get(batch_id)
 
@@ -166,6 +185,9 @@ class EmbeddedBatches:
         return await self._store.count_by_state()
 
     async def _schedule(self) -> None:
+        for batch in await self._store.with_state("cancelled"):
+            if batch.total is None or batch.done < batch.total:  # a pass cut short by the last stop
+                self._close_later(batch.id)
         limit = self._settings.service.max_parallel_batches
         while not self._draining:
             self._wake.clear()
@@ -184,8 +206,9 @@ class EmbeddedBatches:
 
     async def _run(self, batch: Batch, running: _Running) -> None:
         try:
-            if not await self._store.set_state(batch.id, "running"):
-                return  # cancelled between the scheduler's look and now
+            if not await self._store.set_state(batch.id, "running"):  # cancelled since the scheduler looked
+                self._close_later(batch.id)
+                return
             log.info("batch.started", batchId=batch.id, resumed=batch.state != "queued")
             state, error = await self._process(batch, running)
         except Exception as exc:  # a batch that cannot go on fails alone; the service goes on
@@ -194,22 +217,29 @@ class EmbeddedBatches:
         finally:
             del self._running[batch.id]
             self._wake.set()
-        if not running.cancelled:
+        if running.cancelled:
+            self._close_later(batch.id)
+        else:
             await self._store.set_state(batch.id, state, error=error)
         log.info("batch.finished", batchId=batch.id, state="cancelled" if running.cancelled else state)
 
     async def _process(self, batch: Batch, running: _Running) -> tuple[State, str | None]:
-        folder = self._store.batch_dir(batch.id)
-        input_path = str(self._store.input_path(batch.id))
         try:
-            ledger = await asyncio.to_thread(Ledger.open, folder, input_path, None)
-            source = JsonlSource(input_path)
-        except PatchWorkerError as exc:
+            summary = await self._pass(batch.id, self._execute, running.stop)
+        except PatchWorkerError as exc:  # e.g. the input is gone or the results cannot be written
             return "failed", str(exc)
+        if running.stop.is_set():
+            return ("cancelled" if running.cancelled else "interrupted"), None
+        return final_state(summary.by_status), None
+
+    async def _pass(self, batch_id: str, execute: Execute, stop: asyncio.Event | None) -> RunSummary:
+        """One pass of the pipeline over the batch's lines without a result, appending to its results file."""
+        ledger = await asyncio.to_thread(Ledger.open, self._store.batch_dir(batch_id), self._input(batch_id), None)
+        source = JsonlSource(self._input(batch_id))
         summary = RunSummary()
         summary.add_previous(ledger.previous)
         writer = ResultsWriter(str(ledger.results), append=True, each_line=True)
-        mirror = asyncio.create_task(self._mirror(batch.id, summary))
+        mirror = asyncio.create_task(self._mirror(batch_id, summary))
         try:
             await process(
                 self._settings,
@@ -218,20 +248,33 @@ class EmbeddedBatches:
                 tokens=None,
                 summary=summary,
                 skip=ledger.done.__contains__,
-                stop=running.stop,
-                execute=self._execute,
+                stop=stop,
+                execute=execute,
             )
-        except PatchWorkerError as exc:  # e.g. the results cannot be written
-            return "failed", str(exc)
         finally:
             mirror.cancel()
             source.close()
             with contextlib.suppress(PatchWorkerError):
                 await asyncio.to_thread(writer.close)
-            await self._store.set_counts(batch.id, summary.by_status)
-        if running.stop.is_set():
-            return ("cancelled" if running.cancelled else "interrupted"), None
-        return final_state(summary.by_status), None
+            await self._store.set_counts(batch_id, summary.by_status)
+        return summary
+
+    def _input(self, batch_id: str) -> str:
+        return str(self._store.input_path(batch_id))
+
+    def _close_later(self, batch_id: str) -> None:
+        """Start the pass that gives a cancelled batch's unsent lines their results (once per batch)."""
+        if batch_id not in self._closing and not self._draining:
+            self._closing[batch_id] = asyncio.create_task(self._close(batch_id), name=f"close-{batch_id}")
+
+    async def _close(self, batch_id: str) -> None:
+        try:
+            summary = await self._pass(batch_id, not_sent, None)
+            log.info("batch.closed", batchId=batch_id, counts=dict(summary.by_status))
+        except PatchWorkerError as exc:
+            log.exception("batch.close_failed", batchId=batch_id, error=str(exc))
+        finally:
+            del self._closing[batch_id]
 
     async def _mirror(self, batch_id: str, summary: RunSummary) -> None:
         while True:

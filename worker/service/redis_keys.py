@@ -78,14 +78,15 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 #: Record one result exactly once, then ack and delete the job's entry (all or nothing).
 #: KEYS: batch hash, done bitmap, results list, job stream, errors hash
 #: ARGV: line, result line, status, group, entry id
-#: A job of a cancelled batch is acked without a result. The batch turns running at its first result and
-#: succeeded/failed at its last. Returns 1 when recorded, 0 when it was a duplicate or cancelled.
+#: Every line of a batch gets its result, cancelled or not (a cancelled batch's unsent jobs come as `failed`,
+#: kind `cancelled`). The batch turns running at its first result and succeeded/failed at its last, unless it
+#: was cancelled. Returns 1 when recorded, 0 when it was a duplicate (or its batch is gone).
 RECORD = (
     _NOW
     + """
 local state = redis.call('HGET', KEYS[1], 'state')
 local recorded = 0
-if state and state ~= 'cancelled' and redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 0 then
+if state and redis.call('SETBIT', KEYS[2], ARGV[1], 1) == 0 then
   redis.call('RPUSH', KEYS[3], ARGV[2])
   redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
   local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
@@ -94,7 +95,7 @@ if state and state ~= 'cancelled' and redis.call('SETBIT', KEYS[2], ARGV[1], 1) 
     redis.call('HSET', KEYS[1], 'state', 'running', 'started', now)
   end
   local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '-1')
-  if total >= 0 and done >= total then
+  if total >= 0 and done >= total and state ~= 'cancelled' then
     local bad = tonumber(redis.call('HGET', KEYS[1], 'failed') or '0')
       + tonumber(redis.call('HGET', KEYS[1], 'rejected') or '0')
     redis.call('HSET', KEYS[1], 'state', bad == 0 and 'succeeded' or 'failed', 'finished', now)
