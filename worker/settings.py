@@ -95,6 +95,7 @@ class ServiceSettings(_Section):
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     max_parallel_batches: int = Field(default=1, ge=1, le=64)
     queue: str | None = None
+    retention_s: float = Field(default=7 * 24 * 3600.0, ge=0)
 
     @field_validator("queue")
     @classmethod

@@ -138,3 +138,14 @@ def assert_cancelled_results(rows: list[dict[str, Any]], total: int, sent: int) 
         assert row["error"]["kind"] == "cancelled"
         assert (row["attempts"], row["httpStatus"], row["clientRequestId"]) == (0, None, None)
         assert row["jobId"] == str(row["line"])  # bare bodies: the job id is the line number
+
+
+async def wait_gone(client: aiohttp.ClientSession, batch_id: str, timeout: float = 10) -> None:
+    """Poll until the batch is unknown (404): deleted after its retention."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with client.get(f"/v1/batches/{batch_id}", headers=AUTH) as response:
+            if response.status == 404:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"batch {batch_id} was never deleted")

@@ -23,6 +23,7 @@ from tests.service.helpers import (
     upload,
     wait_for_done,
     wait_for_state,
+    wait_gone,
 )
 from worker.emulator.server import RunningEmulator
 from worker.record.ledger import Ledger
@@ -374,3 +375,24 @@ async def test_a_cancelled_batch_left_without_all_results_gets_them_at_the_next_
     assert [rows[line]["error"]["kind"] for line in (2, 3)] == ["cancelled", "cancelled"]
     assert rows[4]["status"] == "rejected"  # a bad line still gets its rejection, with line and reason
     assert emulator.requests() == []  # nothing is sent for a cancelled batch
+
+
+async def test_finished_batches_are_deleted_after_the_retention(emulator: RunningEmulator, tmp_path: Path) -> None:
+    emulator.configure(latency_ms=200)
+    settings = service_settings(emulator.base_url, tmp_path / "state", retention_s=0.4, max_parallel_batches=2)
+    settings = settings.model_copy(update={"run": settings.run.model_copy(update={"concurrency": 1})})
+    async with started(settings) as (_, client):
+        short = await upload(client, numbered(2))
+        assert (await wait_for_state(client, short["id"]))["state"] == "succeeded"
+        long = await upload(client, numbered(30))  # 6 s at one request of 200 ms at a time
+        await wait_gone(client, short["id"])
+        still = await status(client, long["id"])
+        async with client.get("/v1/batches", headers=AUTH) as response:
+            listed = [batch["id"] for batch in (await response.json())["batches"]]
+        async with client.get(short["links"]["results"], headers=AUTH) as response:
+            results_status = response.status
+    assert still["state"] == "running"  # an unfinished batch is never pruned, however old
+    assert listed == [long["id"]]
+    assert results_status == 404
+    assert not (tmp_path / "state" / "batches" / short["id"]).exists()
+    assert (tmp_path / "state" / "batches" / long["id"]).exists()

@@ -27,6 +27,7 @@ from tests.service.helpers import (
     upload,
     wait_for_done,
     wait_for_state,
+    wait_gone,
 )
 from worker.emulator.server import RunningEmulator
 from worker.service.redis_keys import GROUP, Keys
@@ -168,3 +169,34 @@ async def test_two_replicas_one_sigkilled_every_job_ends_once(
     assert set(deliveries) == {f"job-{i}" for i in range(1, total + 1)}  # every job reached Graph at least once
     assert "queue.reclaimed" in err  # the survivor took over the jobs the dead replica held
     assert time.monotonic() - killed_at >= 2  # ... once they had been idle for claim_idle_s
+
+
+async def test_finished_batches_are_deleted_from_redis_after_the_retention(
+    emulator: RunningEmulator, tmp_path: Path, redis_url: str
+) -> None:
+    emulator.configure(latency_ms=200)
+    settings = replica_settings(emulator, tmp_path / "one", redis_url)
+    settings = settings.model_copy(
+        update={
+            "run": settings.run.model_copy(update={"concurrency": 1}),
+            "service": settings.service.model_copy(update={"retention_s": 0.4}),
+        }
+    )
+    keys = Keys(settings.queue.prefix)
+    async with started(settings) as (_, client):
+        short = await upload(client, numbered(2))
+        assert (await wait_for_state(client, short["id"]))["state"] == "succeeded"
+        long = await upload(client, numbered(30))  # 6 s at one request of 200 ms at a time
+        await wait_gone(client, short["id"])
+        still = await status(client, long["id"])
+        redis = aioredis.Redis.from_url(redis_url)
+        try:
+            left = await redis.exists(keys.batch(short["id"]), keys.results(short["id"]), keys.done(short["id"]))
+            indexed = await redis.zscore(keys.batches, short["id"])
+            kept = await redis.exists(keys.batch(long["id"]))
+        finally:
+            await redis.aclose()
+        async with client.delete(long["links"]["self"], headers=AUTH) as response:
+            assert response.status == 200
+    assert still["state"] == "running"  # an unfinished batch is never pruned
+    assert (left, indexed, kept) == (0, None, 1)

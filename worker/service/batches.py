@@ -161,6 +161,10 @@ class Batches(Protocol):
         """Stop a batch; None when unknown; BatchConflictError when it has already finished."""
         ...
 
+    async def prune(self, finished_before: float) -> int:
+        """Delete every batch (and its results) that finished before this moment; how many were deleted."""
+        ...
+
     def results(self, batch_id: str) -> AsyncIterator[bytes]:
         """The results JSONL so far, in chunks (constant memory)."""
         ...

@@ -36,7 +36,7 @@ from worker.service.batches import (
     now,
 )
 from worker.service.consumer import Consumer
-from worker.service.redis_keys import CANCEL, Keys
+from worker.service.redis_keys import CANCEL, PRUNE, Keys
 from worker.service.shared_rate import SharedRate, SharedRateSender
 from worker.settings import Settings
 from worker.sources.jsonl import JsonlSource
@@ -65,6 +65,7 @@ class RedisBatches:
         self._client = client
         self._keys = keys
         self._cancel = client.register_script(CANCEL)
+        self._prune = client.register_script(PRUNE)
         self.consumer = Consumer(settings, client, keys, metrics, execute)
         self._task: asyncio.Task[None] | None = None
         self._draining = False
@@ -160,6 +161,22 @@ class RedisBatches:
             raise BatchConflictError(f"batch {batch_id} has already finished")
         log.info("batch.cancelled", batchId=batch_id)
         return await self.get(batch_id)
+
+    async def prune(self, finished_before: float) -> int:
+        """Delete old finished batches (any replica may do it; the script re-checks each one atomically)."""
+        pruned = 0
+        with _unavailable():
+            ids = [_text(batch_id) for batch_id in await self._client.zrange(self._keys.batches, 0, -1)]
+            for start in range(0, len(ids), ENQUEUE_CHUNK):
+                pipe = self._client.pipeline(transaction=False)
+                for batch_id in ids[start : start + ENQUEUE_CHUNK]:
+                    keys = [
+                        self._keys.batch(batch_id), self._keys.results(batch_id), self._keys.done(batch_id),
+                        self._keys.batches,
+                    ]  # fmt: skip
+                    await self._prune(keys=keys, args=[finished_before, batch_id], client=pipe)
+                pruned += sum(int(deleted) for deleted in await pipe.execute())
+        return pruned
 
     async def results(self, batch_id: str) -> AsyncIterator[bytes]:
         """The result lines recorded so far, a chunk of lines per Redis call."""

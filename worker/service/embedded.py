@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,17 @@ class EmbeddedBatches:
             self._close_later(batch_id)
         log.info("batch.cancelled", batchId=batch_id, wasRunning=running is not None)
         return await self._store.get(batch_id)
+
+    async def prune(self, finished_before: float) -> int:
+        """Delete old finished batches: the folder first, then the row (a crash between leaves a row to retry)."""
+        pruned = 0
+        for batch_id in await self._store.finished_before(finished_before):
+            if batch_id in self._closing or batch_id in self._running:  # still writing its results
+                continue
+            await asyncio.to_thread(shutil.rmtree, self._store.batch_dir(batch_id), ignore_errors=True)
+            await self._store.delete(batch_id)
+            pruned += 1
+        return pruned
 
     async def results(self, batch_id: str) -> AsyncIterator[bytes]:
         """The results file as far as it is written, whole lines only (a line being written is left out)."""

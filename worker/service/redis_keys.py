@@ -121,6 +121,25 @@ return 1
 """
 )
 
+#: Delete a batch that finished before a moment: its hash, results and bitmap, and its place in the index.
+#: KEYS: batch hash, results list, done bitmap, batches index. ARGV: the moment, the batch id.
+#: Returns 1 when deleted, 0 when it is not final or finished later (or already gone from the hash).
+PRUNE = """
+local fields = redis.call('HMGET', KEYS[1], 'state', 'finished')
+local state, finished = fields[1], tonumber(fields[2])
+if not state then
+  redis.call('ZREM', KEYS[4], ARGV[2])
+  return 0
+end
+if (state ~= 'succeeded' and state ~= 'failed' and state ~= 'cancelled') or not finished
+    or finished >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[2])
+return 1
+"""
+
 #: Keep this consumer's claim on jobs it is still working on (resets their idle time), but only on those
 #: still pending for it: a job another replica took over is left alone.
 #: KEYS: job stream. ARGV: group, consumer, entry ids...

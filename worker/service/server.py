@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Protocol
@@ -29,7 +30,7 @@ from worker.send.auth import verify_credentials
 from worker.send.executor import Sender
 from worker.service.api import create_app
 from worker.service.auth import load_api_key
-from worker.service.batches import Batches
+from worker.service.batches import Batches, StoreUnavailableError
 from worker.service.embedded import EmbeddedBatches
 from worker.service.store import BatchStore
 from worker.settings import Settings
@@ -38,6 +39,8 @@ log = structlog.get_logger("worker.service")
 
 #: Seconds open HTTP requests (a long results download) get once the batches have drained.
 HTTP_SHUTDOWN_S = 5.0
+#: How often finished batches past `service.retention_s` are looked for (more often for a short retention).
+PRUNE_EVERY_S = 300.0
 
 
 class Mode(Batches, Protocol):
@@ -98,7 +101,8 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
                 try:
-                    yield service
+                    async with _pruning(mode, settings.service.retention_s):
+                        yield service
                 finally:
                     await service.drain()
     finally:
@@ -145,6 +149,32 @@ async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _pruning(mode: Mode, retention_s: float) -> AsyncIterator[None]:
+    """Delete finished batches `retention_s` after they finished (checked every PRUNE_EVERY_S at most)."""
+    if retention_s <= 0:
+        yield
+        return
+
+    async def prune_forever() -> None:
+        while True:
+            try:
+                if pruned := await mode.prune(time.time() - retention_s):
+                    log.info("service.pruned", batches=pruned, retentionS=retention_s)
+            except StoreUnavailableError as exc:  # Redis away: try again next time
+                log.warning("service.prune_failed", error=str(exc))
+            except Exception:  # a disk or database error must not end pruning for the life of the service
+                log.exception("service.prune_failed")
+            await asyncio.sleep(min(PRUNE_EVERY_S, retention_s / 4))
+
+    task = asyncio.create_task(prune_forever(), name="prune")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @contextmanager

@@ -137,6 +137,18 @@ class BatchStore:
         )
         return [_batch(row) for row in rows]
 
+    async def finished_before(self, moment: float) -> list[str]:
+        """Ids of the batches in a final state that finished before `moment`, oldest first."""
+        rows = await self._read(
+            "SELECT id FROM batches WHERE state IN ('succeeded', 'failed', 'cancelled') AND finished < ? ORDER BY seq",
+            (moment,),
+        )
+        return [str(row[0]) for row in rows]
+
+    async def delete(self, batch_id: str) -> None:
+        """Forget a batch."""
+        await self._write("DELETE FROM batches WHERE id = ?", (batch_id,))
+
     async def count_by_state(self) -> dict[str, int]:
         """Batches per state."""
         rows = await self._read("SELECT state, COUNT(*) FROM batches GROUP BY state", ())
