@@ -174,6 +174,7 @@ async def process(
             skip=skip,
             grace_s=settings.run.grace_s,
             stop=stop,
+            reread=source.reopen if source.rereadable else None,
         )
         await pipeline.run()
     summary.valid = pipeline.valid_jobs

@@ -4,8 +4,13 @@ Each lane (tenant) gets a bounded queue and a fixed pool of workers, made when i
 one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled
 tenant occupy every worker. Rejected lines go straight to the recorder.
 
-The reader follows input order, so when a paused lane's queue is full it waits: other lanes keep
-working through what is queued for them (`LANE_BUFFER` jobs each) meanwhile.
+A slow or paused lane must not hold up the others, and nothing may pile up in memory. When a lane's
+queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIND_AFTER_S`: a lane that
+frees no slot in that time (paced at a low rate, or paused by a Retry-After) is *behind*, and while it
+stays full its lines are only noted in a bitmap (one bit per line) and the reader reads on, so every
+other lane gets its jobs. Once the input is read, it is read again (`reread`) for the noted lines only,
+and those wait for room in their lane. A busy lane frees slots far faster, so a one-tenant run never
+reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
 
 Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
 `grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
@@ -21,6 +26,7 @@ from typing import Any, Protocol
 import structlog
 
 from worker.jobs import Job, Outcome, Rejected
+from worker.record.ledger import LineBitmap
 from worker.record.recorder import Recorder
 
 log = structlog.get_logger("worker.pipeline")
@@ -29,6 +35,7 @@ Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
 
 LANE_BUFFER = 512
+BEHIND_AFTER_S = 0.2
 
 
 class LineSource(Protocol):
@@ -36,6 +43,14 @@ class LineSource(Protocol):
 
     def lines(self) -> AsyncIterator[tuple[int, bytes]]:
         """The lines of the input, in order."""
+        ...
+
+
+class ClosableLineSource(LineSource, Protocol):
+    """A line source that holds a file until closed."""
+
+    def close(self) -> None:
+        """Release the input."""
         ...
 
 
@@ -53,6 +68,7 @@ class Pipeline:
         skip: Callable[[int], bool] | None = None,
         grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
+        reread: Callable[[], ClosableLineSource] | None = None,
     ) -> None:
         self._source = source
         self._parse = parse
@@ -61,11 +77,14 @@ class Pipeline:
         self._workers_per_lane = workers_per_lane
         self._skip = skip
         self._grace_s = grace_s
+        self._reread = reread
         self.stop = stop or asyncio.Event()
         self.valid_jobs = 0
         self.skipped = 0
         self.in_flight = 0
         self.abandoned = 0
+        self.deferred = 0
+        self._behind: set[str] = set()
         self._queues: dict[str, asyncio.Queue[Job]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
@@ -90,32 +109,79 @@ class Pipeline:
         return queue
 
     async def _feed(self) -> None:
-        skip = self._skip
+        deferred = LineBitmap() if self._reread is not None and self._execute is not None else None
         async for line_no, raw in self._source.lines():
             if self.stop.is_set():
                 return
-            if skip is not None and skip(line_no):
-                self.skipped += 1
+            job = self._job_of(line_no, raw)
+            if job is None or self._execute is None:
                 continue
-            parsed = self._parse(raw, line_no)
-            if parsed is None:
-                continue
-            if isinstance(parsed, Rejected):
-                self._recorder.record(Outcome.rejected(parsed))
-                continue
-            self.valid_jobs += 1
-            if self._execute is not None and not await self._put(self._queue(parsed.tenant), parsed):
+            if deferred is None:
+                queued = await self._put(self._queue(job.tenant), job)
+            else:
+                queued = await self._put_or_defer(job, deferred)
+            if not queued:
                 return
+        if self.deferred and self._reread is not None and deferred is not None:
+            await self._feed_deferred(self._reread(), deferred)
 
-    async def _put(self, queue: asyncio.Queue[Job], job: Job) -> bool:
-        """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)."""
+    def _job_of(self, line_no: int, raw: bytes) -> Job | None:
+        """The line's job; None for a line done before (resume), a blank line or a rejected one (recorded)."""
+        if self._skip is not None and self._skip(line_no):
+            self.skipped += 1
+            return None
+        parsed = self._parse(raw, line_no)
+        if parsed is None:
+            return None
+        if isinstance(parsed, Rejected):
+            self._recorder.record(Outcome.rejected(parsed))
+            return None
+        self.valid_jobs += 1
+        return parsed
+
+    async def _put_or_defer(self, job: Job, deferred: LineBitmap) -> bool:
+        """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
+        queue, tenant = self._queue(job.tenant), job.tenant
+        if not queue.full():
+            self._behind.discard(tenant)  # caught up
+            queue.put_nowait(job)
+            return True
+        if tenant not in self._behind and await self._put(queue, job, patience=BEHIND_AFTER_S):
+            return True
+        if self.stop.is_set():
+            return False
+        if tenant not in self._behind:
+            self._behind.add(tenant)
+            log.info("lane.behind", lane=tenant, hint="reading on for the other lanes; its lines are read again later")
+        deferred.add(job.line)
+        self.deferred += 1
+        return True
+
+    async def _feed_deferred(self, source: ClosableLineSource, deferred: LineBitmap) -> None:
+        """The second reading: only the lines left for a full lane, each waiting for room in it."""
+        log.info("run.reading_deferred", lines=self.deferred)
+        try:
+            async for line_no, raw in source.lines():
+                if self.stop.is_set():
+                    return
+                if line_no not in deferred:
+                    continue
+                parsed = self._parse(raw, line_no)  # valid the first time: the same bytes are valid again
+                if isinstance(parsed, Job) and not await self._put(self._queue(parsed.tenant), parsed):
+                    return
+        finally:
+            source.close()
+
+    async def _put(self, queue: asyncio.Queue[Job], job: Job, patience: float | None = None) -> bool:
+        """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
+        or no room came within `patience` seconds."""
         if not queue.full():
             queue.put_nowait(job)
             return True
         put = asyncio.create_task(queue.put(job))
         stopped = asyncio.create_task(self.stop.wait())
         try:
-            await asyncio.wait({put, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({put, stopped}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
         finally:
             put.cancel()
             stopped.cancel()

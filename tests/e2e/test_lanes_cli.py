@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+import sys
+import time
 from pathlib import Path
 
 import orjson
 
-from tests.conftest import read_results, run_cli, write_lines
+from tests.conftest import REPO, TOKEN, cli_env, read_results, run_cli, write_lines
 from worker.emulator.server import RunningEmulator
 
 
@@ -44,3 +48,65 @@ async def test_two_tenants_under_quota(emulator: RunningEmulator, tmp_path: Path
     stats = emulator.stats()
     assert stats["by_tenant"]["contoso"] >= 20
     assert stats["distinct_succeeded"] == 40
+
+
+async def test_a_slow_lane_does_not_hold_up_the_lines_after_it(emulator: RunningEmulator, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("tenants:\n  slow:\n    rate: 2\n")  # 2 requests/s: 1,200 lines would take 10 minutes
+    lines = [{"jobId": f"slow-{i}", "tenant": "slow", "body": {"action": "Update"}} for i in range(1200)]
+    lines += [{"jobId": f"fast-{i}", "tenant": "fast", "body": {"action": "Update"}} for i in range(100)]
+    source = write_lines(tmp_path / "in.jsonl", lines)
+    state = tmp_path / "state"
+    proc = await start_cli(
+        "run", str(source), "--config", str(config), "--state", str(state), "--base-url", emulator.base_url,
+        "--concurrency", "4", "--no-progress",
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        while True:
+            fast, waited = _finished(state / "results.jsonl", "fast-"), time.monotonic() - started
+            if fast == 100 or waited > 30:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 60)
+    assert fast == 100, f"only {fast} of the fast tenant's 100 lines finished in {waited:.0f} s"
+    assert code == 130  # stopped with the slow lane still going: resumable
+    assert _finished(state / "results.jsonl", "slow-") < 100
+
+
+async def test_every_line_of_a_lane_that_fell_behind_is_sent_once(emulator: RunningEmulator, tmp_path: Path) -> None:
+    # a quota with whole-second Retry-After: lane a is paused for a second at a time and falls behind
+    emulator.config.update({"quota_per_s": 200, "quota_burst": 10, "retry_after": "seconds"})
+    lines = [{"jobId": f"a-{i}", "tenant": "a", "body": {"action": "Update"}} for i in range(700)]
+    lines += [{"jobId": f"b-{i}", "tenant": "b", "body": {"action": "Update"}} for i in range(50)]
+    source = write_lines(tmp_path / "in.jsonl", lines)
+    results = tmp_path / "results.jsonl"
+    done = await run_cli(
+        "run", str(source), "--base-url", emulator.base_url, "--results", str(results), "--no-progress",
+        env={"GRAPH_TOKEN": TOKEN},
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    assert '"lane.behind"' in done.stderr
+    assert '"run.reading_deferred"' in done.stderr  # lane a's later lines were read again
+    rows = read_results(results)
+    assert sorted(row["line"] for row in rows) == list(range(1, 751))
+    assert all(row["status"] == "succeeded" for row in rows)
+    stats = emulator.stats()
+    assert stats["distinct_succeeded"] == 750
+    assert stats["duplicate_succeeded"] == 0  # none sent twice
+
+
+def _finished(results: Path, prefix: str) -> int:
+    if not results.exists():
+        return 0
+    return sum(1 for row in read_results(results) if row["jobId"].startswith(prefix))
+
+
+async def start_cli(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env=cli_env({"GRAPH_TOKEN": TOKEN}), cwd=REPO,
+    )  # fmt: skip

@@ -192,3 +192,39 @@ def test_a_429_right_after_growth_still_cuts_the_rate() -> None:
     clock.now += 0.5
     learner.on_success(None)  # no growth within hold_s of a cut
     assert pacer.rate == pytest.approx(grown * 0.9)
+
+
+def test_an_early_first_429_ramps_up_until_the_next_one() -> None:
+    clock = FakeClock()
+    pacer = Pacer(None, clock=clock)
+    learner = RateLearner(pacer, ceiling=None, clock=clock)
+    for _ in range(10):  # a server with a burst of 10 answers 429 after 50 ms: 10/s is far below its quota
+        clock.now += 0.005
+        learner.on_success(None)
+    learner.on_throttled()
+    assert pacer.rate == pytest.approx(9.0)
+    for _ in range(8):  # ramping: +25 % a second (TCP's slow start), not +1 %
+        clock.now += 1.0
+        learner.on_success(None)
+    assert pacer.rate == pytest.approx(9.0 * 1.25**8)
+    learner.on_throttled()  # found the quota: back to AIMD
+    cut = pacer.rate
+    assert cut is not None
+    assert cut == pytest.approx(9.0 * 1.25**8 * 0.9)
+    clock.now += 1.5
+    learner.on_success(None)
+    assert pacer.rate == pytest.approx(cut * 1.01)
+
+
+def test_a_first_429_after_a_full_window_does_not_ramp() -> None:
+    clock = FakeClock()
+    pacer = Pacer(None, clock=clock)
+    learner = RateLearner(pacer, ceiling=None, clock=clock)
+    for _ in range(1500):  # 250/s for 6 s: the estimate is the server's refill rate
+        clock.now += 0.004
+        learner.on_success(None)
+    learner.on_throttled()
+    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
+    clock.now += 1.5
+    learner.on_success(None)
+    assert pacer.rate == pytest.approx(250 * 0.9 * 1.01, rel=0.02)

@@ -8,7 +8,10 @@
 - `x-ms-throttle-limit-percentage` (sent past 80 % of the quota, as a fraction 0.8..1.8) stops growth, and
   cuts the rate a little when it keeps rising: slowing down *before* the 429.
 - Otherwise the rate grows by `increase` (a fraction) once a second, up to the ceiling; after the first
-  cut five times more slowly.
+  cut five times more slowly. Except when the first estimate came from less than a full window of
+  history (a 429 in the first seconds: a server with a small burst answers 429 before its refill rate
+  shows): then the rate ramps up by `ramp` a second until the next throttling signal, as TCP's slow
+  start does, instead of crawling up from a far too low estimate.
 """
 
 from __future__ import annotations
@@ -50,12 +53,16 @@ class DeliveryMeter:
         self._trim(self._clock())
         return len(self._stamps)
 
+    def span(self) -> float:
+        """The seconds `rate` divides by: the window, or the time since the first success (at least 1 s)."""
+        if self._first is None:
+            return self.window_s
+        return min(self.window_s, max(1.0, self._clock() - self._first))
+
     def rate(self) -> float:
         """Successes per second over the window (or the time since the first success, at least 1 s)."""
-        now = self._clock()
-        self._trim(now)
-        span = self.window_s if self._first is None else min(self.window_s, max(1.0, now - self._first))
-        return len(self._stamps) / span
+        self._trim(self._clock())
+        return len(self._stamps) / self.span()
 
     def _trim(self, now: float) -> None:
         horizon = now - self.window_s
@@ -75,6 +82,7 @@ class RateLearner:
         floor: float = 0.1,
         decrease: float = 0.9,
         increase: float = 0.05,
+        ramp: float = 0.25,
         hold_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -83,6 +91,7 @@ class RateLearner:
         self.floor = floor
         self.decrease = decrease
         self.increase = increase
+        self.ramp = ramp
         self.hold_s = hold_s
         self._clock = clock
         self.meter = DeliveryMeter(clock=clock)
@@ -90,6 +99,7 @@ class RateLearner:
         self._last_cut = float("-inf")  # 429s within `hold_s` of a cut are the same overload
         self._last_hint = 0.0
         self._cuts = 0
+        self._ramping = False  # after a first estimate from a short history, until the next signal
 
     def on_success(self, throttle_fraction: float | None) -> None:
         """A 2xx: count it, and maybe adjust once per `hold_s`."""
@@ -107,11 +117,17 @@ class RateLearner:
         if rate is None:
             return  # unpaced until Graph first pushes back
         if rising:
+            self._ramping = False
             self._set(rate * 0.97)
         elif hint < HINT_THRESHOLD:
-            # Probe upwards; five times more gently once Graph has pushed back (we know we are close).
-            step = self.increase if self._cuts == 0 else self.increase / 5
-            self._set(rate * (1.0 + step))
+            self._set(rate * (1.0 + self._growth_step()))
+
+    def _growth_step(self) -> float:
+        """Probe upwards; five times more gently once Graph has pushed back (we know we are close), unless
+        that push came too early to tell where the quota is."""
+        if self._ramping:
+            return self.ramp
+        return self.increase if self._cuts == 0 else self.increase / 5
 
     def on_throttled(self) -> None:
         """A 429 (or 503 with Retry-After): start pacing a little under the delivered rate, or slow down."""
@@ -119,12 +135,14 @@ class RateLearner:
         if now - self._last_cut < self.hold_s:
             return  # the same overload, reported by several in-flight requests
         current = self.pacer.rate
+        self._ramping = False
         if current is None:
             if self.meter.count() < 1:
                 return  # unpaced and nothing delivered lately: no estimate yet; the throttle gate waits
             # The first estimate comes from what got through. After that, plain multiplicative decrease of
             # our own rate: the delivered rate is capped by our pacing and would only ratchet downwards.
             current = self.meter.rate()
+            self._ramping = self.meter.span() < self.meter.window_s
         self._last_cut = now
         self._cuts += 1
         self._set(current * self.decrease)

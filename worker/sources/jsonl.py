@@ -27,6 +27,7 @@ class JsonlSource:
 
     def __init__(self, target: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.name = "stdin" if target == "-" else target
+        self._target = target
         self.max_line_bytes = max_line_bytes
         self._raw, self._stream = self._open(target)
         self.total_bytes = self._size(target)
@@ -34,6 +35,17 @@ class JsonlSource:
         self._carry = b""
         self._oversized = False  # inside a line already reported as oversized
         self.exhausted = False
+
+    @property
+    def rereadable(self) -> bool:
+        """True for a file (it can be read again from the start); stdin cannot."""
+        return self._target != "-"
+
+    def reopen(self) -> JsonlSource:
+        """A new source reading the same file from its first line."""
+        if not self.rereadable:
+            raise InputError("stdin cannot be read a second time")
+        return JsonlSource(self._target, max_line_bytes=self.max_line_bytes)
 
     @staticmethod
     def _open(target: str) -> tuple[BinaryIO, BinaryIO]:
