@@ -74,7 +74,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    rounds=3,
+    rounds=5,
     throughput_jobs=20_000,
     cpu_jobs=30_000,
     rss_small=10_000,

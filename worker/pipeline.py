@@ -46,6 +46,27 @@ class LineSource(Protocol):
         ...
 
 
+class LaneQueue(asyncio.Queue[Job]):
+    """A lane's bounded queue that tells a waiting reader when it has drained to half.
+
+    The reader is usually faster than the lane, so it finds the queue full at nearly every job; waking it
+    at half rather than at each freed slot lets it fill half a queue per wake-up (one wait per
+    `maxsize / 2` jobs instead of two tasks per job).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.low_water = maxsize // 2
+        self.room = asyncio.Event()
+
+    def get_nowait(self) -> Job:
+        """Take a job (`get` ends here too); at half full, wake the reader if it waits."""
+        job = super().get_nowait()
+        if self.qsize() <= self.low_water:
+            self.room.set()
+        return job
+
+
 class ClosableLineSource(LineSource, Protocol):
     """A line source that holds a file until closed."""
 
@@ -85,7 +106,7 @@ class Pipeline:
         self.abandoned = 0
         self.deferred = 0
         self._behind: set[str] = set()
-        self._queues: dict[str, asyncio.Queue[Job]] = {}
+        self._queues: dict[str, LaneQueue] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
 
@@ -101,10 +122,10 @@ class Pipeline:
         if self._failure is not None:
             raise self._failure
 
-    def _queue(self, tenant: str) -> asyncio.Queue[Job]:
+    def _queue(self, tenant: str) -> LaneQueue:
         queue = self._queues.get(tenant)
         if queue is None:
-            queue = self._queues[tenant] = asyncio.Queue(maxsize=max(LANE_BUFFER, 2 * self._workers_per_lane))
+            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane))
             self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._workers_per_lane))
         return queue
 
@@ -172,20 +193,22 @@ class Pipeline:
         finally:
             source.close()
 
-    async def _put(self, queue: asyncio.Queue[Job], job: Job, patience: float | None = None) -> bool:
+    async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:
         """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
-        or no room came within `patience` seconds."""
-        if not queue.full():
-            queue.put_nowait(job)
-            return True
-        put = asyncio.create_task(queue.put(job))
-        stopped = asyncio.create_task(self.stop.wait())
-        try:
-            await asyncio.wait({put, stopped}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            put.cancel()
-            stopped.cancel()
-        return put.done() and not put.cancelled()
+        or not one slot was freed within `patience` seconds."""
+        if queue.full():
+            queue.room.clear()
+            room = asyncio.create_task(queue.room.wait())
+            stopped = asyncio.create_task(self.stop.wait())
+            try:  # until half the queue is free, or `patience` (then any free slot will do)
+                await asyncio.wait({room, stopped}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                room.cancel()
+                stopped.cancel()
+            if self.stop.is_set() or queue.full():
+                return False
+        queue.put_nowait(job)
+        return True
 
     async def _finish(self) -> None:
         """Wait for queued work; once stopped, give jobs in flight `grace_s` more."""
@@ -202,7 +225,7 @@ class Pipeline:
             stopped.cancel()
             joined.cancel()
 
-    async def _work(self, queue: asyncio.Queue[Job]) -> None:
+    async def _work(self, queue: LaneQueue) -> None:
         execute = self._execute
         assert execute is not None  # workers exist only when sending
         while True:
