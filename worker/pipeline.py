@@ -35,6 +35,7 @@ Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
 
 LANE_BUFFER = 512
+REFILL = 32
 BEHIND_AFTER_S = 0.2
 
 
@@ -47,20 +48,21 @@ class LineSource(Protocol):
 
 
 class LaneQueue(asyncio.Queue[Job]):
-    """A lane's bounded queue that tells a waiting reader when it has drained to half.
+    """A lane's bounded queue that tells a waiting reader when `REFILL` slots are free.
 
     The reader is usually faster than the lane, so it finds the queue full at nearly every job; waking it
-    at half rather than at each freed slot lets it fill half a queue per wake-up (one wait per
-    `maxsize / 2` jobs instead of two tasks per job).
+    once `REFILL` slots are free lets it queue that many per wake-up (one wait per `REFILL` jobs instead of
+    two tasks per job), while a refill stays short enough (well under a millisecond of parsing) not to
+    delay the responses the event loop is waiting for.
     """
 
     def __init__(self, maxsize: int) -> None:
         super().__init__(maxsize)
-        self.low_water = maxsize // 2
+        self.low_water = maxsize - min(REFILL, maxsize)
         self.room = asyncio.Event()
 
     def get_nowait(self) -> Job:
-        """Take a job (`get` ends here too); at half full, wake the reader if it waits."""
+        """Take a job (`get` ends here too); with `REFILL` slots free, wake the reader if it waits."""
         job = super().get_nowait()
         if self.qsize() <= self.low_water:
             self.room.set()
@@ -200,7 +202,7 @@ class Pipeline:
             queue.room.clear()
             room = asyncio.create_task(queue.room.wait())
             stopped = asyncio.create_task(self.stop.wait())
-            try:  # until half the queue is free, or `patience` (then any free slot will do)
+            try:  # until REFILL slots are free, or `patience` (then any free slot will do)
                 await asyncio.wait({room, stopped}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 room.cancel()
