@@ -1,7 +1,8 @@
 """The event loop a command runs on: uvloop when it is installed, else asyncio's own.
 
-uvloop (`pip install 'patch-worker[fast]'`, and in the container image) takes a few per cent off the CPU
-each job costs (bench: `uv run python -m bench.run --only b`); the behaviour is the same on either loop.
+uvloop (`pip install 'patch-worker[fast]'`, and in the container image) takes up to a few per cent off
+the CPU each job costs (bench: `uv run python -m bench.run --only b`); the behaviour is the same on
+either loop.
 `event_loop: asyncio` (PATCH_WORKER_EVENT_LOOP=asyncio) forces the standard loop, to compare or to rule
 uvloop out while debugging.
 """
