@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, nullcontext
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from worker.send.executor import JobExecutor, Sender
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
+from worker.signals import stop_on_signals
 from worker.sources.jsonl import OVERSIZED, JsonlSource
 from worker.validate import parse_line
 
@@ -124,7 +124,7 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
         summary.add_previous(ledger.previous)
     stop = asyncio.Event()
     try:
-        with _stop_on_signals(stop, summary):
+        with stop_on_signals(stop, "run", on_first=summary.mark_interrupted):
             async with progress_bar(summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress):
                 await process(
                     settings,
@@ -231,28 +231,3 @@ async def sending_stack(
         if wrap is not None:
             sender = wrap(sender)
         yield JobExecutor(sender, retry_policy(settings)).execute
-
-
-@contextmanager
-def _stop_on_signals(stop: asyncio.Event, summary: RunSummary) -> Iterator[None]:
-    """First SIGINT/SIGTERM: stop taking new jobs and let in-flight ones finish. Second: stop now."""
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-
-    def on_signal(signum: int) -> None:
-        if stop.is_set():
-            log.warning("run.aborting", signal=signal.Signals(signum).name)
-            if main is not None:
-                main.cancel()
-            return
-        summary.interrupted = True
-        log.warning("run.stopping", signal=signal.Signals(signum).name, hint="send again to stop at once")
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)

@@ -32,6 +32,10 @@ class RunSummary:
     not_done: int = 0
     _previous_sent: int = 0
 
+    def mark_interrupted(self) -> None:
+        """A signal asked the run to stop: jobs not started are left for a resumed run."""
+        self.interrupted = True
+
     def add_previous(self, previous: Counter[str]) -> None:
         """Count results an earlier run of the same --state already recorded."""
         self.by_status.update(previous)

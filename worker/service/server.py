@@ -13,10 +13,9 @@ A second signal stops at once (exit 130); the ledgers stay consistent either way
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 import structlog
@@ -34,6 +33,7 @@ from worker.service.batches import Batches, StoreUnavailableError
 from worker.service.embedded import EmbeddedBatches
 from worker.service.store import BatchStore
 from worker.settings import Settings
+from worker.signals import stop_on_signals
 
 log = structlog.get_logger("worker.service")
 
@@ -60,7 +60,7 @@ async def serve(settings: Settings) -> None:
     async with running_service(settings) as service:
         print(f"patch-worker serving on {service.url}", flush=True)  # tests and scripts read the port here
         stopped = asyncio.Event()
-        with _stop_on_signals(stopped):
+        with stop_on_signals(stopped, "service"):
             await stopped.wait()
             await service.drain()
 
@@ -175,28 +175,3 @@ async def _pruning(mode: Mode, retention_s: float) -> AsyncIterator[None]:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-@contextmanager
-def _stop_on_signals(stopped: asyncio.Event) -> Iterator[None]:
-    """First SIGTERM/SIGINT: drain. Second: stop at once."""
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-
-    def on_signal(signum: int) -> None:
-        name = signal.Signals(signum).name
-        if stopped.is_set():
-            log.warning("service.aborting", signal=name)
-            if main is not None:
-                main.cancel()
-            return
-        log.warning("service.stopping", signal=name, hint="send again to stop at once")
-        stopped.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
