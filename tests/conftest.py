@@ -50,6 +50,15 @@ async def run_cli(
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
+async def start_cli(*args: str) -> asyncio.subprocess.Process:
+    """Start `python -m worker ARGS` with GRAPH_TOKEN=TOKEN, for tests that signal it; read it with communicate()."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "worker", *args,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=cli_env({"GRAPH_TOKEN": TOKEN}), cwd=REPO,
+    )  # fmt: skip
+
+
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The CLI's environment: ours without PATCH_WORKER_* and GRAPH_TOKEN, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PATCH_WORKER_", "GRAPH_TOKEN", "AZURE_"))}

@@ -6,14 +6,13 @@ import asyncio
 import os
 import random
 import signal
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TOKEN, cli_env, read_results, run_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
 from worker.emulator.server import RunningEmulator
 
 CONCURRENCY = 16
@@ -22,14 +21,6 @@ CONCURRENCY = 16
 def numbered_jobs(path: Path, count: int) -> Path:
     """Bare bodies whose jobId property makes every line's PATCH recognisable at the emulator."""
     return write_lines(path, [{"jobId": f"job-{i}", "action": "Update"} for i in range(1, count + 1)])
-
-
-async def start_cli(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env({"GRAPH_TOKEN": TOKEN}), cwd=REPO,
-    )  # fmt: skip
 
 
 def line_count(path: Path) -> int:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 import time
 from pathlib import Path
 
 import orjson
 
-from tests.conftest import REPO, TOKEN, cli_env, read_results, run_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
 from worker.emulator.server import RunningEmulator
 
 
@@ -70,7 +69,8 @@ async def test_a_slow_lane_does_not_hold_up_the_lines_after_it(emulator: Running
             await asyncio.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(proc.wait(), 60)
+        await asyncio.wait_for(proc.communicate(), 60)
+    code = proc.returncode
     assert fast == 100, f"only {fast} of the fast tenant's 100 lines finished in {waited:.0f} s"
     assert code == 130  # stopped with the slow lane still going: resumable
     assert _finished(state / "results.jsonl", "slow-") < 100
@@ -102,11 +102,3 @@ def _finished(results: Path, prefix: str) -> int:
     if not results.exists():
         return 0
     return sum(1 for row in read_results(results) if row["jobId"].startswith(prefix))
-
-
-async def start_cli(*args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        env=cli_env({"GRAPH_TOKEN": TOKEN}), cwd=REPO,
-    )  # fmt: skip
