@@ -43,7 +43,7 @@ from worker.sources.jsonl import JsonlSource
 
 log = structlog.get_logger("worker.service")
 
-ENQUEUE_CHUNK = 500
+PIPELINE_CHUNK = 500  # commands per Redis pipeline round trip (enqueueing lines, pruning batches)
 RESULTS_CHUNK = 500
 
 
@@ -122,7 +122,7 @@ class RedisBatches:
                     continue  # blank lines get no result (and were not counted)
                 pipe.xadd(self._keys.jobs, {"b": batch_id, "l": line_no, "d": raw})
                 added += 1
-                if len(pipe) >= ENQUEUE_CHUNK:
+                if len(pipe) >= PIPELINE_CHUNK:
                     await pipe.execute()
             await pipe.execute()
         finally:
@@ -167,9 +167,9 @@ class RedisBatches:
         pruned = 0
         with _unavailable():
             ids = [_text(batch_id) for batch_id in await self._client.zrange(self._keys.batches, 0, -1)]
-            for start in range(0, len(ids), ENQUEUE_CHUNK):
+            for start in range(0, len(ids), PIPELINE_CHUNK):
                 pipe = self._client.pipeline(transaction=False)
-                for batch_id in ids[start : start + ENQUEUE_CHUNK]:
+                for batch_id in ids[start : start + PIPELINE_CHUNK]:
                     keys = [
                         self._keys.batch(batch_id), self._keys.results(batch_id), self._keys.done(batch_id),
                         self._keys.batches,
