@@ -26,6 +26,7 @@ from worker.send.batch import BatchClient, BatchSender
 from worker.send.executor import JobExecutor, Sender
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
+from worker.send.systemic import GuardedBatchClient, ObservedSender, SystemicGuard, SystemicWatch
 from worker.settings import Settings
 from worker.signals import stop_on_signals
 from worker.sources.jsonl import OVERSIZED, JsonlSource
@@ -153,18 +154,20 @@ async def process(
     skip: Callable[[int], bool] | None = None,
     stop: asyncio.Event | None = None,
     execute: Execute | None = None,
+    watch: SystemicWatch | None = None,
 ) -> None:
     """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
 
     The one pipeline core behind `run` and the service: setting `stop` drains it (see `Pipeline`).
     `execute`, when given, is a long-lived sending stack (`sending_stack`) used instead of one built for this
-    source: the service's batches share their lanes that way.
+    source: the service's batches share their lanes that way; `watch` is then this source's view of that
+    stack's systemic guard (jobs of a halted lane get `not_sent`). `summary.stopped_by` says what halted.
     """
     parse = partial(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
-    sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary)
-    async with sending as executor:
+    sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary)
+    async with sending as (executor, halts):
         pipeline = Pipeline(
             source=source,
             parse=parse,
@@ -175,8 +178,10 @@ async def process(
             grace_s=settings.run.grace_s,
             stop=stop,
             reread=source.reopen if source.rereadable else None,
+            hold=None if halts is None else halts.hold,
         )
         await pipeline.run()
+    summary.stopped_by = None if halts is None else halts.cause
     summary.valid = pipeline.valid_jobs
     summary.not_done = pipeline.valid_jobs - summary.sent_this_run
 
@@ -192,27 +197,36 @@ def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter
 @asynccontextmanager
 async def _sending(
     settings: Settings, tokens: Credentials | None, summary: RunSummary
-) -> AsyncIterator[Execute | None]:
-    """The executor (lanes over one ClientSession) for the run, or None for a dry run."""
+) -> AsyncIterator[tuple[Execute | None, SystemicWatch | None]]:
+    """The executor (lanes over one ClientSession) for the run and its guard's watch, or Nones for a dry run.
+
+    A systemic failure in any lane halts them all: a run is one job, and its exit code says it stopped.
+    """
     if tokens is None:
-        yield None
+        yield None, None
         return
     lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     try:
-        async with sending_stack(settings, tokens, lanes) as execute:
-            yield execute
+        async with sending_stack(settings, tokens, lanes, guard=guard) as execute:
+            with guard.watch() as watch:
+                yield execute, watch
     finally:
         summary.lanes = lanes.stats()
 
 
 @asynccontextmanager
 async def sending_stack(
-    settings: Settings, tokens: Credentials, lanes: LaneSet, wrap: Callable[[Sender], Sender] | None = None
+    settings: Settings,
+    tokens: Credentials,
+    lanes: LaneSet,
+    wrap: Callable[[Sender], Sender] | None = None,
+    guard: SystemicGuard | None = None,
 ) -> AsyncIterator[Execute]:
     """An executor over one ClientSession: each attempt through its tenant's lane in `lanes`, retried by policy.
 
     `wrap` decorates the sender, which sees every attempt (the service counts them and adds a rate shared
-    with its other replicas there).
+    with its other replicas there). `guard` sees every attempt too, and keeps a halted lane off the wire.
     """
     session = new_session(
         max_connections=settings.graph.max_connections,
@@ -224,10 +238,17 @@ async def sending_stack(
     async with session:
         sender: Sender
         if settings.run.batch_size > 1:
-            batch_client = BatchClient(session, base_url, tokens)
+            batch_client = (
+                BatchClient(session, base_url, tokens)
+                if guard is None
+                else GuardedBatchClient(session, base_url, tokens, guard=guard)
+            )
             sender = BatchSender(lanes, batch_client, settings.run.batch_size)
         else:
-            sender = LaneSender(lanes, GraphClient(session, base_url, tokens).patch)
+            send = GraphClient(session, base_url, tokens).patch
+            sender = LaneSender(lanes, send if guard is None else guard.guarded(send))
+        if guard is not None:
+            sender = ObservedSender(sender, guard)
         if wrap is not None:
             sender = wrap(sender)
-        yield JobExecutor(sender, retry_policy(settings)).execute
+        yield JobExecutor(sender, retry_policy(settings), None if guard is None else guard.pause).execute

@@ -1,7 +1,8 @@
 """The edge: parse flags, build Settings, configure logging, start the right command.
 
 Exit codes (public contract): 0 every job succeeded; 1 some job failed or was rejected; 2 usage or
-configuration error; 130 interrupted (run again with the same input to finish).
+configuration error, or a systemic failure stopped the run (credentials refused, permission missing, Graph
+unreachable: see `worker.send.systemic`); 130 interrupted (run again with the same input to finish).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from worker.record.summary import RunSummary, print_summary
 from worker.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_STOPPED = 2  # a systemic failure stopped the run: nothing would have succeeded
 #: auth.* settings read from the environment variables the Azure SDKs use (they beat the config file).
 AZURE_ENVIRONMENT = {
     "tenant_id": "AZURE_TENANT_ID",
@@ -44,8 +46,9 @@ with one result line per input line.
 EPILOG = """\
 input lines: a provisioningObjectSummary body as in Graph's docs, or an envelope
   {"jobId": "...", "path": "/auditLogs/provisioning/{id}", "tenant": "...", "body": {...}}
-exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error,
-  130 interrupted (with --state DIR, run the same command again to resume)
+exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error or stopped by a
+  systemic failure (token refused, permission missing, Graph unreachable), 130 interrupted
+  (with --state DIR, run the same command again to resume)
 configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* environment variables
   (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN (a static token), or
   AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (client credentials).
@@ -223,9 +226,18 @@ def _settings(ns: argparse.Namespace) -> Settings:
 
 
 def _exit_code(summary: RunSummary) -> int:
+    if summary.stopped_by:
+        return EXIT_STOPPED
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if summary.all_succeeded else EXIT_FAILED
+
+
+def _stopped_line(summary: RunSummary, *, resumable: bool) -> str:
+    """The one line that says a systemic failure stopped the run, and what to do."""
+    not_sent = summary.by_error["not_sent"]
+    then = "run the same command again to send them" if resumable else "run again (--state DIR would send only them)"
+    return f"patch-worker: stopped: {summary.stopped_by}. {not_sent} lines not sent: fix it and {then}."
 
 
 def _summary_stream(results: str | None) -> Any:
@@ -250,6 +262,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
         _summary_stream(request.results),
         title="patch-worker dry run" if ns.dry_run else "patch-worker run",
     )
+    if summary.stopped_by:
+        print(_stopped_line(summary, resumable=state is not None), file=sys.stderr)
     return _exit_code(summary)
 
 

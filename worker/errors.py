@@ -9,8 +9,9 @@
         │   ├── ThrottledError      429, or 503 with Retry-After: the lane slows down
         │   ├── ServerError         500, 502, 503, 504
         │   └── TransportError      connection refused/reset, server disconnected, timeout
-        └── PermanentError          any other 4xx: final, with Graph's error code and message
-            └── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+        ├── PermanentError          any other 4xx: final, with Graph's error code and message
+        │   └── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+        └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
 
 A job's final result is built from the last SendError it saw (see `worker.send.retry`).
 """
@@ -95,3 +96,9 @@ class AuthError(PermanentError):
     """401 or 403."""
 
     kind = "auth_error"
+
+
+class NotSentError(SendError):
+    """The attempt was not made: a systemic failure (bad credentials, no permission, no host) halted its lane."""
+
+    kind = "not_sent"

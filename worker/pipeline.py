@@ -15,6 +15,9 @@ reads twice. An input that cannot be read twice (stdin) makes the reader wait fo
 Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
 `grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
 line, so a resumed run sends them.
+
+Holding (`hold` gives an outcome for a job, e.g. `not_sent` once a systemic failure halted its lane): the
+reader reads on and every held job gets that outcome instead of being sent, whether still unread or queued.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ log = structlog.get_logger("worker.pipeline")
 
 Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
+Hold = Callable[[Job], Outcome | None]
 
 LANE_BUFFER = 512
 REFILL = 32
@@ -92,6 +96,7 @@ class Pipeline:
         grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
         reread: Callable[[], ClosableLineSource] | None = None,
+        hold: Hold | None = None,
     ) -> None:
         self._source = source
         self._parse = parse
@@ -101,6 +106,7 @@ class Pipeline:
         self._skip = skip
         self._grace_s = grace_s
         self._reread = reread
+        self._hold = hold
         self.stop = stop or asyncio.Event()
         self.valid_jobs = 0
         self.skipped = 0
@@ -160,7 +166,14 @@ class Pipeline:
             self._recorder.record(Outcome.rejected(parsed))
             return None
         self.valid_jobs += 1
-        return parsed
+        return None if self._held(parsed) else parsed
+
+    def _held(self, job: Job) -> bool:
+        """True when `hold` gave the job an outcome (recorded here) instead of sending it."""
+        outcome = None if self._hold is None else self._hold(job)
+        if outcome is not None:
+            self._recorder.record(outcome)
+        return outcome is not None
 
     async def _put_or_defer(self, job: Job, deferred: LineBitmap) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
@@ -235,6 +248,8 @@ class Pipeline:
             try:
                 if self.stop.is_set():
                     continue  # not sent: no result line, so a resumed run sends it
+                if self._held(job):
+                    continue
                 self.in_flight += 1
                 try:
                     outcome = await execute(job)

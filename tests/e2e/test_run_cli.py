@@ -140,7 +140,7 @@ async def test_failed_job_reports_status_and_graph_code(
         "run", str(source), "--base-url", emulator.base_url, "--results", str(results),
         env={"GRAPH_TOKEN": "not-the-right-token"},
     )  # fmt: skip
-    assert done.code == 1
+    assert done.code == 2  # a refused static token stops the run (systemic), see test_systemic_cli
     (row,) = read_results(results)
     assert row["status"] == "failed"
     assert row["httpStatus"] == 401

@@ -53,7 +53,9 @@ def _log_outcome(outcome: Outcome) -> None:
         )
         return
     error = outcome.error
-    log.warning(
+    # a systemic stop leaves many lines unsent: the stop is logged once (lane.halted), each line at debug only
+    emit = log.debug if error is not None and error.kind == "not_sent" else log.warning
+    emit(
         f"job.{outcome.status}",
         jobId=outcome.job_id,
         line=outcome.line,

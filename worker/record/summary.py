@@ -30,6 +30,7 @@ class RunSummary:
     lanes: list[dict[str, Any]] = field(default_factory=list)
     resumed: int = 0
     not_done: int = 0
+    stopped_by: str | None = None  # the systemic failure that halted the run (worker.send.systemic)
     _previous_sent: int = 0
 
     def mark_interrupted(self) -> None:
@@ -97,6 +98,8 @@ class RunSummary:
             "interrupted": self.interrupted,
             "resumedFromState": self.resumed,
             "notDone": self.not_done,
+            "notSent": self.by_error["not_sent"],
+            "stoppedBy": self.stopped_by,
             "lanes": self.lanes,
         }
 
@@ -133,6 +136,8 @@ def print_summary(summary: RunSummary, stream: TextIO, *, title: str = "patch-wo
         )
     if summary.resumed:
         table.add_row("resumed", f"{summary.resumed} lines were already done")
+    if summary.stopped_by:
+        table.add_row("stopped", f"{data['notSent']} lines not sent: {summary.stopped_by}")
     if summary.interrupted:
         table.add_row("interrupted", f"yes: {summary.not_done} jobs not done; run again with the same --state")
     Console(file=stream).print(table)
