@@ -25,6 +25,7 @@ from worker.errors import ConfigError
 from worker.pipeline import Execute
 from worker.record.metrics import MeteredSender, ServiceMetrics
 from worker.send.executor import Sender
+from worker.send.systemic import SystemicGuard
 from worker.service.batches import (
     STATES,
     STATUSES,
@@ -206,7 +207,7 @@ class RedisBatches:
 @asynccontextmanager
 async def distributed_mode(
     settings: Settings, metrics: ServiceMetrics
-) -> AsyncIterator[tuple[Callable[[Execute], RedisBatches], Callable[[Sender], Sender]]]:
+) -> AsyncIterator[tuple[Callable[[Execute, SystemicGuard | None], RedisBatches], Callable[[Sender], Sender]]]:
     """Connect to Redis (ConfigError when it cannot be reached) for the life of the service."""
     queue = settings.queue
     url = settings.service.queue
@@ -227,7 +228,7 @@ async def distributed_mode(
         def wrap(sender: Sender) -> Sender:
             return SharedRateSender(MeteredSender(sender, metrics), rate)
 
-        yield (lambda execute: RedisBatches(settings, client, keys, metrics, execute)), wrap
+        yield (lambda execute, _guard: RedisBatches(settings, client, keys, metrics, execute)), wrap
     finally:
         await client.aclose()
 
