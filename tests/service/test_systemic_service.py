@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import orjson
+import pytest
 
 from tests.conftest import TOKEN
 from tests.service.helpers import API_KEY, results, started, upload, wait_for_state
@@ -16,8 +18,11 @@ WRONG_TOKEN = "wrong-token-5b0d7e19"  # the emulator accepts only TOKEN
 IN_FLIGHT = 32  # run.concurrency
 
 
-def settings(base_url: str, state_dir: Path) -> Settings:
+def settings(base_url: str, state_dir: Path, queue: str | None = None) -> Settings:
     """A service whose default credentials work and whose tenant `broken` has a token Graph refuses."""
+    service: dict[str, Any] = {"api_key": API_KEY, "state_dir": state_dir, "port": 0}
+    if queue is not None:
+        service["queue"] = queue
     return load_settings(
         None,
         {
@@ -25,9 +30,18 @@ def settings(base_url: str, state_dir: Path) -> Settings:
             "auth": {"token": TOKEN},
             "tenants": {"broken": {"token": WRONG_TOKEN}},
             "retry": {"backoff_initial_s": 0.01, "backoff_max_s": 0.05},
-            "service": {"api_key": API_KEY, "state_dir": state_dir, "port": 0},
+            "service": service,
         },
     )
+
+
+@pytest.fixture(params=["embedded", pytest.param("distributed", marks=pytest.mark.redis)])
+def queue(request: pytest.FixtureRequest) -> str | None:
+    """Each test runs in both modes: embedded (None) and distributed (a fresh redis-server's URL)."""
+    if request.param == "embedded":
+        return None
+    url: str = request.getfixturevalue("redis_url")
+    return url
 
 
 def lines(count: int, tenant: str | None) -> bytes:
@@ -44,9 +58,9 @@ def interleave(first: bytes, second: bytes) -> bytes:
 
 
 async def test_a_refused_tenant_stops_in_its_batch_while_others_and_later_batches_go_on(
-    emulator: RunningEmulator, tmp_path: Path
+    emulator: RunningEmulator, tmp_path: Path, queue: str | None
 ) -> None:
-    async with started(settings(emulator.base_url, tmp_path / "state")) as (_, client):
+    async with started(settings(emulator.base_url, tmp_path / "state", queue)) as (_, client):
         mixed = await upload(client, interleave(lines(300, "broken"), lines(300, None)))
         mixed_done = await wait_for_state(client, mixed["id"])
         mixed_rows = await results(client, mixed["id"])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -192,7 +192,7 @@ class SystemicGuard:
         self._detector = detector or SystemicDetector(host_of(base_url))
         self._halt_all = halt_all
         self._halts: dict[str | None, SystemicFailure] = {}
-        self._watches: set[SystemicWatch] = set()
+        self._listeners: list[Callable[[SystemicFailure], None]] = []
         self._tripped = asyncio.Event()
 
     def halted(self, tenant: str) -> SystemicFailure | None:
@@ -213,22 +213,32 @@ class SystemicGuard:
             return  # tripped already: requests in flight when it tripped report the same
         self._halts[failure.tenant] = failure
         log.error("lane.halted", cause=failure.cause, lane=failure.tenant or "all", message=failure.message)
-        for watch in self._watches:
-            watch.on_trip(failure)
+        for listener in self._listeners:
+            listener(failure)
         self._tripped.set()  # wakes the jobs waiting for a retry (`pause`)
         self._tripped = asyncio.Event()
+
+    def lift(self) -> None:
+        """Lift every halt and forget what was seen: the next attempts try again (a batch started later)."""
+        self._halts.clear()
+        self._detector.reset()
+
+    @contextlib.contextmanager
+    def listen(self, on_trip: Callable[[SystemicFailure], None]) -> Iterator[None]:
+        """Call `on_trip` with every failure that trips while the block runs."""
+        self._listeners.append(on_trip)
+        try:
+            yield
+        finally:
+            self._listeners.remove(on_trip)
 
     @contextlib.contextmanager
     def watch(self) -> Iterator[SystemicWatch]:
         """A pipeline's view for as long as it runs; starting one lifts the halts (a new batch tries again)."""
-        self._halts.clear()
-        self._detector.reset()
+        self.lift()
         watch = SystemicWatch()
-        self._watches.add(watch)
-        try:
+        with self.listen(watch.on_trip):
             yield watch
-        finally:
-            self._watches.discard(watch)
 
     async def pause(self, tenant: str, delay: float) -> None:
         """Wait `delay` seconds before a retry, or less once `tenant` is halted (then the retry is not sent)."""
@@ -248,6 +258,46 @@ class SystemicGuard:
             return await send(job)
 
         return send_unless_halted
+
+
+class BatchHalts:
+    """Halts by batch, for a pipeline that mixes the jobs of many batches (the distributed consumer).
+
+    A trip halts the lane in every batch that has jobs in the pipeline then (`running`); a batch first seen
+    after it lifts the guard's halt and tries the lane again. The most recent `keep` halted batches are kept.
+    """
+
+    def __init__(self, guard: SystemicGuard, running: Callable[[], Iterable[str]], keep: int = 1000) -> None:
+        self._guard = guard
+        self._running = running
+        self._keep = keep
+        self._by_batch: dict[str, SystemicWatch] = {}
+        self._reported: set[str] = set()
+
+    def on_trip(self, failure: SystemicFailure) -> None:
+        """Halt the failing lane in every batch running now."""
+        for batch_id in set(self._running()):
+            self._by_batch.setdefault(batch_id, SystemicWatch()).on_trip(failure)
+        while len(self._by_batch) > self._keep:
+            oldest = next(iter(self._by_batch))
+            del self._by_batch[oldest]
+            self._reported.discard(oldest)
+
+    def hold(self, batch_id: str, job: Job) -> Outcome | None:
+        """The `not_sent` result of a job of a halted lane of its batch; None when it may be sent."""
+        watch = self._by_batch.get(batch_id)
+        held = None if watch is None else watch.hold(job)
+        if held is None and self._guard.halted(job.tenant) is not None:
+            self._guard.lift()  # this batch came after the trip: it tries the lane again
+        return held
+
+    def report(self, batch_id: str) -> str | None:
+        """The batch's cause the first time it is asked for (to be written once to the batch), else None."""
+        watch = self._by_batch.get(batch_id)
+        if watch is None or batch_id in self._reported:
+            return None
+        self._reported.add(batch_id)
+        return watch.cause
 
 
 class GuardedBatchClient(BatchClient):

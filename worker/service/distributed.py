@@ -60,14 +60,21 @@ class RedisBatches:
     """`Batches` over Redis, with this replica's consumer."""
 
     def __init__(
-        self, settings: Settings, client: aioredis.Redis, keys: Keys, metrics: ServiceMetrics, execute: Execute
+        self,
+        settings: Settings,
+        client: aioredis.Redis,
+        keys: Keys,
+        metrics: ServiceMetrics,
+        execute: Execute,
+        *,
+        guard: SystemicGuard | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._keys = keys
         self._cancel = client.register_script(CANCEL)
         self._prune = client.register_script(PRUNE)
-        self.consumer = Consumer(settings, client, keys, metrics, execute)
+        self.consumer = Consumer(settings, client, keys, metrics, execute, guard=guard)
         self._task: asyncio.Task[None] | None = None
         self._draining = False
         self._uploads = settings.service.state_dir / "uploads"
@@ -228,7 +235,7 @@ async def distributed_mode(
         def wrap(sender: Sender) -> Sender:
             return SharedRateSender(MeteredSender(sender, metrics), rate)
 
-        yield (lambda execute, _guard: RedisBatches(settings, client, keys, metrics, execute)), wrap
+        yield (lambda execute, guard: RedisBatches(settings, client, keys, metrics, execute, guard=guard)), wrap
     finally:
         await client.aclose()
 

@@ -89,6 +89,7 @@ class EmbeddedBatches:
         store: BatchStore,
         metrics: ServiceMetrics,
         execute: Execute,
+        *,
         guard: SystemicGuard | None = None,
     ) -> None:
         self._settings = settings

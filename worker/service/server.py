@@ -2,8 +2,8 @@
 
 Start-up: API key (none: exit 2), Graph credentials verified (refused: exit 2), the store opened, the
 HTTP site bound, then batches resumed. One sending stack (one ClientSession, one set of lanes) serves
-every batch for the life of the process. In embedded mode a systemic guard watches it: a lane whose
-credentials are refused, or that lacks a permission, stops in the running batches (see `worker.send.systemic`).
+every batch for the life of the process. A systemic guard watches it: a lane whose credentials are refused,
+or that lacks a permission, stops in the batches running then (see `worker.send.systemic`).
 
 Shutdown, as Kubernetes expects it (arq-style): the first SIGTERM/SIGINT flips /readyz to 503 and refuses
 new uploads; running batches stop taking jobs, jobs in flight get `run.grace_s` to finish and be
@@ -95,8 +95,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
         metrics = ServiceMetrics()
         lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
         metrics.watch_lanes(lanes)
-        # distributed mode has one endless pipeline per replica: no batch start would ever lift a halt there
-        guard = None if settings.service.queue else SystemicGuard(effective_base_url(settings), halt_all=False)
+        guard = SystemicGuard(effective_base_url(settings), halt_all=False)
         async with (
             _mode(settings, metrics) as (make_mode, wrap),
             sending_stack(settings, tokens, lanes, wrap=wrap, guard=guard) as execute,
@@ -133,7 +132,7 @@ async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tu
     try:
 
         def embedded(execute: Execute, guard: SystemicGuard | None) -> Mode:
-            return EmbeddedBatches(settings, store, metrics, execute, guard)
+            return EmbeddedBatches(settings, store, metrics, execute, guard=guard)
 
         yield embedded, metered_sender(metrics)
     finally:
