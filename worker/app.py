@@ -24,9 +24,9 @@ from worker.send.auth import Credentials, verify_credentials
 from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
 from worker.send.executor import JobExecutor, Sender
+from worker.send.halt import GuardedBatchClient, ObservedSender, SystemicGuard, SystemicWatch
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
-from worker.send.systemic import GuardedBatchClient, ObservedSender, SystemicGuard, SystemicWatch
 from worker.settings import Settings
 from worker.signals import stop_on_signals
 from worker.sources.jsonl import OVERSIZED, JsonlSource

@@ -1,25 +1,15 @@
-"""The systemic-failure detector and guard: which attempts trip it, what it halts, and what it never trips on."""
+"""The systemic-failure detector: which attempts trip it, naming what, and what never does."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
-import time
 
 import aiohttp
 import pytest
 
-from worker.errors import AuthError, NotSentError, PermanentError, SendError, ServerError, TransportError
-from worker.jobs import Job
+from worker.errors import AuthError, PermanentError, SendError, ServerError, TransportError
 from worker.send.auth import CredentialRejectedError
-from worker.send.http import Answer
-from worker.send.systemic import (
-    FORBIDDEN_AFTER,
-    UNREACHABLE_AFTER,
-    SystemicDetector,
-    SystemicGuard,
-    host_of,
-)
+from worker.send.systemic import FORBIDDEN_AFTER, UNREACHABLE_AFTER, SystemicDetector, host_of
 
 BASE = "http://127.0.0.1:9/beta"
 
@@ -121,52 +111,3 @@ def test_resets_and_timeouts_are_never_systemic() -> None:
         reset.__cause__ = aiohttp.ServerDisconnectedError()
         assert detector.observe("contoso", reset) is None
         assert detector.observe("contoso", TransportError("timed out waiting for Graph")) is None
-
-
-def test_run_mode_halts_every_lane_the_service_only_the_tripped_one() -> None:
-    run = SystemicGuard(BASE, halt_all=True)
-    service = SystemicGuard(BASE, halt_all=False)
-    for guard in (run, service):
-        guard.observe("contoso", unauthorized())
-        assert guard.halted("contoso") is not None
-    assert run.halted("fabrikam") is not None
-    assert service.halted("fabrikam") is None
-
-
-def test_a_watch_keeps_what_tripped_while_it_ran_and_a_new_one_lifts_the_halt() -> None:
-    guard = SystemicGuard(BASE, halt_all=False)
-    job = Job("1", 1, "contoso", "/auditLogs/provisioning", b"{}", "crid")
-    with guard.watch() as first:
-        guard.observe("contoso", unauthorized())
-        with guard.watch() as second:  # a batch started later tries again
-            assert guard.halted("contoso") is None
-            assert second.hold(job) is None
-            held = first.hold(job)
-            assert held is not None
-            assert held.error is not None
-            assert (held.status, held.http_status, held.attempts, held.error.kind) == ("failed", None, 0, "not_sent")
-    assert first.cause is not None
-    assert "'contoso'" in first.cause
-    assert second.cause is None
-
-
-async def test_a_halted_lane_sends_nothing_and_a_waiting_retry_wakes_at_once() -> None:
-    guard = SystemicGuard(BASE, halt_all=True)
-    sent: list[Job] = []
-
-    async def send(job: Job) -> Answer:
-        sent.append(job)
-        return Answer(204, None)
-
-    guarded = guard.guarded(send)
-    job = Job("1", 1, "contoso", "/auditLogs/provisioning", b"{}", "crid")
-    await guarded(job)
-    started = time.monotonic()
-    waiting = asyncio.create_task(guard.pause("contoso", 30.0))
-    await asyncio.sleep(0.05)
-    guard.observe("contoso", unauthorized())
-    await asyncio.wait_for(waiting, 5)
-    assert time.monotonic() - started < 5
-    with pytest.raises(NotSentError):
-        await guarded(job)
-    assert sent == [job]

@@ -41,7 +41,7 @@ from worker.app import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
 from worker.pipeline import Execute, Pipeline
 from worker.record.metrics import ServiceMetrics
-from worker.send.systemic import BatchHalts, SystemicGuard
+from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
 from worker.service.redis_keys import GROUP, RECORD, RENEW, Keys
 from worker.settings import Settings

@@ -25,7 +25,7 @@ from worker.errors import ConfigError
 from worker.pipeline import Execute
 from worker.record.metrics import MeteredSender, ServiceMetrics
 from worker.send.executor import Sender
-from worker.send.systemic import SystemicGuard
+from worker.send.halt import SystemicGuard
 from worker.service.batches import (
     STATES,
     STATUSES,

@@ -36,7 +36,7 @@ from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
-from worker.send.systemic import SystemicGuard, SystemicWatch
+from worker.send.halt import SystemicGuard, SystemicWatch
 from worker.service.batches import (
     FINAL_STATES,
     Batch,

@@ -29,7 +29,7 @@ from worker.schedule.lanes import LaneSet
 from worker.send.auth import verify_credentials
 from worker.send.auth_setup import effective_base_url
 from worker.send.executor import Sender
-from worker.send.systemic import SystemicGuard
+from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key
 from worker.service.batches import Batches, StoreUnavailableError
