@@ -24,7 +24,7 @@ from worker.send.auth import Credentials, verify_credentials
 from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
 from worker.send.executor import JobExecutor, Sender
-from worker.send.halt import GuardedBatchClient, ObservedSender, SystemicGuard, SystemicWatch
+from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
@@ -247,8 +247,6 @@ async def sending_stack(
         else:
             send = GraphClient(session, base_url, tokens).patch
             sender = LaneSender(lanes, send if guard is None else guard.guarded(send))
-        if guard is not None:
-            sender = ObservedSender(sender, guard)
         if wrap is not None:
             sender = wrap(sender)
         yield JobExecutor(sender, retry_policy(settings), None if guard is None else guard.pause).execute

@@ -17,7 +17,8 @@ Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new jo
 line, so a resumed run sends them.
 
 Holding (`hold` gives an outcome for a job, e.g. `not_sent` once a systemic failure halted its lane): the
-reader reads on and every held job gets that outcome instead of being sent, whether still unread or queued.
+reader reads on, and a worker records that outcome instead of sending the job; held jobs leave the queues
+at once, so every line of the input still gets its result.
 """
 
 from __future__ import annotations
@@ -166,14 +167,7 @@ class Pipeline:
             self._recorder.record(Outcome.rejected(parsed))
             return None
         self.valid_jobs += 1
-        return None if self._held(parsed) else parsed
-
-    def _held(self, job: Job) -> bool:
-        """True when `hold` gave the job an outcome (recorded here) instead of sending it."""
-        outcome = None if self._hold is None else self._hold(job)
-        if outcome is not None:
-            self._recorder.record(outcome)
-        return outcome is not None
+        return parsed
 
     async def _put_or_defer(self, job: Job, deferred: LineBitmap) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
@@ -248,7 +242,8 @@ class Pipeline:
             try:
                 if self.stop.is_set():
                     continue  # not sent: no result line, so a resumed run sends it
-                if self._held(job):
+                if self._hold is not None and (held := self._hold(job)) is not None:
+                    self._recorder.record(held)  # not sent: its lane is halted
                     continue
                 self.in_flight += 1
                 try:

@@ -1,8 +1,8 @@
 """Halting lanes once a systemic failure is certain (`worker.send.systemic` decides when).
 
-`SystemicGuard` (one per sending stack) shows every attempt to the detector (`ObservedSender`); once it trips,
-no request of a halted lane goes on the wire (`guarded`, `GuardedBatchClient`), so a job waiting in its lane's
-pacer or for a retry (`pause` wakes it) ends `not_sent` instead of sending. Each pipeline holds a
+`SystemicGuard` (one per sending stack) wraps the last step before the wire (`guarded`, `GuardedBatchClient`):
+it shows every attempt to the detector, and once that trips, no request of a halted lane goes out, so a job
+waiting in its lane's pacer or for a retry (`pause` wakes it) ends `not_sent` instead of sending. Each pipeline holds a
 `SystemicWatch`: its jobs not yet sent, and its lines not yet read, get a `not_sent` result (`status:
 failed`, `attempts: 0`) at once. The distributed consumer, whose one pipeline mixes batches, keeps one per
 batch (`BatchHalts`).
@@ -25,7 +25,6 @@ from worker.jobs import ErrorInfo, Job, Outcome
 from worker.schedule.lanes import ItemResult
 from worker.send.auth import Credentials
 from worker.send.batch import BatchClient
-from worker.send.executor import Sender
 from worker.send.http import Answer
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of
 
@@ -133,15 +132,23 @@ class SystemicGuard:
                 await asyncio.wait_for(self._tripped.wait(), remaining)
 
     def guarded(self, send: Callable[[Job], Awaitable[Answer]]) -> Callable[[Job], Awaitable[Answer]]:
-        """`send`, refused (NotSentError) for a halted lane: the last check before the wire."""
+        """`send` as the guard's last check before the wire: refused (NotSentError) for a halted lane, and
+        every attempt it makes observed."""
 
-        async def send_unless_halted(job: Job) -> Answer:
-            failure = self.halted(job.tenant)
+        async def send_guarded(job: Job) -> Answer:
+            tenant = job.tenant
+            failure = self.halted(tenant)
             if failure is not None:
                 raise NotSentError(f"not sent: {failure.message}")
-            return await send(job)
+            try:
+                answer = await send(job)
+            except SendError as error:
+                self.observe(tenant, error)
+                raise
+            self.observe(tenant, None)
+            return answer
 
-        return send_unless_halted
+        return send_guarded
 
 
 class BatchHalts:
@@ -185,7 +192,8 @@ class BatchHalts:
 
 
 class GuardedBatchClient(BatchClient):
-    """A BatchClient that posts nothing for a halted lane: every item of it is NotSentError."""
+    """A BatchClient that posts nothing for a halted lane (every item is NotSentError) and shows the guard
+    how each item went."""
 
     def __init__(
         self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials, *, guard: SystemicGuard
@@ -195,27 +203,15 @@ class GuardedBatchClient(BatchClient):
 
     async def post(self, tenant: str, jobs: Sequence[Job]) -> list[ItemResult]:
         """One $batch, unless the lane is halted."""
-        failure = self._guard.halted(tenant)
+        guard = self._guard
+        failure = guard.halted(tenant)
         if failure is not None:
             return [NotSentError(f"not sent: {failure.message}") for _ in jobs]
-        return await super().post(tenant, jobs)
-
-
-class ObservedSender:
-    """A Sender that shows the guard how every attempt went."""
-
-    def __init__(self, inner: Sender, guard: SystemicGuard) -> None:
-        self._inner = inner
-        self._guard = guard
-
-    async def patch(self, job: Job) -> Answer:
-        """One attempt, observed (an attempt not made, NotSentError, says nothing)."""
         try:
-            answer = await self._inner.patch(job)
-        except NotSentError:
+            results = await super().post(tenant, jobs)
+        except SendError as error:  # the envelope failed: one observation, not one per item
+            guard.observe(tenant, error)
             raise
-        except SendError as error:
-            self._guard.observe(job.tenant, error)
-            raise
-        self._guard.observe(job.tenant, None)
-        return answer
+        for result in results:
+            guard.observe(tenant, result if isinstance(result, SendError) else None)
+        return results
