@@ -23,6 +23,7 @@ from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send.auth import Credentials, verify_credentials
 from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
+from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor, Sender
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
@@ -80,6 +81,7 @@ def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
+            max_pause_s=settings.retry.max_retry_after_s,
         )
 
     return limits
@@ -221,13 +223,14 @@ async def sending_stack(
         ca_bundle=settings.graph.ca_bundle,
     )
     base_url = effective_base_url(settings)
+    limits = BodyLimits(settings.graph.max_response_bytes, settings.graph.read_timeout_s)
     async with session:
         sender: Sender
         if settings.run.batch_size > 1:
-            batch_client = BatchClient(session, base_url, tokens)
+            batch_client = BatchClient(session, base_url, tokens, limits)
             sender = BatchSender(lanes, batch_client, settings.run.batch_size)
         else:
-            sender = LaneSender(lanes, GraphClient(session, base_url, tokens).patch)
+            sender = LaneSender(lanes, GraphClient(session, base_url, tokens, limits).patch)
         if wrap is not None:
             sender = wrap(sender)
         yield JobExecutor(sender, retry_policy(settings)).execute

@@ -1,4 +1,9 @@
-"""One PATCH attempt over the process's single aiohttp ClientSession, and how answers become errors."""
+"""One PATCH attempt over the process's single aiohttp ClientSession, and how answers become errors.
+
+The server is not trusted: redirects are never followed (a 3xx is a final `RedirectError` naming only the
+Location's host: the request goes nowhere but the route validation approved), and bodies are read under a
+size cap and one deadline (see `worker.send.body`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,12 @@ from typing import Any
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from worker.errors import (
     AuthError,
     PermanentError,
+    RedirectError,
     SendError,
     ServerError,
     ThrottledError,
@@ -20,6 +27,7 @@ from worker.errors import (
 )
 from worker.jobs import Job
 from worker.send.auth import Credentials
+from worker.send.body import Body, BodyLimits, read_body
 from worker.send.retry_after import parse_retry_after
 
 USER_AGENT = "patch-worker/0.1"
@@ -61,10 +69,17 @@ class Answer:
 class GraphClient:
     """Sends one job's PATCH; raises a SendError subclass for anything but 2xx."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        credentials: Credentials,
+        limits: BodyLimits | None = None,
+    ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
+        self._limits = limits or BodyLimits()
 
     async def patch(self, job: Job) -> Answer:
         """One attempt; a 401 gets one token refresh and one more try inside the same attempt."""
@@ -90,11 +105,13 @@ class GraphClient:
             "return-client-request-id": "true",
         }
         try:
-            async with self._session.patch(self._base_url + job.path, data=job.body, headers=headers) as response:
-                if response.status < 300:
-                    await response.read()  # drain, so the connection goes back to the pool
+            async with self._session.patch(
+                self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
+            ) as response:
+                if 200 <= response.status < 300:
+                    await read_body(response, self._limits, keep=False)  # drained: the connection is reused
                     return Answer(response.status, throttle_percent(response.headers))
-                body = await response.read()
+                body = await read_body(response, self._limits)
                 raise error_from_response(response.status, response.headers, body)
         except SendError:
             raise
@@ -133,20 +150,27 @@ def graph_error(parsed: Any) -> tuple[str | None, str | None, Any]:
     )
 
 
-def error_from_response(status: int, headers: Any, body: bytes) -> SendError:
-    """Classify a non-2xx HTTP answer from its raw body."""
+def error_from_response(status: int, headers: Any, body: Body) -> SendError:
+    """Classify a non-2xx HTTP answer from its raw body (cut at the size cap: then it is not parsed)."""
+    if body.cut:
+        return classify(status, headers, None, fallback=f"HTTP {status} (body over {len(body.data)} bytes: cut)")
     try:
-        parsed = orjson.loads(body) if body else None
+        parsed = orjson.loads(body.data) if body.data else None
     except orjson.JSONDecodeError:
         parsed = None
-    return classify(status, headers.get("Retry-After"), parsed)
+    return classify(status, headers, parsed)
 
 
-def classify(status: int, retry_after_header: str | None, parsed_body: Any) -> SendError:
-    """Classify a non-2xx answer (a whole response or one $batch item): throttled, 5xx, auth, other 4xx."""
+def classify(status: int, headers: Any, parsed_body: Any, *, fallback: str | None = None) -> SendError:
+    """Classify a non-2xx answer (a whole response or one $batch item): redirect, throttled, 5xx, auth, 4xx.
+
+    `headers` is a mapping with case-insensitive or lower-case keys whose values are strings.
+    """
+    if 300 <= status < 400:
+        return redirect_error(status, headers.get("location"))
     code, message, detail = graph_error(parsed_body)
-    retry_after = parse_retry_after(retry_after_header)
-    text = message or f"HTTP {status}"
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    text = message or fallback or f"HTTP {status}"
     if status == 429 or (status == 503 and retry_after is not None):
         return ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
     if status >= 500 or status == 424:  # 424: a $batch item not run because another failed: try again
@@ -154,3 +178,19 @@ def classify(status: int, retry_after_header: str | None, parsed_body: Any) -> S
     if status in (401, 403):
         return AuthError(text, status=status, code=code, detail=detail)
     return PermanentError(text, status=status, code=code, detail=detail)
+
+
+def redirect_error(status: int, location: Any) -> RedirectError:
+    """A 3xx as a final failure, naming the Location's host only (its path or query may carry a secret)."""
+    try:
+        host = URL(location).host if isinstance(location, str) else None
+    except ValueError:
+        host = None
+    if host:
+        where = f"to host {host[:255]}"
+    elif isinstance(location, str) and location.startswith("/"):
+        where = "to another path on the same host"
+    else:
+        where = "without a readable Location"
+    message = f"HTTP {status} redirect {where}: not followed (Graph does not redirect a PATCH)"
+    return RedirectError(message, status=status)

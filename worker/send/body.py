@@ -1,0 +1,55 @@
+"""Reading an answer's body from a server we do not control: bounded in size and in time.
+
+aiohttp reads whatever it is sent: `response.read()` has no size cap and inflates gzip without limit (a
+1 MB gzip body becomes 1 GB), and `sock_read` bounds only the gap between chunks (a body dripping a byte a
+second never trips it). Here the body is read in chunks, counting the *decompressed* bytes, under one
+deadline for the whole read. A 2xx body is not needed: it is read (and dropped) up to the cap so the
+connection can go back to the pool, and beyond the cap the connection is closed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+CHUNK = 64 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024
+DEFAULT_READ_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """How much of an answer is read (decompressed bytes) and how long the whole read may take."""
+
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What was read: at most `max_bytes` bytes, and whether the server sent more."""
+
+    data: bytes
+    cut: bool
+
+
+async def read_body(response: aiohttp.ClientResponse, limits: BodyLimits, *, keep: bool = True) -> Body:
+    """Read the body up to `limits.max_bytes` within `limits.read_timeout_s` (TimeoutError beyond).
+
+    With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
+    rest is never read.
+    """
+    parts: list[bytes] = []
+    size = 0
+    async with asyncio.timeout(limits.read_timeout_s):
+        while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
+            size += len(chunk)
+            if keep:
+                parts.append(chunk)
+            if size > limits.max_bytes:
+                response.close()
+                data = b"".join(parts)[: limits.max_bytes]
+                return Body(data, cut=True)
+    return Body(b"".join(parts), cut=False)
