@@ -114,8 +114,8 @@ class Lane:
     def _on_throttled(self, error: ThrottledError, sent_at: float) -> None:
         self.throttled += 1
         pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
-        if pause > self._max_pause_s:  # its job fails as throttled: a short pause, not hours of a stuck lane
-            pause = min(DEFAULT_PAUSE_S, self._max_pause_s)
+        if pause > self._max_pause_s:  # its job fails as throttled now; the lane goes on, never stalled for it
+            pause = 0.0
         closures = self.gate.closures
         reopen = self.gate.close_for(pause)
         self.pacer.hold_until(reopen)

@@ -63,11 +63,9 @@ def _item_result(item: Any) -> ItemResult:
         return ServerError("no answer for this item in the $batch response")
     status, headers = item.get("status"), item.get("headers", {})
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-        return MalformedResponseError(f"the $batch item's status is not an HTTP status: {_shown(status)}", status=200)
+        return MalformedResponseError(f"the $batch item's status is not an HTTP status: {_shown(status)}")
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        return MalformedResponseError(
-            f"the $batch item's headers are not an object of strings: {_shown(headers)}", status=200
-        )
+        return MalformedResponseError(f"the $batch item's headers are not an object of strings: {_shown(headers)}")
     lowered = {str(key).lower(): value for key, value in headers.items()}
     if 200 <= status < 300:
         return Answer(status, throttle_percent(lowered))

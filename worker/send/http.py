@@ -181,16 +181,17 @@ def classify(status: int, headers: Any, parsed_body: Any, *, fallback: str | Non
 
 
 def redirect_error(status: int, location: Any) -> RedirectError:
-    """A 3xx as a final failure, naming the Location's host only (its path or query may carry a secret)."""
-    try:
-        host = URL(location).host if isinstance(location, str) else None
-    except ValueError:
-        host = None
-    if host:
-        where = f"to host {host[:255]}"
-    elif isinstance(location, str) and location.startswith("/"):
-        where = "to another path on the same host"
-    else:
-        where = "without a readable Location"
+    """A 3xx as a final failure, naming the Location's host (and port) only: its path or query may hold a secret."""
+    where = "without a readable Location"
+    if isinstance(location, str):
+        try:
+            url = URL(location)
+        except ValueError:
+            url = None
+        if url is not None and url.host:
+            port = f":{url.explicit_port}" if url.explicit_port else ""
+            where = f"to host {url.host[:255]}{port}"
+        elif location.startswith("/"):
+            where = "to another path on the same host"
     message = f"HTTP {status} redirect {where}: not followed (Graph does not redirect a PATCH)"
     return RedirectError(message, status=status)
