@@ -115,7 +115,8 @@ class HostileServer:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ")
         message = f"{auth} rejected; token {token}; as a query token={quote(token, safe='')}"
-        error = {"code": "InvalidAuthenticationToken", "message": message, "innerError": dict(request.headers)}
+        echoed = {str(name): value for name, value in request.headers.items()}
+        error = {"code": "InvalidAuthenticationToken", "message": message, "innerError": echoed}
         text = orjson.dumps({"error": error}).decode()
         escaped = token.replace("/", "\\/")  # JSON may write "/" as "\/"
         text = text[:-2] + ',"escaped":"' + escaped + '"}}'  # one more member of the error object
