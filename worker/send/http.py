@@ -32,6 +32,7 @@ from worker.send.retry_after import parse_retry_after
 
 USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
+MAX_THROTTLE_PERCENT = 100.0  # far above anything Graph sends; beyond it (or NaN) a server is making things up
 
 
 def new_session(
@@ -120,14 +121,15 @@ class GraphClient:
 
 
 def throttle_percent(headers: Any) -> float | None:
-    """Graph's x-ms-throttle-limit-percentage (a fraction of the quota, 0.8..1.8), when sent."""
+    """Graph's x-ms-throttle-limit-percentage (a fraction of the quota, 0.8..1.8), when sent and sane."""
     value = headers.get(THROTTLE_PERCENT_HEADER)
-    if value is None:
+    if not isinstance(value, str):
         return None
     try:
-        return float(value)
+        percent = float(value)
     except ValueError:
         return None
+    return percent if 0.0 <= percent <= MAX_THROTTLE_PERCENT else None  # also rules out NaN and infinities
 
 
 def describe_transport(exc: BaseException) -> str:
