@@ -223,7 +223,8 @@ async def sending_stack(
         ca_bundle=settings.graph.ca_bundle,
     )
     base_url = effective_base_url(settings)
-    limits = BodyLimits(settings.graph.max_response_bytes, settings.graph.read_timeout_s)
+    graph = settings.graph
+    limits = BodyLimits(graph.max_response_bytes, graph.read_timeout_s, graph.connect_timeout_s + graph.read_timeout_s)
     async with session:
         sender: Sender
         if settings.run.batch_size > 1:

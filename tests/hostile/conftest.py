@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -26,6 +28,36 @@ async def _listen(server: HostileServer) -> tuple[web.AppRunner, str]:
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}"
+
+
+class _HeaderDrip:
+    """Answers any request with a status line, then one header byte every 0.2 s, for ever."""
+
+    def __init__(self) -> None:
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writers.append(writer)
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            while True:
+                writer.write(b"X")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def header_drip() -> AsyncIterator[str]:
+    """The URL of a raw server whose answer's headers never end."""
+    drip = _HeaderDrip()
+    server = await asyncio.start_server(drip, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.close()
+    for writer in drip.writers:
+        writer.close()
+    await server.wait_closed()
 
 
 @pytest.fixture

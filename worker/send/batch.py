@@ -118,7 +118,11 @@ class BatchClient:
             "client-request-id": str(uuid.uuid4()),
         }
         try:
-            async with self._session.post(self._url, data=body, headers=headers, allow_redirects=False) as response:
+            async with (
+                asyncio.timeout(self._limits.headers_timeout_s) as answered,
+                self._session.post(self._url, data=body, headers=headers, allow_redirects=False) as response,
+            ):
+                answered.reschedule(None)  # headers are in; the body has its own deadline
                 answer = await read_body(response, self._limits)
                 if response.status != 200:
                     raise error_from_response(response.status, response.headers, answer)

@@ -3,7 +3,8 @@
 aiohttp reads whatever it is sent: `response.read()` has no size cap and inflates gzip without limit (a
 1 MB gzip body becomes 1 GB), and `sock_read` bounds only the gap between chunks (a body dripping a byte a
 second never trips it). Here the body is read in chunks, counting the *decompressed* bytes, under one
-deadline for the whole read. A 2xx body is not needed: it is read (and dropped) up to the cap so the
+deadline for the whole read (and the status line and headers under one of their own: `sock_read` would
+let them drip too). A 2xx body is not needed: it is read (and dropped) up to the cap so the
 connection can go back to the pool, and beyond the cap the connection is closed instead.
 """
 
@@ -21,10 +22,12 @@ DEFAULT_READ_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
-    """How much of an answer is read (decompressed bytes) and how long the whole read may take."""
+    """How much of an answer is read (decompressed bytes), how long the whole read may take, and how long
+    the answer's status and headers may take from the request's start (None: no bound beyond `sock_read`)."""
 
     max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    headers_timeout_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

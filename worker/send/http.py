@@ -106,9 +106,13 @@ class GraphClient:
             "return-client-request-id": "true",
         }
         try:
-            async with self._session.patch(
-                self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
-            ) as response:
+            async with (
+                asyncio.timeout(self._limits.headers_timeout_s) as answered,
+                self._session.patch(
+                    self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
+                ) as response,
+            ):
+                answered.reschedule(None)  # headers are in; the body has its own deadline
                 if 200 <= response.status < 300:
                     await read_body(response, self._limits, keep=False)  # drained: the connection is reused
                     return Answer(response.status, throttle_percent(response.headers))
