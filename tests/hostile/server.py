@@ -3,7 +3,7 @@
 Every request is recorded (method, path, whether it carried a token), so a test can tell what reached
 this listener, and a second listener (`other`) shows whether anything went to another host. Base URLs:
 
-    /throttle/{preset}      429 with a far Retry-After (PRESETS: 99999999, 1e9, a date in year 9999)
+    /throttle/{preset}      429 (or 503) with a far Retry-After (PRESETS: 99999999, 1e9, a date in 9999)
     /batch/{shape}          $batch items with hostile JSON status/headers (BATCH_SHAPES)
     /redirect/{code}/{to}   a 3xx to another host (`other`) or to /sink/users/evil on this one (`same`)
     /echo/{status}          a 400/401 whose body echoes the request's headers and token in several forms
@@ -26,10 +26,11 @@ from urllib.parse import quote
 import orjson
 from aiohttp import web
 
-PRESETS = {
-    "huge": "99999999",
-    "exp": "1e9",
-    "date9999": "Fri, 31 Dec 9999 23:59:59 GMT",
+PRESETS = {  # name: (status, Retry-After)
+    "huge": (429, "99999999"),
+    "exp": (429, "1e9"),
+    "date9999": (429, "Fri, 31 Dec 9999 23:59:59 GMT"),
+    "storm503": (503, "99999999"),
 }
 BATCH_SHAPES: dict[str, dict[str, Any]] = {
     "retry-after-number": {"status": 429, "headers": {"Retry-After": 5}},
@@ -97,8 +98,8 @@ class HostileServer:
         return response
 
     async def _throttle(self, request: web.Request) -> web.Response:
-        value = PRESETS[request.match_info["preset"]]
-        return _graph_error(429, "TooManyRequests", "slow down", headers={"Retry-After": value})
+        status, value = PRESETS[request.match_info["preset"]]
+        return _graph_error(status, f"Throttled{status}", "slow down", headers={"Retry-After": value})
 
     async def _batch(self, request: web.Request) -> web.Response:
         shape = BATCH_SHAPES[request.match_info["shape"]]

@@ -16,24 +16,32 @@ from worker.schedule.lanes import Lane, LaneLimits
 from worker.send.http import Answer
 
 
+@pytest.mark.parametrize("batch_size", ["1", "5"])
 @pytest.mark.parametrize("preset", sorted(PRESETS))
-async def test_far_retry_after_fails_each_job_and_the_run_ends(hostile: Listening, tmp_path: Path, preset: str) -> None:
+async def test_far_retry_after_fails_each_job_and_the_run_ends(
+    hostile: Listening, tmp_path: Path, preset: str, batch_size: str
+) -> None:
     done = await run_measured(
         tmp_path,
         f"{hostile.url}/throttle/{preset}",
         50,
+        "--batch-size",
+        batch_size,
         env={"PATCH_WORKER_RETRY__MAX_RETRY_AFTER_S": "30"},
         timeout=60,
     )
+    status = PRESETS[preset][0]
     assert done.code == 1, done.stderr[-2000:]
     assert sorted(row["line"] for row in done.results) == list(range(1, 51))
     for row in done.results:
         assert row["status"] == "failed"
-        assert row["error"]["kind"] == "TooManyRequests"
+        assert row["httpStatus"] == status
+        assert row["error"]["kind"] == f"Throttled{status}"
         assert "retry.max_retry_after_s=30s" in row["error"]["message"]
         assert row["attempts"] == 1
     assert done.elapsed_s < 30  # no lane waited for the Retry-After, nor for the cap
-    assert len(hostile.server.seen) == 50
+    requests = len(hostile.server.seen)  # each job tried once: one request each, or packed in $batch
+    assert requests == 50 if batch_size == "1" else 10 <= requests <= 50
 
 
 async def test_a_lane_is_never_paused_longer_than_the_cap() -> None:
