@@ -9,6 +9,7 @@ import orjson
 from worker.errors import PermanentError
 from worker.record.logging import redact_secrets
 from worker.redact import (
+    DETAIL_NOT_KEPT,
     MAX_DETAIL_CHARS,
     MAX_HELD,
     MAX_MESSAGE_CHARS,
@@ -73,3 +74,10 @@ def test_log_values_are_scrubbed_and_cut_however_deep() -> None:
     assert "redact+test" not in rendered
     assert len(rendered) < 2 * MAX_MESSAGE_CHARS
     assert event["token"] == REDACTED
+
+
+def test_a_detail_nested_too_deep_is_replaced_not_crashed_on() -> None:
+    deep: object = 1
+    for _ in range(1000):
+        deep = {"a": deep}
+    assert safe_detail(deep) == DETAIL_NOT_KEPT

@@ -27,6 +27,7 @@ MIN_SECRET_CHARS = 8
 MAX_HELD = 512
 MAX_MESSAGE_CHARS = 4096
 MAX_DETAIL_CHARS = 8192
+DETAIL_NOT_KEPT = "[detail not kept: nested too deep or not JSON]"
 
 
 class SecretRegistry:
@@ -98,8 +99,8 @@ def safe_detail(detail: Any) -> Any:
         return None
     try:
         text = orjson.dumps(detail, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):  # too deep, or not JSON: keep a readable form only
-        return cap_text(scrub(repr(detail)), MAX_DETAIL_CHARS)
+    except (TypeError, orjson.JSONEncodeError):  # nested too deep (repr would be too), or not JSON
+        return DETAIL_NOT_KEPT
     clean = scrub(text)
     if len(clean) > MAX_DETAIL_CHARS:
         return cap_text(clean, MAX_DETAIL_CHARS)
