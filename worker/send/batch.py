@@ -28,7 +28,7 @@ from worker.errors import AuthError, MalformedResponseError, SendError, ServerEr
 from worker.jobs import Job
 from worker.schedule.lanes import ItemResult, Lane, LaneSet
 from worker.send.auth import Credentials
-from worker.send.body import BodyLimits, read_body
+from worker.send.body import BodyLimits, answer_deadline, read_body
 from worker.send.http import Answer, classify, describe_transport, error_from_response, throttle_percent
 
 log = structlog.get_logger("worker.send")
@@ -119,11 +119,10 @@ class BatchClient:
         }
         try:
             async with (
-                asyncio.timeout(self._limits.headers_timeout_s) as answered,
+                answer_deadline(self._limits) as deadline,
                 self._session.post(self._url, data=body, headers=headers, allow_redirects=False) as response,
             ):
-                answered.reschedule(None)  # headers are in; the body has its own deadline
-                answer = await read_body(response, self._limits)
+                answer = await read_body(response, self._limits, deadline)
                 if response.status != 200:
                     raise error_from_response(response.status, response.headers, answer)
         except SendError:

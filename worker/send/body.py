@@ -38,21 +38,34 @@ class Body:
     cut: bool
 
 
-async def read_body(response: aiohttp.ClientResponse, limits: BodyLimits, *, keep: bool = True) -> Body:
+def answer_deadline(limits: BodyLimits) -> asyncio.Timeout:
+    """The deadline of one attempt: `headers_timeout_s` for the status and headers; `read_body` then moves
+    it to `read_timeout_s` from then on for the body (one timer per attempt: it is on every request's path)."""
+    return asyncio.timeout(limits.headers_timeout_s)
+
+
+async def read_body(
+    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: asyncio.Timeout, *, keep: bool = True
+) -> Body:
     """Read the body up to `limits.max_bytes` within `limits.read_timeout_s` (TimeoutError beyond).
 
     With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
     rest is never read.
     """
+    if response.content.at_eof():  # no body (204), or all of it already here: nothing to wait for
+        deadline.reschedule(None)
+        return EMPTY
+    deadline.reschedule(asyncio.get_running_loop().time() + limits.read_timeout_s)
     parts: list[bytes] = []
     size = 0
-    async with asyncio.timeout(limits.read_timeout_s):
-        while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
-            size += len(chunk)
-            if keep:
-                parts.append(chunk)
-            if size > limits.max_bytes:
-                response.close()
-                data = b"".join(parts)[: limits.max_bytes]
-                return Body(data, cut=True)
+    while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
+        size += len(chunk)
+        if keep:
+            parts.append(chunk)
+        if size > limits.max_bytes:
+            response.close()
+            return Body(b"".join(parts)[: limits.max_bytes], cut=True)
     return Body(b"".join(parts), cut=False)
+
+
+EMPTY = Body(b"", cut=False)

@@ -27,7 +27,7 @@ from worker.errors import (
 )
 from worker.jobs import Job
 from worker.send.auth import Credentials
-from worker.send.body import Body, BodyLimits, read_body
+from worker.send.body import Body, BodyLimits, answer_deadline, read_body
 from worker.send.retry_after import parse_retry_after
 
 USER_AGENT = "patch-worker/0.1"
@@ -107,16 +107,15 @@ class GraphClient:
         }
         try:
             async with (
-                asyncio.timeout(self._limits.headers_timeout_s) as answered,
+                answer_deadline(self._limits) as deadline,
                 self._session.patch(
                     self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
                 ) as response,
             ):
-                answered.reschedule(None)  # headers are in; the body has its own deadline
                 if 200 <= response.status < 300:
-                    await read_body(response, self._limits, keep=False)  # drained: the connection is reused
+                    await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
                     return Answer(response.status, throttle_percent(response.headers))
-                body = await read_body(response, self._limits)
+                body = await read_body(response, self._limits, deadline)
                 raise error_from_response(response.status, response.headers, body)
         except SendError:
             raise
