@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import aiohttp
 import orjson
 import pytest
 
 from worker.errors import MalformedResponseError, RedirectError, ServerError
+from worker.jobs import Job
+from worker.send.auth import Credentials, StaticToken
 from worker.send.batch import decode_batch
-from worker.send.http import Answer, redirect_error, throttle_percent
+from worker.send.http import Answer, GraphClient, redirect_error, throttle_percent
 
 
 @pytest.mark.parametrize(
@@ -62,3 +65,17 @@ def test_items_are_read_one_by_one() -> None:
     assert isinstance(results[2], MalformedResponseError)
     assert isinstance(results[3], MalformedResponseError)
     assert "99999" in results[3].message
+
+
+class _BrokenClient(GraphClient):
+    """A client whose exchange fails in a way nobody foresaw."""
+
+    async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
+        raise KeyError("unforeseen")
+
+
+async def test_an_unexpected_exception_fails_the_attempt_retryably() -> None:
+    async with aiohttp.ClientSession() as session:
+        client = _BrokenClient(session, "http://127.0.0.1:9", Credentials(StaticToken("never-sent-token")))
+        with pytest.raises(ServerError, match="internal error while sending the PATCH: KeyError"):
+            await client.patch(Job("1", 1, "t", "/auditLogs/provisioning/x", b"{}", "crid"))

@@ -29,7 +29,14 @@ from worker.jobs import Job
 from worker.schedule.lanes import ItemResult, Lane, LaneSet
 from worker.send.auth import Credentials
 from worker.send.body import BodyLimits, answer_deadline, read_body
-from worker.send.http import Answer, classify, describe_transport, error_from_response, throttle_percent
+from worker.send.http import (
+    Answer,
+    classify,
+    describe_transport,
+    error_from_response,
+    internal_error,
+    throttle_percent,
+)
 
 log = structlog.get_logger("worker.send")
 
@@ -190,9 +197,7 @@ class Batcher:
         except SendError as error:
             return [error] * len(jobs)
         except Exception as exc:  # a bug or a hostile answer nobody foresaw: fail the jobs, never strand them
-            problem = f"{type(exc).__name__}: {exc}"
-            log.error("batch.crashed", lane=tenant, jobs=len(jobs), error=problem)  # noqa: TRY400 - one line, no traceback
-            return [ServerError(f"internal error while sending the $batch: {problem}")] * len(jobs)
+            return [internal_error(exc, "$batch", tenant)] * len(jobs)
 
 
 class BatchSender:

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import structlog
 from yarl import URL
 
 from worker.errors import (
@@ -29,6 +30,8 @@ from worker.jobs import Job
 from worker.send.auth import Credentials
 from worker.send.body import Body, BodyLimits, answer_deadline, read_body
 from worker.send.retry_after import parse_retry_after
+
+log = structlog.get_logger("worker.send")
 
 USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
@@ -106,21 +109,33 @@ class GraphClient:
             "return-client-request-id": "true",
         }
         try:
-            async with (
-                answer_deadline(self._limits) as deadline,
-                self._session.patch(
-                    self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
-                ) as response,
-            ):
-                if 200 <= response.status < 300:
-                    await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
-                    return Answer(response.status, throttle_percent(response.headers))
-                body = await read_body(response, self._limits, deadline)
-                raise error_from_response(response.status, response.headers, body)
+            return await self._exchange(job, headers)
         except SendError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransportError(describe_transport(exc)) from exc
+        except Exception as exc:  # an answer nobody foresaw must fail this job, not stop the run
+            raise internal_error(exc, "PATCH", job.tenant) from exc
+
+    async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
+        async with (
+            answer_deadline(self._limits) as deadline,
+            self._session.patch(
+                self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
+            ) as response,
+        ):
+            if 200 <= response.status < 300:
+                await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
+                return Answer(response.status, throttle_percent(response.headers))
+            body = await read_body(response, self._limits, deadline)
+            raise error_from_response(response.status, response.headers, body)
+
+
+def internal_error(exc: Exception, what: str, lane: str) -> ServerError:
+    """An unexpected exception while sending, as a retryable failure of the jobs concerned (logged once)."""
+    problem = f"{type(exc).__name__}: {exc}"
+    log.error("send.crashed", lane=lane, request=what, error=problem)
+    return ServerError(f"internal error while sending the {what}: {problem}")
 
 
 def throttle_percent(headers: Any) -> float | None:
