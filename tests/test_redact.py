@@ -81,3 +81,10 @@ def test_a_detail_nested_too_deep_is_replaced_not_crashed_on() -> None:
     for _ in range(1000):
         deep = {"a": deep}
     assert safe_detail(deep) == DETAIL_NOT_KEPT
+
+
+def test_any_jwt_is_scrubbed_by_its_shape_without_being_registered() -> None:
+    jwt = "eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJhdWQiOiJodHRwczovL2dyYXBo.c2lnbmF0dXJlLXBhcnQ"
+    registry = SecretRegistry()
+    registry.add(jwt)  # not held: its shape is enough
+    assert registry.scrub(f"echo {jwt} and {quote(jwt)}") == f"echo {REDACTED} and {REDACTED}"
