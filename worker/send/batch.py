@@ -22,7 +22,6 @@ from typing import Any
 
 import aiohttp
 import orjson
-import structlog
 
 from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
 from worker.jobs import Job
@@ -37,8 +36,6 @@ from worker.send.http import (
     internal_error,
     throttle_percent,
 )
-
-log = structlog.get_logger("worker.send")
 
 MAX_BATCH = 20  # Graph's limit per $batch
 LINGER_S = 0.005
