@@ -23,6 +23,7 @@ from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send.auth import Credentials, verify_credentials
 from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
+from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor, Sender
 from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch
 from worker.send.http import GraphClient, new_session
@@ -81,6 +82,7 @@ def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
+            max_pause_s=settings.retry.max_retry_after_s,
         )
 
     return limits
@@ -235,17 +237,19 @@ async def sending_stack(
         ca_bundle=settings.graph.ca_bundle,
     )
     base_url = effective_base_url(settings)
+    graph = settings.graph
+    limits = BodyLimits(graph.max_response_bytes, graph.read_timeout_s, graph.connect_timeout_s + graph.read_timeout_s)
     async with session:
         sender: Sender
         if settings.run.batch_size > 1:
             batch_client = (
-                BatchClient(session, base_url, tokens)
+                BatchClient(session, base_url, tokens, limits)
                 if guard is None
-                else GuardedBatchClient(session, base_url, tokens, guard=guard)
+                else GuardedBatchClient(session, base_url, tokens, limits, guard=guard)
             )
             sender = BatchSender(lanes, batch_client, settings.run.batch_size)
         else:
-            send = GraphClient(session, base_url, tokens).patch
+            send = GraphClient(session, base_url, tokens, limits).patch
             sender = LaneSender(lanes, send if guard is None else guard.guarded(send))
         if wrap is not None:
             sender = wrap(sender)

@@ -8,15 +8,22 @@
         ├── RetryableError          worth another attempt, after `retry_after` seconds if the server said so
         │   ├── ThrottledError      429, or 503 with Retry-After: the lane slows down
         │   ├── ServerError         500, 502, 503, 504
+        │   │   └── MalformedResponseError  an answer that is not what Graph sends (a $batch item's status `true`)
         │   └── TransportError      connection refused/reset, server disconnected, timeout
         ├── PermanentError          any other 4xx: final, with Graph's error code and message
-        │   └── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+        │   ├── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+        │   └── RedirectError       3xx: never followed (Graph does not redirect a PATCH), named by its host
         └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
 
-A job's final result is built from the last SendError it saw (see `worker.send.retry`).
+A job's final result is built from the last SendError it saw (see `worker.send.retry`). A SendError's message
+and detail are scrubbed of secrets and cut to a few KB when it is made (see `worker.redact`).
 """
 
 from __future__ import annotations
+
+from worker.redact import cap_text, safe_detail, safe_message, scrub
+
+MAX_CODE_CHARS = 128  # Graph's codes are short words; a server's kilobyte of "code" is not one
 
 
 class PatchWorkerError(Exception):
@@ -49,11 +56,12 @@ class SendError(PatchWorkerError):
         detail: object = None,
         retry_after: float | None = None,
     ) -> None:
+        message = safe_message(message)  # servers echo requests back: no token, no 50 MB body in a result
         super().__init__(message)
         self.message = message
         self.status = status
-        self.code = code
-        self.detail = detail
+        self.code = None if code is None else cap_text(scrub(code), MAX_CODE_CHARS)
+        self.detail = safe_detail(detail)
         self.retry_after = retry_after
 
     @property
@@ -80,6 +88,12 @@ class ServerError(RetryableError):
     kind = "server_error"
 
 
+class MalformedResponseError(ServerError):
+    """An answer that breaks Graph's contract (a $batch item without a valid status or headers)."""
+
+    kind = "malformed_response"
+
+
 class TransportError(RetryableError):
     """No HTTP answer: connection refused or reset, server disconnected, timeout."""
 
@@ -96,6 +110,12 @@ class AuthError(PermanentError):
     """401 or 403."""
 
     kind = "auth_error"
+
+
+class RedirectError(PermanentError):
+    """A 3xx: the request is not sent anywhere else (not even on the same host: only approved routes)."""
+
+    kind = "redirect"
 
 
 class NotSentError(SendError):

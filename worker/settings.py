@@ -31,6 +31,8 @@ class GraphSettings(_Section):
     base_url: str = "https://graph.microsoft.com/beta"
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
+    # decompressed bytes of an answer read at most (a 2xx body beyond it is dropped, an error body cut)
+    max_response_bytes: int = Field(default=512 * 1024, ge=1024)
     default_tenant: str = Field(default="default", min_length=1)
     max_connections: int = Field(default=256, ge=1, le=10_000)
     # CA bundle (PEM) trusted for Graph and the login host, instead of the system store; verification stays on

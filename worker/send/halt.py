@@ -25,6 +25,7 @@ from worker.jobs import ErrorInfo, Job, Outcome
 from worker.schedule.lanes import ItemResult
 from worker.send.auth import Credentials
 from worker.send.batch import BatchClient
+from worker.send.body import BodyLimits
 from worker.send.http import Answer
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of
 
@@ -196,9 +197,15 @@ class GuardedBatchClient(BatchClient):
     how each item went."""
 
     def __init__(
-        self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials, *, guard: SystemicGuard
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        credentials: Credentials,
+        limits: BodyLimits | None = None,
+        *,
+        guard: SystemicGuard,
     ) -> None:
-        super().__init__(session, base_url, credentials)
+        super().__init__(session, base_url, credentials, limits)
         self._guard = guard
 
     async def post(self, tenant: str, jobs: Sequence[Job]) -> list[ItemResult]:
