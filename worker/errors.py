@@ -17,6 +17,13 @@ A job's final result is built from the last SendError it saw (see `worker.send.r
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+#: bind() failures that are the user's to fix (another process has the port, or it is privileged)
+_BIND_ERRNOS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
+
 
 class PatchWorkerError(Exception):
     """Root of every error patch-worker raises on purpose."""
@@ -95,3 +102,15 @@ class AuthError(PermanentError):
     """401 or 403."""
 
     kind = "auth_error"
+
+
+@contextmanager
+def listening(host: str, port: int) -> Iterator[None]:
+    """Turn a failed bind into a one-line ConfigError naming the address (exit 2, not an OSError traceback)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRNOS:
+            raise
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason} (pick another with --port)") from None
