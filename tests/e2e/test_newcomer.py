@@ -108,14 +108,19 @@ async def test_malformed_yaml_is_one_line_with_its_position(tmp_path: Path) -> N
     assert "line 3, column 2" in done.stderr
 
 
-async def test_busy_port_is_one_line_naming_it() -> None:
+async def test_busy_port_is_one_line_naming_it(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         emulate = await run_cli("emulate", "--port", str(port), timeout=30)
         serve = await run_cli(
-            "serve", "--port", str(port), env={"PATCH_WORKER_SERVICE__API_KEY": "k" * 32, "GRAPH_TOKEN": "t"}
+            "serve",
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path),
+            env={"PATCH_WORKER_SERVICE__API_KEY": "k" * 32, "GRAPH_TOKEN": "t"},
         )
     for done in (emulate, serve):
         assert done.code == 2, done.stderr
