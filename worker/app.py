@@ -17,7 +17,7 @@ from worker.loop import running_loop_name
 from worker.pipeline import Execute, Parse, Pipeline
 from worker.plan import build_plan
 from worker.record.ledger import Ledger
-from worker.record.progress import progress_bar
+from worker.record.progress import lane_status, progress_bar
 from worker.record.recorder import Recorder, ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
@@ -128,7 +128,7 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
     stop = asyncio.Event()
     try:
         with stop_on_signals(stop, "run", on_first=summary.mark_interrupted):
-            async with progress_bar(summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress):
+            async with progress_bar(summary, source, summary.lane_status, enabled=request.progress):
                 await process(
                     settings,
                     source,
@@ -219,6 +219,7 @@ async def _sending(
         yield None
         return
     lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    summary.lane_status = partial(lane_status, lanes)
     try:
         async with sending_stack(settings, tokens, lanes) as execute:
             yield execute

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -26,6 +27,14 @@ COUNT_LABELS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class LaneStatus:
+    """What the lanes say right now, for the progress bar: 429s so far and the lanes paused by a Retry-After."""
+
+    throttled: int = 0
+    paused: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class RunSummary:
     """What happened in a run, cheap to update once per job."""
@@ -43,6 +52,7 @@ class RunSummary:
     resumed: int = 0
     not_done: int = 0
     plan: dict[str, Any] | None = None  # a dry run's plan (see worker.plan)
+    lane_status: Callable[[], LaneStatus] = LaneStatus  # live lane figures, set once the run's lanes exist
     _previous_sent: int = 0
 
     def mark_interrupted(self) -> None:

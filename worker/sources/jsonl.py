@@ -77,6 +77,11 @@ class JsonlSource:
             return None
 
     @property
+    def lines_read(self) -> int:
+        """Lines numbered so far (blank ones too): with `bytes_read`, the progress bar's estimate of the total."""
+        return self._line_no
+
+    @property
     def bytes_read(self) -> int:
         """Bytes consumed from the file so far (compressed bytes for .gz): drives the progress bar."""
         try:
