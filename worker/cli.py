@@ -294,6 +294,7 @@ def cmd_emulate(ns: argparse.Namespace) -> int:
     """`patch-worker emulate`."""
     from worker.emulator.server import run_forever  # the server side is not needed by `run`
 
+    configure_logging("info", "auto")  # a client going away is a debug line: not shown
     with listening(ns.host, ns.port):
         run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
     return EXIT_OK
