@@ -258,7 +258,8 @@ def cmd_run(ns: argparse.Namespace) -> int:
     state = None if ns.dry_run else ns.state
     if results is not None and state is None and not ns.overwrite:
         refuse_to_overwrite(results)
-    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=not ns.no_progress, state=state)
+    progress = not ns.no_progress and not ns.dry_run  # a dry run sends nothing: there is no progress to count
+    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=progress, state=state)
     try:
         summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once, results so far are intact
