@@ -111,7 +111,8 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--results",
         metavar="PATH",
-        help="results JSONL, '-' for stdout (default results.jsonl, or DIR/results.jsonl with --state)",
+        help="results JSONL, '-' for stdout (default results.jsonl, or DIR/results.jsonl with --state; "
+        "none for --dry-run)",
     )
     run.add_argument(
         "--state",
@@ -253,7 +254,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     """`patch-worker run`."""
     settings = _settings(ns)
     results = settings.run.results
-    if results is None and ns.state is None:
+    if results is None and ns.state is None and not ns.dry_run:  # a dry run writes no file unless asked to
         results = DEFAULT_RESULTS
     state = None if ns.dry_run else ns.state
     if results is not None and state is None and not ns.overwrite:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import EXAMPLES, run_cli, write_lines
+from tests.conftest import EXAMPLES, REPO, run_cli, write_lines
 from worker.emulator.server import RunningEmulator
 
 
@@ -45,10 +45,14 @@ async def test_dry_run_prints_the_plan(tmp_path: Path) -> None:
     assert (plan["batchSize"], plan["estimatedS"]) == (5, 3.0)
 
 
-async def test_dry_run_without_a_rate_plans_a_learned_one(tmp_path: Path) -> None:
+async def test_dry_run_without_a_rate_plans_a_learned_one_and_writes_no_file(tmp_path: Path) -> None:
     source = write_lines(tmp_path / "in.jsonl", [{"action": "Update"}])
-    done = await run_cli("run", str(source), "--dry-run", "--results", "-")
-    plan = summary_of(done.stderr)["plan"]
+    default_results = REPO / "results.jsonl"  # the CLI runs in the repository
+    existed = default_results.exists()
+    done = await run_cli("run", str(source), "--dry-run")
+    assert done.code == 0, done.stderr
+    assert default_results.exists() == existed  # a dry run writes no results file unless asked to
+    plan = summary_of(done.stdout)["plan"]
     assert isinstance(plan, dict)
     assert plan["lanes"] == [{"lane": "default", "jobs": 1, "rate": None, "rateSource": "learned", "estimatedS": None}]
 
