@@ -87,11 +87,19 @@ async def test_an_existing_results_file_is_refused_not_overwritten(
     assert '"succeeded"' in results.read_text()
 
 
-async def test_results_to_dev_null(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:
+async def test_results_to_dev_null_and_a_pipe(
+    emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Neither can be fsynced: they are written, not refused as existing, and the run succeeds."""
     source = write_lines(tmp_path / "in.jsonl", [{"action": "Update"}])
     done = await run_cli("run", str(source), "--base-url", emulator.base_url, "--results", "/dev/null", env=token_env)
     assert done.code == 0, done.stderr
     assert summary_of(done.stdout)["succeeded"] == 1
+    piped = await run_cli(
+        "run", str(source), "--base-url", emulator.base_url, "--results", "/dev/stdout", env=token_env
+    )
+    assert piped.code == 0, piped.stderr  # the CLI's stdout is a pipe here
+    assert '"status":"succeeded"' in piped.stdout
 
 
 async def test_abbreviated_flag_is_refused(tmp_path: Path) -> None:
