@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ import structlog
 
 from worker.jobs import FieldError, Job, Rejected
 from worker.loop import running_loop_name
-from worker.pipeline import Execute, Pipeline
+from worker.pipeline import Execute, Parse, Pipeline
+from worker.plan import build_plan
 from worker.record.ledger import Ledger
-from worker.record.progress import progress_bar
+from worker.record.progress import lane_status, progress_bar
 from worker.record.recorder import Recorder, ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
@@ -45,6 +47,7 @@ class RunRequest:
     dry_run: bool = False
     progress: bool = True
     state: Path | None = None
+    log_rejected: bool = True  # False for `validate`: its result lines already show every rejection
 
 
 def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
@@ -128,11 +131,11 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
     stop = asyncio.Event()
     try:
         with stop_on_signals(stop, "run", on_first=summary.mark_interrupted):
-            async with progress_bar(summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress):
+            async with progress_bar(summary, source, summary.lane_status, enabled=request.progress):
                 await process(
                     settings,
                     source,
-                    ResultsRecorder(writer, summary),
+                    ResultsRecorder(writer, summary, log_rejected=request.log_rejected),
                     tokens=tokens,
                     summary=summary,
                     skip=None if ledger is None else ledger.done.__contains__,
@@ -165,9 +168,12 @@ async def process(
     source: the service's batches share their lanes that way; `watch` is then this source's view of that
     stack's systemic guard (jobs of a halted lane get `not_sent`). `summary.stopped_by` says what halted.
     """
-    parse = partial(
+    parse: Parse = partial(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
+    jobs_by_lane: Counter[str] = Counter()
+    if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
+        parse = _counting(parse, jobs_by_lane)
     sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary)
     async with sending as (executor, halts):
         pipeline = Pipeline(
@@ -186,6 +192,21 @@ async def process(
     summary.stopped_by = None if halts is None else halts.cause
     summary.valid = pipeline.valid_jobs
     summary.not_done = pipeline.valid_jobs - summary.sent_this_run
+    if tokens is None and execute is None:
+        limits = lane_limits(settings)
+        summary.plan = build_plan(settings, jobs_by_lane, lambda tenant: limits(tenant).rate)
+
+
+def _counting(parse: Parse, jobs_by_lane: Counter[str]) -> Parse:
+    """`parse`, counting the valid jobs of each lane (tenant) as they go by."""
+
+    def counted(raw: bytes, line_no: int) -> Job | Rejected | None:
+        parsed = parse(raw, line_no)
+        if isinstance(parsed, Job):
+            jobs_by_lane[parsed.tenant] += 1
+        return parsed
+
+    return counted
 
 
 def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter | None:
@@ -209,6 +230,7 @@ async def _sending(
         return
     lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
+    summary.lane_status = partial(lane_status, lanes)
     try:
         async with sending_stack(settings, tokens, lanes, guard=guard) as execute:
             with guard.watch() as watch:

@@ -21,9 +21,16 @@ and detail are scrubbed of secrets and cut to a few KB when it is made (see `wor
 
 from __future__ import annotations
 
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from worker.redact import cap_text, safe_detail, safe_message, scrub
 
 MAX_CODE_CHARS = 128  # Graph's codes are short words; a server's kilobyte of "code" is not one
+
+#: bind() failures that are the user's to fix (another process has the port, or it is privileged)
+_BIND_ERRNOS = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 
 
 class PatchWorkerError(Exception):
@@ -122,3 +129,15 @@ class NotSentError(SendError):
     """The attempt was not made: a systemic failure (bad credentials, no permission, no host) halted its lane."""
 
     kind = "not_sent"
+
+
+@contextmanager
+def listening(host: str, port: int) -> Iterator[None]:
+    """Turn a failed bind into a one-line ConfigError naming the address (exit 2, not an OSError traceback)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _BIND_ERRNOS:
+            raise
+        reason = "the port is already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason} (pick another with --port)") from None

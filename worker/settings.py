@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -203,8 +204,19 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         return _FromFile(**(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
-    except (OSError, ValueError) as exc:  # unreadable or malformed YAML
+    except yaml.YAMLError as exc:  # malformed YAML: one line with where it went wrong, not a traceback
+        raise ConfigError(f"config file {config_file} is not valid YAML: {_yaml_problem(exc)}") from None
+    except (OSError, ValueError) as exc:  # unreadable
         raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's complaint with its 1-based line and column (PyYAML's own text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,4 +1,4 @@
-"""A JSONL file (gzip by suffix) or stdin (`-`), read in a thread a chunk at a time and split into lines.
+"""A JSONL file or stdin (`-`), gzip or not (told by its magic bytes), read in a thread a chunk at a time.
 
 Reading happens off the event loop (stdin can block for as long as its writer likes), a 1 MiB chunk at
 a time, so the thread hop and the read call are paid once per several hundred lines. A line longer than
@@ -20,6 +20,7 @@ from worker.errors import InputError
 CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 OVERSIZED = b"\x00oversized"  # never valid JSON, so it cannot collide with a real line
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class JsonlSource:
@@ -29,7 +30,8 @@ class JsonlSource:
         self.name = "stdin" if target == "-" else target
         self._target = target
         self.max_line_bytes = max_line_bytes
-        self._raw, self._stream = self._open(target)
+        self._raw = self._open(target)
+        self._stream: BinaryIO | None = None  # decided by the first bytes, in the reading thread (stdin may wait)
         self.total_bytes = self._size(target)
         self._line_no = 0
         self._carry = b""
@@ -48,17 +50,22 @@ class JsonlSource:
         return JsonlSource(self._target, max_line_bytes=self.max_line_bytes)
 
     @staticmethod
-    def _open(target: str) -> tuple[BinaryIO, BinaryIO]:
+    def _open(target: str) -> BinaryIO:
         if target == "-":
-            return sys.stdin.buffer, sys.stdin.buffer
+            return sys.stdin.buffer
         path = Path(target)
         try:
-            raw = path.open("rb")
+            return path.open("rb")
         except OSError as exc:
             raise InputError(f"cannot open input {path}: {exc.strerror or exc}") from None
-        if path.suffix == ".gz":
-            return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-        return raw, raw
+
+    def _decompressed(self) -> BinaryIO:
+        """The input's bytes, through gzip for a .gz name or gzip's magic bytes (whatever the name, stdin too)."""
+        peek = getattr(self._raw, "peek", None)
+        head = peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] if peek is not None else b""
+        if head == GZIP_MAGIC or self._target.endswith(".gz"):
+            return gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[return-value]
+        return self._raw
 
     @staticmethod
     def _size(target: str) -> int | None:
@@ -70,6 +77,11 @@ class JsonlSource:
             return None
 
     @property
+    def lines_read(self) -> int:
+        """Lines numbered so far (blank ones too): with `bytes_read`, the progress bar's estimate of the total."""
+        return self._line_no
+
+    @property
     def bytes_read(self) -> int:
         """Bytes consumed from the file so far (compressed bytes for .gz): drives the progress bar."""
         try:
@@ -79,6 +91,8 @@ class JsonlSource:
 
     def _read_block(self) -> list[tuple[int, bytes]]:
         try:
+            if self._stream is None:
+                self._stream = self._decompressed()
             chunk = self._stream.read(CHUNK_BYTES)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"cannot read {self.name} after line {self._line_no}: {exc}") from None
@@ -123,5 +137,6 @@ class JsonlSource:
     def close(self) -> None:
         """Close the file (stdin is left open)."""
         if self._raw is not sys.stdin.buffer:
-            self._stream.close()
+            if self._stream is not None:
+                self._stream.close()
             self._raw.close()
