@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -14,6 +14,7 @@ import structlog
 from worker.jobs import FieldError, Job, Rejected
 from worker.loop import running_loop_name
 from worker.pipeline import Execute, Pipeline
+from worker.record.learned import load_learned, save_learned
 from worker.record.ledger import Ledger
 from worker.record.progress import progress_bar
 from worker.record.recorder import Recorder, ResultsRecorder
@@ -68,15 +69,21 @@ def credentials(settings: Settings) -> Credentials:
     return build_credentials(settings)
 
 
-def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
-    """Each tenant's lane limits: run.* with the tenant's own rate where it has one."""
+def lane_limits(settings: Settings, learned: Mapping[str, float] | None = None) -> Callable[[str], LaneLimits]:
+    """Each tenant's lane limits: `run.rate` (`--rate`) is an exact rate; `tenants.<t>.rate` a ceiling under
+    which the rate is learned, starting from `learned[tenant]` (what an earlier run ended with) when known."""
     run = settings.run
+    known = learned or {}
 
     def limits(tenant: str) -> LaneLimits:
         own = settings.tenants.get(tenant)
-        rate = own.rate if own is not None and own.rate is not None else (run.rate or None)
+        ceiling = own.rate if own is not None else None
+        exact = min(run.rate, ceiling or run.rate) if run.rate else None
+        start = known.get(tenant)
         return LaneLimits(
-            rate=rate,
+            rate=exact,
+            ceiling=ceiling,
+            learned=None if start is None else min(start, ceiling or start),
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
@@ -134,6 +141,7 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
                     summary=summary,
                     skip=None if ledger is None else ledger.done.__contains__,
                     stop=stop,
+                    state_dir=request.state,
                 )
     finally:
         source.close()
@@ -153,6 +161,7 @@ async def process(
     skip: Callable[[int], bool] | None = None,
     stop: asyncio.Event | None = None,
     execute: Execute | None = None,
+    state_dir: Path | None = None,
 ) -> None:
     """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
 
@@ -163,7 +172,7 @@ async def process(
     parse = partial(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
-    sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary)
+    sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary, state_dir)
     async with sending as executor:
         pipeline = Pipeline(
             source=source,
@@ -191,18 +200,24 @@ def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter
 
 @asynccontextmanager
 async def _sending(
-    settings: Settings, tokens: Credentials | None, summary: RunSummary
+    settings: Settings, tokens: Credentials | None, summary: RunSummary, state_dir: Path | None
 ) -> AsyncIterator[Execute | None]:
-    """The executor (lanes over one ClientSession) for the run, or None for a dry run."""
+    """The executor (lanes over one ClientSession) for the run, or None for a dry run.
+
+    With a state directory, each lane starts from the rate an earlier run learned, and leaves its own.
+    """
     if tokens is None:
         yield None
         return
-    lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    learned = load_learned(state_dir) if state_dir is not None else None
+    lanes = LaneSet(lane_limits(settings, learned), app_rate=settings.run.app_rate or None)
     try:
         async with sending_stack(settings, tokens, lanes) as execute:
             yield execute
     finally:
         summary.lanes = lanes.stats()
+        if state_dir is not None:
+            save_learned(state_dir, lanes.learned())
 
 
 @asynccontextmanager

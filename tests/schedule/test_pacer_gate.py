@@ -10,7 +10,6 @@ import pytest
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
-from worker.schedule.ratecontrol import RateLearner
 
 
 class FakeClock:
@@ -86,9 +85,9 @@ async def test_gate_wait_returns_after_the_pause() -> None:
 
 
 async def test_adaptive_limit_halves_and_grows() -> None:
-    limit = AdaptiveLimit(minimum=2, maximum=16, initial=16)
+    limit = AdaptiveLimit(minimum=2, maximum=16)
     limit.on_overload(time.monotonic())
-    limit.on_overload(time.monotonic())
+    limit.on_overload(time.monotonic() + 1)  # sent after the first cut
     assert limit.limit == 4
     for _ in range(4):
         limit.on_success(0.01)
@@ -107,7 +106,9 @@ async def test_requests_in_flight_before_a_cut_do_not_cut_again() -> None:
 
 
 async def test_adaptive_limit_does_not_grow_while_latency_rises() -> None:
-    limit = AdaptiveLimit(minimum=1, maximum=16, initial=4)
+    limit = AdaptiveLimit(minimum=1, maximum=16)
+    for _ in range(2):
+        limit.on_overload(time.monotonic() + 1)  # from 16 to 4
     limit.on_success(0.010)
     for _ in range(20):
         limit.on_success(0.100)
@@ -138,93 +139,29 @@ async def test_cancelled_waiter_passes_its_slot_on() -> None:
     assert limit.in_flight == 1
 
 
-def test_learner_paces_at_the_delivered_rate_on_429() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(400):
-        clock.now += 0.004  # 250/s delivered over the last second
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
-    learner.on_throttled()  # the same overload reported by another in-flight request
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
+async def test_slow_start_sends_rounds_that_double_once_each_completes() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=16, slow_start=True)
+    assert limit.limit == 2
+    await limit.acquire()
+    await limit.acquire()
+    third = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0.01)
+    assert not third.done()  # a round of 2 at first
+    limit.release()
+    await asyncio.sleep(0.01)
+    assert not third.done()  # the next round waits until this one has completed
+    limit.release()
+    await asyncio.wait_for(third, 1)
+    assert limit.limit == 4
+    for _ in range(3):
+        await asyncio.wait_for(limit.acquire(), 1)
+    assert limit.in_flight == 4
 
 
-def test_learner_grows_slowly_and_holds_on_throttle_hint() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(10.5)
-    clock.now += 1.5
-    learner.on_success(0.85)  # past 80 % of quota: stop growing, and slow down while it rises
-    assert pacer.rate == pytest.approx(10.5 * 0.97)
-    clock.now += 1.5
-    learner.on_success(0.85)  # steady: hold
-    assert pacer.rate == pytest.approx(10.5 * 0.97)
-
-
-def test_learner_respects_ceiling() -> None:
-    clock = FakeClock()
-    pacer = Pacer(0.5, clock=clock)
-    learner = RateLearner(pacer, ceiling=0.5, clock=clock)
-    for _ in range(10):
-        clock.now += 2
-        learner.on_success(None)
-    assert pacer.rate == 0.5
-
-
-def test_a_429_right_after_growth_still_cuts_the_rate() -> None:
-    clock = FakeClock()
-    pacer = Pacer(100.0, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(150):
-        clock.now += 0.01  # 100/s delivered; one growth step happens on the way
-        learner.on_success(None)
-    grown = pacer.rate
-    assert grown is not None
-    assert grown > 100.0
-    clock.now += 0.01
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(grown * 0.9)
-    clock.now += 0.5
-    learner.on_success(None)  # no growth within hold_s of a cut
-    assert pacer.rate == pytest.approx(grown * 0.9)
-
-
-def test_an_early_first_429_ramps_up_until_the_next_one() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(10):  # a server with a burst of 10 answers 429 after 50 ms: 10/s is far below its quota
-        clock.now += 0.005
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(9.0)
-    for _ in range(8):  # ramping: +25 % a second (TCP's slow start), not +1 %
-        clock.now += 1.0
-        learner.on_success(None)
-    assert pacer.rate == pytest.approx(9.0 * 1.25**8)
-    learner.on_throttled()  # found the quota: back to AIMD
-    cut = pacer.rate
-    assert cut is not None
-    assert cut == pytest.approx(9.0 * 1.25**8 * 0.9)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(cut * 1.01)
-
-
-def test_a_first_429_after_a_full_window_does_not_ramp() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(1500):  # 250/s for 6 s: the estimate is the server's refill rate
-        clock.now += 0.004
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(250 * 0.9 * 1.01, rel=0.02)
+async def test_slow_start_ends_at_the_first_overload() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=16, slow_start=True)
+    await limit.acquire()
+    limit.on_overload(time.monotonic())
+    limit.release()
+    assert not limit.slow_start
+    assert limit.limit == 1

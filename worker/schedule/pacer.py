@@ -19,6 +19,7 @@ class Pacer:
     def __init__(self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._next = clock()
+        self._before_hold: float | None = None
         self.burst = max(1.0, burst)
         self.rate = rate
 
@@ -41,6 +42,7 @@ class Pacer:
         if self._rate is None:
             return 0.0
         now = self._clock()
+        self._settle_hold(now)
         interval = 1.0 / self._rate
         # Unused slots are banked, but at most `burst` of them.
         slot = max(self._next, now - (self.burst - 1.0) * interval)
@@ -49,7 +51,19 @@ class Pacer:
 
     def hold_until(self, moment: float) -> None:
         """No slot before `moment` (a throttle gate closed until then); later reservations queue after it."""
+        if self._before_hold is None:
+            self._before_hold = self._next
         self._next = max(self._next, moment)
+
+    def release_hold(self) -> None:
+        """The gate opened before `hold_until`'s moment: slots are due again from now."""
+        if self._before_hold is not None:
+            self._next = max(self._before_hold, self._clock())
+            self._before_hold = None
+
+    def _settle_hold(self, now: float) -> None:
+        if self._before_hold is not None and now >= self._next:
+            self._before_hold = None  # the hold has passed
 
     async def acquire(self, slots: int = 1) -> None:
         """Wait for this caller's slot(s)."""
