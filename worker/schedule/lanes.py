@@ -77,7 +77,8 @@ class Lane:
     ) -> None:
         self.name = name
         self._clock = clock
-        self.pacer = Pacer(limits.rate, burst=limits.burst, clock=clock)
+        # a ceiling paces from the start (learning may only lower it); an exact rate is the pace
+        self.pacer = Pacer(limits.rate or limits.ceiling, burst=limits.burst, clock=clock)
         self.gate = ThrottleGate(clock)
         known = limits.rate is not None or limits.learned is not None
         self.limit = AdaptiveLimit(
