@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from tests.schedule.virtual_time import run_virtual
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
@@ -20,39 +21,58 @@ class FakeClock:
         return self.now
 
 
+def _grant_times(
+    pacer_rate: float | None,
+    count: int,
+    *,
+    burst: float = 1.0,
+    idle_s: float = 0.0,
+    change: tuple[int, float] | None = None,
+    hold_s: float | None = None,
+) -> list[float]:
+    """Seconds after start at which `count` callers queued at once get their slots (virtual time)."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(pacer_rate, burst=burst, clock=loop.time)
+        await asyncio.sleep(idle_s)
+        start = loop.time()
+        if hold_s is not None:
+            pacer.hold_until(start + hold_s)
+        times: list[float] = []
+
+        async def caller() -> None:
+            await pacer.acquire()
+            times.append(round(loop.time() - start, 6))
+            if change is not None and len(times) == change[0]:
+                pacer.rate = change[1]
+
+        await asyncio.gather(*(caller() for _ in range(count)))
+        return times
+
+    return run_virtual(main())
+
+
 def test_pacer_spaces_slots_at_its_rate() -> None:
-    clock = FakeClock()
-    pacer = Pacer(4.0, clock=clock)
-    assert [pacer.reserve() for _ in range(4)] == pytest.approx([0.0, 0.25, 0.5, 0.75])
+    assert _grant_times(4.0, 4) == pytest.approx([0.0, 0.25, 0.5, 0.75])
 
 
 def test_pacer_banks_at_most_burst_slots() -> None:
-    clock = FakeClock()
-    pacer = Pacer(2.0, burst=3, clock=clock)
-    clock.now += 60  # a long idle time banks only `burst` slots
-    waits = [pacer.reserve() for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
+    # a long idle time banks only `burst` slots
+    assert _grant_times(2.0, 5, burst=3, idle_s=60) == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
 
 
-def test_pacer_rate_change_applies_to_next_reservations() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    pacer.reserve()
-    pacer.rate = 0.5  # the provisioning quota: 5 per 10 s
-    assert pacer.reserve() == pytest.approx(0.1)
-    assert pacer.reserve() == pytest.approx(0.1 + 2.0)
+def test_a_rate_change_applies_to_callers_already_waiting() -> None:
+    # 0.5/s at first (the provisioning quota); after the second grant the lane learns 10/s
+    assert _grant_times(0.5, 4, change=(2, 10.0)) == pytest.approx([0.0, 2.0, 2.1, 2.2])
 
 
 def test_unpaced_pacer_never_waits() -> None:
-    pacer = Pacer(None)
-    assert all(pacer.reserve() == 0.0 for _ in range(1000))
+    assert _grant_times(None, 1000) == [0.0] * 1000
 
 
 def test_pacer_hold_until_moves_slots_after_a_pause() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    pacer.hold_until(clock.now + 2.5)
-    assert pacer.reserve() == pytest.approx(2.5)
+    assert _grant_times(10.0, 2, hold_s=2.5) == pytest.approx([2.5, 2.6])
 
 
 async def test_pacer_real_time_rate() -> None:

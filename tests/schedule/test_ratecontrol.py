@@ -95,7 +95,7 @@ def test_once_refused_at_a_pace_growth_closes_part_of_the_gap_only() -> None:
     controller.on_send()
     pacer.rate = 50.0
     _deliver(clock, controller, 1, 1.5)
-    assert pacer.rate == pytest.approx(50 + 0.3 * 50)
+    assert pacer.rate == pytest.approx(50 + 0.3 * (97 - 50))  # aiming just under the pace refused
 
 
 def test_the_throttle_hint_stops_growth_and_slows_down_while_it_rises() -> None:

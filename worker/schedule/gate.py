@@ -35,10 +35,11 @@ class ThrottleGate:
         """The moment the gate opens (in the past when it is open)."""
         return self._open_at
 
-    def close_for(self, seconds: float, probe_after: float | None = None) -> float:
+    def close_for(self, seconds: float, probe_after: float | None = None, *, probe_refused: bool = False) -> float:
         """Close for `seconds` from now (never shortening a longer closure); return when it opens.
 
-        With `probe_after`, one request may go alone that many seconds from now (see `wait`).
+        With `probe_after`, one request may go alone that many seconds from now (see `wait`); refusals of
+        requests that were in flight before never delay a probe already planned, a refused probe does.
         """
         now = self._clock()
         until = now + max(0.0, seconds)
@@ -46,13 +47,23 @@ class ThrottleGate:
             self.paused_s += until - max(now, self._open_at)
             self._open_at = until
             self.closures += 1
-        self.probing = False
-        self._probe_at = None
-        if probe_after is not None and now + probe_after < self._open_at:
-            self.probe_interval = probe_after
-            self._probe_at = now + probe_after
+        if probe_refused:
+            self.probing = False
+            self._probe_at = None
+        if probe_after is not None and not self.probing:
+            planned = now + probe_after
+            if self._probe_at is None or planned < self._probe_at:
+                self.probe_interval = probe_after
+                self._probe_at = planned
+        if self._probe_at is not None and self._probe_at >= self._open_at:
+            self._probe_at = None
         self._wake_waiters()  # they sleep towards the old moments
         return self._open_at
+
+    @property
+    def next_try(self) -> float:
+        """The first moment a request may go: the probe's time when one is planned, else when it opens."""
+        return self._open_at if self._probe_at is None else min(self._probe_at, self._open_at)
 
     def _wake_waiters(self) -> None:
         if self._opened is not None:

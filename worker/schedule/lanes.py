@@ -170,8 +170,8 @@ class Lane:
         pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
         closures = self.gate.closures
         probe_after = self._probe_after(error.retry_after, pause, probe)
-        reopen = self.gate.close_for(pause, probe_after)
-        self.pacer.hold_until(reopen)
+        self.gate.close_for(pause, probe_after, probe_refused=probe)
+        self.pacer.hold_until(self.gate.next_try)  # the probe must get through the pacer's queue
         self.limit.on_overload(sent_at)
         if self.learner is not None:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))

@@ -120,7 +120,8 @@ class LaneController:
         """Ramp while no refusal came at a pace; then close part of the gap to the pace last refused."""
         if self._ramping or (self.measured is not None and rate < 0.5 * self.measured):
             return self.tuning.ramp
-        gap = (self._refused_at_rate - rate) / rate if self._refused_at_rate else 0.0
+        aim = self._refused_at_rate * self.tuning.margin if self._refused_at_rate else rate
+        gap = max(0.0, aim - rate) / rate
         # the longer nothing was refused, the faster the probe (the quota may have grown, or a share of an
         # app-wide limit may have been freed by other lanes): doubling every `accelerate_s`
         period = max(self.tuning.accelerate_s, self.tuning.accelerate_requests / rate)
@@ -188,10 +189,11 @@ class LaneController:
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
         if delivered_rate >= rate * 0.9:  # we got what we paced: over the quota only at an edge
             self._change(rate * self.tuning.gentle_cut, now)
-        else:
-            if trusted:  # growth aims at the quota, not past it; a lower bound leaves the aim where it was
-                self.measured = self._refused_at_rate = delivered_rate
+        elif trusted:  # growth aims at the quota, not past it
+            self.measured = self._refused_at_rate = delivered_rate
             self._change(delivered_rate * self.tuning.margin, now)
+        else:  # a lower bound of the quota only: cut, but not below it
+            self._change(max(delivered_rate * self.tuning.margin, rate * self.tuning.cut), now)
         self._new_span(reopen)
 
     def _new_span(self, reopen: float) -> None:
