@@ -26,7 +26,7 @@ class Pacer:
         self._last_slots = 0
         self._hold = 0.0  # no slot before this moment (a throttle gate closed until then)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self.rate = rate
 
     @property
