@@ -24,6 +24,7 @@ def _controller(rate: float | None = None, ceiling: float | None = None) -> tupl
 
 def _deliver(clock: FakeClock, controller: LaneController, count: int, every: float) -> None:
     for _ in range(count):
+        controller.settle_due()
         controller.on_send()
         clock.now += every
         controller.on_success(None)
@@ -35,7 +36,7 @@ def test_the_first_refusal_spreads_what_got_through_until_the_lane_may_go_on() -
     controller.on_throttled(9.95, sent_at=clock.now)
     assert pacer.rate is None  # decided when the lane goes on, once the span is known
     clock.now += 9.95
-    controller.on_send()
+    controller.settle_due()
     assert pacer.rate == pytest.approx(5 / 10.0, rel=0.01)
 
 
@@ -53,11 +54,11 @@ def test_a_long_saturated_span_sets_the_rate_just_under_what_got_through() -> No
     clock, pacer, controller = _controller(rate=300.0)
     controller.on_throttled(0.005, sent_at=clock.now)  # opens a span
     clock.now += 0.005
-    controller.on_send()
+    controller.settle_due()
     _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but only 200/s got through: 2 s
     controller.on_throttled(0.005, sent_at=clock.now)
     clock.now += 0.005
-    controller.on_send()
+    controller.settle_due()
     assert controller.measured == pytest.approx(200, rel=0.02)
     assert pacer.rate == pytest.approx(200 * 0.97, rel=0.02)
 
@@ -66,11 +67,11 @@ def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
     clock, pacer, controller = _controller(rate=1000.0)
     controller.on_throttled(0.005, sent_at=clock.now)
     clock.now += 0.005
-    controller.on_send()
+    controller.settle_due()
     _deliver(clock, controller, 1, 0.005)
     controller.on_throttled(0.005, sent_at=clock.now)
     clock.now += 0.005
-    controller.on_send()
+    controller.settle_due()
     assert controller.measured is None  # 15 ms mean nothing
     assert pacer.rate == pytest.approx(700.0)
 
@@ -80,7 +81,7 @@ def test_below_a_provisional_estimate_the_rate_doubles_each_step() -> None:
     _deliver(clock, controller, 10, 0.005)
     controller.on_throttled(1.0, sent_at=clock.now)
     clock.now += 1.0
-    controller.on_send()
+    controller.settle_due()
     first = pacer.rate
     assert first is not None
     _deliver(clock, controller, 1, 1.0)
@@ -92,7 +93,7 @@ def test_once_refused_at_a_pace_growth_closes_part_of_the_gap_only() -> None:
     clock, pacer, controller = _controller(rate=100.0)
     controller.on_throttled(0.01, sent_at=clock.now)  # refused at 100/s: no more ramping
     clock.now += 0.01
-    controller.on_send()
+    controller.settle_due()
     pacer.rate = 50.0
     _deliver(clock, controller, 1, 1.5)
     assert pacer.rate == pytest.approx(50 + 0.3 * (97 - 50))  # aiming just under the pace refused

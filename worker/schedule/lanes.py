@@ -147,11 +147,16 @@ class Lane:
 
     async def _admit(self, slots: int) -> bool:
         """Wait until this attempt may go; True when it goes alone as the closed gate's probe."""
+        learner = self.learner
+        if learner is not None:
+            learner.settle_due()
         if self.pacer.rate is None and self._app_pacer is None and self.gate.is_open():
             return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
             if await self.gate.wait():
                 return True  # the probe skips the pacer: the pause holds it
+            if learner is not None:
+                learner.settle_due()
             await self.pacer.acquire(slots)
             if self._app_pacer is not None:
                 await self._app_pacer.acquire(slots)

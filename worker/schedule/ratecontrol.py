@@ -92,10 +92,16 @@ class LaneController:
         self._change(rate, self._clock())
 
     def on_send(self) -> None:
-        """A request is about to leave: the first starts the clock; the first after a pause ends its span."""
+        """A request is about to leave: the first starts the clock of the first estimate."""
         if self._first_send is None:
             self._first_send = self._clock()
-        elif self._pending is not None and self._clock() >= self._pending[0]:
+
+    def settle_due(self) -> None:
+        """Before a request is admitted: once a refusal's pause has passed, set the rate it calls for.
+
+        Before, not after: requests let through in the meantime would go at the old pace (or unpaced).
+        """
+        if self._pending is not None and self._clock() >= self._pending[0]:
             self._settle(self._pending[0])
 
     def on_success(self, throttle_fraction: float | None) -> None:
