@@ -18,9 +18,12 @@ client asks for more than the quota, what gets through is the quota. So the cont
   (we were not over the quota: a 429 at a window's edge, or jitter on a tiny bucket) cuts gently.
 - **Burst.** The first span's successes beyond the measured rate are the server's burst (a bucket's size,
   a window's count): the pacer banks up to most of it, so the tokens a pause refills are used at once.
-- **Growth.** Below a provisional estimate the rate ramps up quickly (the estimate may be far too low);
-  once measured, it probes upwards very slowly (a measured quota rarely moves). `x-ms-throttle-limit-
-  percentage` (Graph: past 80 % of the quota) stops growth, and slows down while it rises.
+- **Growth.** Below a provisional estimate the rate ramps up quickly (the estimate may be far too low),
+  until a refusal comes while paced. Then it closes part of the gap to just under the pace refused, and
+  beyond that probes slowly, faster the longer nothing is refused (the quota may have grown, or other
+  lanes freed their share of an app-wide limit). `x-ms-throttle-limit-percentage` (Graph: past 80 % of
+  the quota) stops that growth, and slows down while it rises; it cannot hold a ramp: a bucket of a few
+  requests reads "past 80 %" after every one of them, at any rate.
 - A configured ceiling (`tenants.<t>.rate`) caps everything; an exact rate (`--rate`) is never learned.
 """
 
@@ -117,7 +120,11 @@ class LaneController:
         self._last_hint = hint
         if rate is None or now - self._changed_at < self.tuning.step_s:
             return  # unpaced until Graph first pushes back; no growth right after a change
-        if rising:
+        if self._ramping:
+            # far below the quota, maybe: a bucket of a few requests reads "past 80 %" after every one of
+            # them, at any rate, so the hint cannot hold a ramp (a refusal ends it)
+            self._set(rate * (1.0 + self.tuning.ramp))
+        elif rising:
             self._change(rate * 0.97, now)
         elif hint < HINT_THRESHOLD:
             self._set(rate * (1.0 + self._growth(rate)))
