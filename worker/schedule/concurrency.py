@@ -5,7 +5,7 @@ the ceiling, each round only once the previous one has completed with no sign of
 quota (5 requests per 10 s) is met by a handful of requests and at most a round's worth are refused,
 while an unthrottled lane reaches full concurrency within a few round trips.
 
-Back off (halve) on 429, 503 and timeouts; grow by one after a full window of successes while latency
+Back off (halve) on 5xx and timeouts (a 429 is the pacer's: it limits a rate, not requests in flight); grow by one after a full window of successes while latency
 stays near the best seen (growing further once latency rises only queues requests at the server).
 Requests already in flight when the limit was cut report the same overload: only a request sent after
 the last cut can cut again, so a burst of 429s halves the limit once, not down to the floor.
@@ -102,8 +102,19 @@ class AdaptiveLimit:
             self.limit += 1
             self._wake()
 
+    def on_throttled(self) -> None:
+        """A 429: the pacer governs the rate from now on, so slow start ends at full concurrency.
+
+        A quota limits a rate, not requests in flight: cutting concurrency on a 429 would cap a paced lane
+        at limit / round trip, far below its quota when Graph answers slowly.
+        """
+        if self.slow_start:
+            self.slow_start = False
+            self.limit = self.maximum
+            self._wake()
+
     def on_overload(self, sent_at: float) -> None:
-        """Multiplicative decrease on 429, 503 or timeout of a request sent at `sent_at` (monotonic)."""
+        """Multiplicative decrease on 503 or a timeout of a request sent at `sent_at` (monotonic)."""
         if sent_at <= self._last_cut:
             return  # in flight before the last cut: the same overload
         self.slow_start = False

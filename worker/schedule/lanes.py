@@ -2,7 +2,7 @@
 
 Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, and
 the app-wide pacer (Graph also limits an app across all tenants); then it is sent. The outcome of the
-attempt feeds back: 429 closes the gate and lowers the rate; 429/503/timeouts halve the concurrency;
+attempt feeds back: 429 closes the gate and moves the rate (`ratecontrol`); 5xx and timeouts halve the concurrency;
 successes grow both slowly.
 """
 
@@ -177,7 +177,7 @@ class Lane:
         probe_after = self._probe_after(error.retry_after, pause, probe)
         self.gate.close_for(pause, probe_after, probe_refused=probe)
         self.pacer.hold_until(self.gate.next_try)  # the probe must get through the pacer's queue
-        self.limit.on_overload(sent_at)
+        self.limit.on_throttled()
         if self.learner is not None:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
