@@ -76,7 +76,7 @@ def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
     assert pacer.rate == pytest.approx(700.0)
 
 
-def test_below_a_provisional_estimate_the_rate_doubles_each_step() -> None:
+def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 10, 0.005)
     controller.on_throttled(1.0, sent_at=clock.now)
@@ -84,8 +84,9 @@ def test_below_a_provisional_estimate_the_rate_doubles_each_step() -> None:
     controller.settle_due()
     first = pacer.rate
     assert first is not None
-    _deliver(clock, controller, 1, 1.0)
-    _deliver(clock, controller, 1, 1.0)
+    _deliver(clock, controller, 1, 20 / first + 0.01)  # a step is 20 requests' time at the pace
+    assert pacer.rate == pytest.approx(first * 2)
+    _deliver(clock, controller, 1, 10 / first + 0.01)  # ... at the new, doubled pace: half as long
     assert pacer.rate == pytest.approx(first * 4)
 
 

@@ -188,16 +188,14 @@ class Lane:
     def _probe_after(self, retry_after: float | None, pause: float, probe: bool) -> float | None:
         """When one request may try before a coarse pause ends (a whole number of seconds, or none given).
 
-        A few send intervals of the lane's rate (the doubled interval after a refused probe), and only
-        when that is well inside the pause: a long wait for a small quota (9 s of a 10-s window) is kept.
+        `Retry-After: n` in whole seconds is a wait in (n - 1, n]: a probe goes within the last second, a
+        few send intervals of the lane's rate into it (the doubled interval after a refused probe).
         """
         if not _coarse(retry_after):
             return None  # a fractional Retry-After is precise: wait exactly that
         rate = self.pacer.rate
-        if rate is None and self.learner is not None:
-            rate = self.learner.provisional_rate(pause)
         interval = 2 * self.gate.probe_interval if probe else max(PROBE_MIN_S, 2.0 / rate if rate else PROBE_UNPACED_S)
-        return interval if interval * 8 <= pause else None
+        return max(0.0, pause - 1.0) + interval
 
     def stats(self) -> dict[str, Any]:
         """Per-lane figures for the run summary."""

@@ -51,6 +51,8 @@ class Tuning:
     accelerate_s: float = 5.0  # ... and twice as fast for every this many seconds without a refusal
     accelerate_requests: float = 50.0  # ... or this many requests at the current pace, if longer
     step_s: float = 1.0  # growth cadence
+    ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
+    min_step_s: float = 0.2  # ... but never more often
     cut: float = 0.7  # cut per refusal while a span is too short to measure
     gentle_cut: float = 0.95  # cut when a refusal came although we got all we paced
     min_span_s: float = 1.0  # a span shorter than this is pooled with the next
@@ -113,12 +115,15 @@ class LaneController:
         now = self._clock()
         if now < self._next_step or self._pending is not None:
             return
-        self._next_step = now + self.tuning.step_s
         rate = self.pacer.rate
+        # a ramp doubles per `ramp_requests` successes (TCP's slow start doubles per round trip), a probe
+        # moves once per `step_s`
+        ramp_step = self.tuning.ramp_requests / rate if rate else self.tuning.step_s
+        self._next_step = now + (max(self.tuning.min_step_s, ramp_step) if self._ramping else self.tuning.step_s)
         hint = throttle_fraction or 0.0
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
-        if rate is None or now - self._changed_at < self.tuning.step_s:
+        if rate is None or now - self._changed_at < self.tuning.min_step_s:
             return  # unpaced until Graph first pushes back; no growth right after a change
         if self._ramping:
             # far below the quota, maybe: a bucket of a few requests reads "past 80 %" after every one of
