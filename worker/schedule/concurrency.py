@@ -5,10 +5,11 @@ the ceiling, each round only once the previous one has completed with no sign of
 quota (5 requests per 10 s) is met by a handful of requests and at most a round's worth are refused,
 while an unthrottled lane reaches full concurrency within a few round trips.
 
-Back off (halve) on 5xx and timeouts (a 429 is the pacer's: it limits a rate, not requests in flight); grow by one after a full window of successes while latency
-stays near the best seen (growing further once latency rises only queues requests at the server).
-Requests already in flight when the limit was cut report the same overload: only a request sent after
-the last cut can cut again, so a burst of 429s halves the limit once, not down to the floor.
+Back off (halve) on 5xx and timeouts (a 429 is the pacer's: it limits a rate, not requests in flight);
+grow by one after a full window of successes while latency stays near the best seen (growing further
+once latency rises only queues requests at the server). Requests already in flight when the limit was
+cut report the same overload: only a request sent after the last cut can cut again, so a burst of 5xx
+halves the limit once, not down to the floor.
 """
 
 from __future__ import annotations

@@ -115,11 +115,8 @@ class LaneController:
         now = self._clock()
         if now < self._next_step or self._pending is not None:
             return
+        self._step(now)
         rate = self.pacer.rate
-        # a ramp doubles per `ramp_requests` successes (TCP's slow start doubles per round trip), a probe
-        # moves once per `step_s`
-        ramp_step = self.tuning.ramp_requests / rate if rate else self.tuning.step_s
-        self._next_step = now + (max(self.tuning.min_step_s, ramp_step) if self._ramping else self.tuning.step_s)
         hint = throttle_fraction or 0.0
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
@@ -129,10 +126,20 @@ class LaneController:
             # far below the quota, maybe: a bucket of a few requests reads "past 80 %" after every one of
             # them, at any rate, so the hint cannot hold a ramp (a refusal ends it)
             self._set(rate * (1.0 + self.tuning.ramp))
+            self._step(now)
         elif rising:
             self._change(rate * 0.97, now)
         elif hint < HINT_THRESHOLD:
             self._set(rate * (1.0 + self._growth(rate)))
+
+    def _step(self, now: float) -> None:
+        """When growth may next be considered: a ramp doubles per `ramp_requests` at its pace (TCP's slow
+        start doubles per round trip), a probe moves once per `step_s`."""
+        rate = self.pacer.rate
+        if self._ramping and rate:
+            self._next_step = now + max(self.tuning.min_step_s, self.tuning.ramp_requests / rate)
+        else:
+            self._next_step = now + self.tuning.step_s
 
     def _growth(self, rate: float) -> float:
         """Ramp while no refusal came at a pace; then close part of the gap to the pace last refused."""
