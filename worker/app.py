@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from functools import partial
@@ -15,7 +15,8 @@ import structlog
 from worker.jobs import FieldError, Job, Rejected
 from worker.loop import running_loop_name
 from worker.pipeline import Execute, Parse, Pipeline
-from worker.plan import build_plan
+from worker.plan import LaneRate, build_plan
+from worker.record.learned import load_learned, save_learned
 from worker.record.ledger import Ledger
 from worker.record.progress import lane_status, progress_bar
 from worker.record.recorder import Recorder, ResultsRecorder
@@ -48,6 +49,7 @@ class RunRequest:
     progress: bool = True
     state: Path | None = None
     log_rejected: bool = True  # False for `validate`: its result lines already show every rejection
+    learned_from: Path | None = None  # a dry run's plan reads the rates persisted in this state directory
 
 
 def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
@@ -73,15 +75,21 @@ def credentials(settings: Settings) -> Credentials:
     return build_credentials(settings)
 
 
-def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
-    """Each tenant's lane limits: run.* with the tenant's own rate where it has one."""
+def lane_limits(settings: Settings, learned: Mapping[str, float] | None = None) -> Callable[[str], LaneLimits]:
+    """Each tenant's lane limits: `run.rate` (`--rate`) is an exact rate; `tenants.<t>.rate` a ceiling under
+    which the rate is learned, starting from `learned[tenant]` (what an earlier run ended with) when known."""
     run = settings.run
+    known = learned or {}
 
     def limits(tenant: str) -> LaneLimits:
         own = settings.tenants.get(tenant)
-        rate = own.rate if own is not None and own.rate is not None else (run.rate or None)
+        ceiling = own.rate if own is not None else None
+        exact = min(run.rate, ceiling or run.rate) if run.rate else None
+        start = known.get(tenant)
         return LaneLimits(
-            rate=rate,
+            rate=exact,
+            ceiling=ceiling,
+            learned=None if start is None else min(start, ceiling or start),
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
@@ -140,6 +148,7 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
                     summary=summary,
                     skip=None if ledger is None else ledger.done.__contains__,
                     stop=stop,
+                    state_dir=request.state or request.learned_from,
                 )
     finally:
         source.close()
@@ -160,6 +169,7 @@ async def process(
     stop: asyncio.Event | None = None,
     execute: Execute | None = None,
     watch: SystemicWatch | None = None,
+    state_dir: Path | None = None,
 ) -> None:
     """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
 
@@ -174,7 +184,7 @@ async def process(
     jobs_by_lane: Counter[str] = Counter()
     if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
         parse = _counting(parse, jobs_by_lane)
-    sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary)
+    sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary, state_dir)
     async with sending as (executor, halts):
         pipeline = Pipeline(
             source=source,
@@ -193,8 +203,22 @@ async def process(
     summary.valid = pipeline.valid_jobs
     summary.not_done = pipeline.valid_jobs - summary.sent_this_run
     if tokens is None and execute is None:
-        limits = lane_limits(settings)
-        summary.plan = build_plan(settings, jobs_by_lane, lambda tenant: limits(tenant).rate)
+        summary.plan = build_plan(settings, jobs_by_lane, _plan_rates(settings, state_dir))
+
+
+def _plan_rates(settings: Settings, state_dir: Path | None) -> LaneRate:
+    """Each lane's starting rate for a dry run's plan: exact, persisted by an earlier run, or to be learned."""
+    limits = lane_limits(settings, load_learned(state_dir) if state_dir is not None else None)
+
+    def rate(tenant: str) -> tuple[float | None, str]:
+        lane = limits(tenant)
+        if lane.rate is not None:
+            return lane.rate, "given"
+        if lane.learned is not None:
+            return lane.learned, "persisted"
+        return None, "learned"
+
+    return rate
 
 
 def _counting(parse: Parse, jobs_by_lane: Counter[str]) -> Parse:
@@ -219,16 +243,18 @@ def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter
 
 @asynccontextmanager
 async def _sending(
-    settings: Settings, tokens: Credentials | None, summary: RunSummary
+    settings: Settings, tokens: Credentials | None, summary: RunSummary, state_dir: Path | None
 ) -> AsyncIterator[tuple[Execute | None, SystemicWatch | None]]:
     """The executor (lanes over one ClientSession) for the run and its guard's watch, or Nones for a dry run.
 
     A systemic failure in any lane halts them all: a run is one job, and its exit code says it stopped.
+    With a state directory, each lane starts from the rate an earlier run learned, and leaves its own.
     """
     if tokens is None:
         yield None, None
         return
-    lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    learned = load_learned(state_dir) if state_dir is not None else None
+    lanes = LaneSet(lane_limits(settings, learned), app_rate=settings.run.app_rate or None)
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     summary.lane_status = partial(lane_status, lanes)
     try:
@@ -237,6 +263,8 @@ async def _sending(
                 yield execute, watch
     finally:
         summary.lanes = lanes.stats()
+        if state_dir is not None:
+            save_learned(state_dir, lanes.learned())
 
 
 @asynccontextmanager

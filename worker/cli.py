@@ -272,7 +272,14 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if results is not None and state is None and not ns.overwrite:
         refuse_to_overwrite(results)
     progress = not ns.no_progress and not ns.dry_run  # a dry run sends nothing: there is no progress to count
-    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=progress, state=state)
+    request = RunRequest(
+        input=ns.input,
+        results=results,
+        dry_run=ns.dry_run,
+        progress=progress,
+        state=state,
+        learned_from=ns.state if ns.dry_run else None,
+    )
     try:
         summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once, results so far are intact

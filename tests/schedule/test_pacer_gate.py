@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from tests.schedule.virtual_time import run_virtual
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
-from worker.schedule.ratecontrol import RateLearner
 
 
 class FakeClock:
@@ -21,39 +21,58 @@ class FakeClock:
         return self.now
 
 
+def _grant_times(
+    pacer_rate: float | None,
+    count: int,
+    *,
+    burst: float = 1.0,
+    idle_s: float = 0.0,
+    change: tuple[int, float] | None = None,
+    hold_s: float | None = None,
+) -> list[float]:
+    """Seconds after start at which `count` callers queued at once get their slots (virtual time)."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(pacer_rate, burst=burst, clock=loop.time)
+        await asyncio.sleep(idle_s)
+        start = loop.time()
+        if hold_s is not None:
+            pacer.hold_until(start + hold_s)
+        times: list[float] = []
+
+        async def caller() -> None:
+            await pacer.acquire()
+            times.append(round(loop.time() - start, 6))
+            if change is not None and len(times) == change[0]:
+                pacer.rate = change[1]
+
+        await asyncio.gather(*(caller() for _ in range(count)))
+        return times
+
+    return run_virtual(main())
+
+
 def test_pacer_spaces_slots_at_its_rate() -> None:
-    clock = FakeClock()
-    pacer = Pacer(4.0, clock=clock)
-    assert [pacer.reserve() for _ in range(4)] == pytest.approx([0.0, 0.25, 0.5, 0.75])
+    assert _grant_times(4.0, 4) == pytest.approx([0.0, 0.25, 0.5, 0.75])
 
 
 def test_pacer_banks_at_most_burst_slots() -> None:
-    clock = FakeClock()
-    pacer = Pacer(2.0, burst=3, clock=clock)
-    clock.now += 60  # a long idle time banks only `burst` slots
-    waits = [pacer.reserve() for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
+    # a long idle time banks only `burst` slots
+    assert _grant_times(2.0, 5, burst=3, idle_s=60) == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
 
 
-def test_pacer_rate_change_applies_to_next_reservations() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    pacer.reserve()
-    pacer.rate = 0.5  # the provisioning quota: 5 per 10 s
-    assert pacer.reserve() == pytest.approx(0.1)
-    assert pacer.reserve() == pytest.approx(0.1 + 2.0)
+def test_a_rate_change_applies_to_callers_already_waiting() -> None:
+    # 0.5/s at first (the provisioning quota); after the second grant the lane learns 10/s
+    assert _grant_times(0.5, 4, change=(2, 10.0)) == pytest.approx([0.0, 2.0, 2.1, 2.2])
 
 
 def test_unpaced_pacer_never_waits() -> None:
-    pacer = Pacer(None)
-    assert all(pacer.reserve() == 0.0 for _ in range(1000))
+    assert _grant_times(None, 1000) == [0.0] * 1000
 
 
 def test_pacer_hold_until_moves_slots_after_a_pause() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    pacer.hold_until(clock.now + 2.5)
-    assert pacer.reserve() == pytest.approx(2.5)
+    assert _grant_times(10.0, 2, hold_s=2.5) == pytest.approx([2.5, 2.6])
 
 
 async def test_pacer_real_time_rate() -> None:
@@ -86,9 +105,9 @@ async def test_gate_wait_returns_after_the_pause() -> None:
 
 
 async def test_adaptive_limit_halves_and_grows() -> None:
-    limit = AdaptiveLimit(minimum=2, maximum=16, initial=16)
+    limit = AdaptiveLimit(minimum=2, maximum=16)
     limit.on_overload(time.monotonic())
-    limit.on_overload(time.monotonic())
+    limit.on_overload(time.monotonic() + 1)  # sent after the first cut
     assert limit.limit == 4
     for _ in range(4):
         limit.on_success(0.01)
@@ -107,7 +126,9 @@ async def test_requests_in_flight_before_a_cut_do_not_cut_again() -> None:
 
 
 async def test_adaptive_limit_does_not_grow_while_latency_rises() -> None:
-    limit = AdaptiveLimit(minimum=1, maximum=16, initial=4)
+    limit = AdaptiveLimit(minimum=1, maximum=16)
+    for _ in range(2):
+        limit.on_overload(time.monotonic() + 1)  # from 16 to 4
     limit.on_success(0.010)
     for _ in range(20):
         limit.on_success(0.100)
@@ -138,93 +159,29 @@ async def test_cancelled_waiter_passes_its_slot_on() -> None:
     assert limit.in_flight == 1
 
 
-def test_learner_paces_at_the_delivered_rate_on_429() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(400):
-        clock.now += 0.004  # 250/s delivered over the last second
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
-    learner.on_throttled()  # the same overload reported by another in-flight request
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
+async def test_slow_start_sends_rounds_that_double_once_each_completes() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=16, slow_start=True)
+    assert limit.limit == 2
+    await limit.acquire()
+    await limit.acquire()
+    third = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0.01)
+    assert not third.done()  # a round of 2 at first
+    limit.release()
+    await asyncio.sleep(0.01)
+    assert not third.done()  # the next round waits until this one has completed
+    limit.release()
+    await asyncio.wait_for(third, 1)
+    assert limit.limit == 4
+    for _ in range(3):
+        await asyncio.wait_for(limit.acquire(), 1)
+    assert limit.in_flight == 4
 
 
-def test_learner_grows_slowly_and_holds_on_throttle_hint() -> None:
-    clock = FakeClock()
-    pacer = Pacer(10.0, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(10.5)
-    clock.now += 1.5
-    learner.on_success(0.85)  # past 80 % of quota: stop growing, and slow down while it rises
-    assert pacer.rate == pytest.approx(10.5 * 0.97)
-    clock.now += 1.5
-    learner.on_success(0.85)  # steady: hold
-    assert pacer.rate == pytest.approx(10.5 * 0.97)
-
-
-def test_learner_respects_ceiling() -> None:
-    clock = FakeClock()
-    pacer = Pacer(0.5, clock=clock)
-    learner = RateLearner(pacer, ceiling=0.5, clock=clock)
-    for _ in range(10):
-        clock.now += 2
-        learner.on_success(None)
-    assert pacer.rate == 0.5
-
-
-def test_a_429_right_after_growth_still_cuts_the_rate() -> None:
-    clock = FakeClock()
-    pacer = Pacer(100.0, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(150):
-        clock.now += 0.01  # 100/s delivered; one growth step happens on the way
-        learner.on_success(None)
-    grown = pacer.rate
-    assert grown is not None
-    assert grown > 100.0
-    clock.now += 0.01
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(grown * 0.9)
-    clock.now += 0.5
-    learner.on_success(None)  # no growth within hold_s of a cut
-    assert pacer.rate == pytest.approx(grown * 0.9)
-
-
-def test_an_early_first_429_ramps_up_until_the_next_one() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(10):  # a server with a burst of 10 answers 429 after 50 ms: 10/s is far below its quota
-        clock.now += 0.005
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(9.0)
-    for _ in range(8):  # ramping: +25 % a second (TCP's slow start), not +1 %
-        clock.now += 1.0
-        learner.on_success(None)
-    assert pacer.rate == pytest.approx(9.0 * 1.25**8)
-    learner.on_throttled()  # found the quota: back to AIMD
-    cut = pacer.rate
-    assert cut is not None
-    assert cut == pytest.approx(9.0 * 1.25**8 * 0.9)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(cut * 1.01)
-
-
-def test_a_first_429_after_a_full_window_does_not_ramp() -> None:
-    clock = FakeClock()
-    pacer = Pacer(None, clock=clock)
-    learner = RateLearner(pacer, ceiling=None, clock=clock)
-    for _ in range(1500):  # 250/s for 6 s: the estimate is the server's refill rate
-        clock.now += 0.004
-        learner.on_success(None)
-    learner.on_throttled()
-    assert pacer.rate == pytest.approx(250 * 0.9, rel=0.02)
-    clock.now += 1.5
-    learner.on_success(None)
-    assert pacer.rate == pytest.approx(250 * 0.9 * 1.01, rel=0.02)
+async def test_slow_start_ends_at_the_first_overload() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=16, slow_start=True)
+    await limit.acquire()
+    limit.on_overload(time.monotonic())
+    limit.release()
+    assert not limit.slow_start
+    assert limit.limit == 1

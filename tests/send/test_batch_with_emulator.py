@@ -99,6 +99,7 @@ async def test_items_count_against_the_lane_rate() -> None:
     async for _emulator, executor, lanes in batching(EmulatorConfig(), size=10):
         lane = lanes.lane("t")
         lane.pacer.rate = 10.0
+        assert lane.learner is not None
         lane.learner.ceiling = 10.0
         started = time.monotonic()
         outcomes = await run_all(executor, [job() for _ in range(30)])

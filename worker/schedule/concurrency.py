@@ -1,9 +1,15 @@
 """Adaptive concurrency: an AIMD limit on requests in flight, between a floor and a ceiling.
 
-Back off (halve) on 429, 503 and timeouts; grow by one after a full window of successes while latency
-stays near the best seen (growing further once latency rises only queues requests at the server).
-Requests already in flight when the limit was cut report the same overload: only a request sent after
-the last cut can cut again, so a burst of 429s halves the limit once, not down to the floor.
+Slow start (a lane that knows nothing of its quota yet): requests go in rounds, 2 then 4, 8, ... up to
+the ceiling, each round only once the previous one has completed with no sign of overload. So a small
+quota (5 requests per 10 s) is met by a handful of requests and at most a round's worth are refused,
+while an unthrottled lane reaches full concurrency within a few round trips.
+
+Back off (halve) on 5xx and timeouts (a 429 is the pacer's: it limits a rate, not requests in flight);
+grow by one after a full window of successes while latency stays near the best seen (growing further
+once latency rises only queues requests at the server). Requests already in flight when the limit was
+cut report the same overload: only a request sent after the last cut can cut again, so a burst of 5xx
+halves the limit once, not down to the floor.
 """
 
 from __future__ import annotations
@@ -11,18 +17,34 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
+
+SLOW_START_WINDOW = 2
 
 
 class AdaptiveLimit:
     """A semaphore whose size moves between `minimum` and `maximum`."""
 
-    def __init__(self, *, minimum: int, maximum: int, initial: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        minimum: int,
+        maximum: int,
+        slow_start: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not 1 <= minimum <= maximum:
             raise ValueError("need 1 <= minimum <= maximum")
         self.minimum = minimum
         self.maximum = maximum
-        self.limit = min(maximum, max(minimum, initial if initial is not None else maximum))
+        self._clock = clock
+        # slow start: a few requests first, doubling with each full window of successes, until the first
+        # sign of overload (a small quota is then met by a handful of requests, not by `maximum` at once)
+        self.slow_start = slow_start
+        self.limit = min(maximum, max(minimum, SLOW_START_WINDOW)) if slow_start else maximum
         self.in_flight = 0
+        self._round_sent = 0  # slow start: requests sent in this round, and completed
+        self._round_done = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._successes = 0
         self._best_latency: float | None = None
@@ -30,7 +52,7 @@ class AdaptiveLimit:
 
     async def acquire(self) -> None:
         """Wait for a free slot."""
-        while self.in_flight >= self.limit:
+        while self._full():
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -43,14 +65,24 @@ class AdaptiveLimit:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
         self.in_flight += 1
+        self._round_sent += 1
+
+    def _full(self) -> bool:
+        return self.in_flight >= self.limit or (self.slow_start and self._round_sent >= self.limit)
 
     def release(self) -> None:
-        """Give a slot back and wake a waiter if the limit allows."""
+        """Give a slot back and wake a waiter if the limit allows; in slow start, maybe begin the next round."""
         self.in_flight -= 1
+        if self.slow_start:
+            self._round_done += 1
+            if self._round_done >= self.limit:
+                self._round_sent = self._round_done = 0
+                self.limit = min(self.maximum, self.limit * 2)
+                self.slow_start = self.limit < self.maximum
         self._wake()
 
     def _wake(self) -> None:
-        free = self.limit - self.in_flight
+        free = self.limit - max(self.in_flight, self._round_sent if self.slow_start else 0)
         while free > 0 and self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -58,7 +90,9 @@ class AdaptiveLimit:
                 free -= 1
 
     def on_success(self, latency_s: float) -> None:
-        """Additive increase: +1 after `limit` successes while latency is flat."""
+        """Additive increase: +1 after `limit` successes while latency is flat (slow start grows in `release`)."""
+        if self.slow_start:
+            return
         best = self._best_latency
         self._best_latency = latency_s if best is None else min(best, latency_s)
         if best is not None and latency_s > 2.0 * best + 0.005:
@@ -69,10 +103,22 @@ class AdaptiveLimit:
             self.limit += 1
             self._wake()
 
+    def on_throttled(self) -> None:
+        """A 429: the pacer governs the rate from now on, so slow start ends at full concurrency.
+
+        A quota limits a rate, not requests in flight: cutting concurrency on a 429 would cap a paced lane
+        at limit / round trip, far below its quota when Graph answers slowly.
+        """
+        if self.slow_start:
+            self.slow_start = False
+            self.limit = self.maximum
+            self._wake()
+
     def on_overload(self, sent_at: float) -> None:
-        """Multiplicative decrease on 429, 503 or timeout of a request sent at `sent_at` (monotonic)."""
+        """Multiplicative decrease on 503 or a timeout of a request sent at `sent_at` (monotonic)."""
         if sent_at <= self._last_cut:
             return  # in flight before the last cut: the same overload
-        self._last_cut = time.monotonic()
+        self.slow_start = False
+        self._last_cut = self._clock()
         self._successes = 0
         self.limit = max(self.minimum, self.limit // 2)

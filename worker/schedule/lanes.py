@@ -2,7 +2,7 @@
 
 Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, and
 the app-wide pacer (Graph also limits an app across all tenants); then it is sent. The outcome of the
-attempt feeds back: 429 closes the gate and lowers the rate; 429/503/timeouts halve the concurrency;
+attempt feeds back: 429 closes the gate and moves the rate (`ratecontrol`); 5xx and timeouts halve the concurrency;
 successes grow both slowly.
 """
 
@@ -20,7 +20,7 @@ from worker.jobs import Job
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
-from worker.schedule.ratecontrol import RateLearner
+from worker.schedule.ratecontrol import LaneController
 from worker.send.http import Answer
 
 log = structlog.get_logger("worker.schedule")
@@ -30,31 +30,70 @@ ItemResult = Answer | SendError  # one $batch item: answered 2xx, or why not
 
 # A lane-wide pause when Graph throttles without saying for how long.
 DEFAULT_PAUSE_S = 1.0
+# A probe through a coarse pause: never sooner than this; for an unpaced lane, this long after the refusal.
+PROBE_MIN_S = 0.01
+PROBE_UNPACED_S = 0.05
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _coarse(retry_after: float | None) -> bool:
+    """A Retry-After that is a whole number of seconds (often a rounded-up wait), or none at all."""
+    return retry_after is None or (retry_after >= 1.0 and retry_after.is_integer())
+
+
+def _refused(result: object) -> bool:
+    """A $batch answer whose items were all refused (the envelope went through, the quota did not)."""
+    return isinstance(result, list) and bool(result) and all(isinstance(item, ThrottledError) for item in result)
 
 
 @dataclass(frozen=True, slots=True)
 class LaneLimits:
-    """How one lane may send: a rate ceiling (None = learn it), a burst, and a concurrency range."""
+    """How one lane may send.
+
+    `rate`: an exact rate (`--rate`), never learned. Otherwise the rate is learned, under `ceiling`
+    (`tenants.<t>.rate`) when given, starting from `learned` (a rate a previous run ended with) when known.
+    """
 
     rate: float | None = None
     burst: float = 1.0
     min_concurrency: int = 1
     max_concurrency: int = 32
     max_pause_s: float = 300.0  # retry.max_retry_after_s: a longer Retry-After fails its job, the lane goes on
+    ceiling: float | None = None
+    learned: float | None = None
 
 
 class Lane:
     """The schedule of one tenant."""
 
-    def __init__(self, name: str, limits: LaneLimits, app_pacer: Pacer | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        limits: LaneLimits,
+        app_pacer: Pacer | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = name
-        self.pacer = Pacer(limits.rate, burst=limits.burst)
-        self.gate = ThrottleGate()
-        self.limit = AdaptiveLimit(minimum=limits.min_concurrency, maximum=limits.max_concurrency)
-        self.learner = RateLearner(self.pacer, ceiling=limits.rate)
+        self._clock = clock
+        # a ceiling paces from the start (learning may only lower it); an exact rate is the pace
+        self.pacer = Pacer(limits.rate or limits.ceiling, burst=limits.burst, clock=clock)
+        self.gate = ThrottleGate(clock)
+        known = limits.rate is not None or limits.learned is not None
+        self.limit = AdaptiveLimit(
+            minimum=limits.min_concurrency, maximum=limits.max_concurrency, slow_start=not known, clock=clock
+        )
+        # an exact rate is never learned; otherwise learn under the ceiling, from a previous run's rate if known
+        self.learner = (
+            None if limits.rate is not None else LaneController(self.pacer, ceiling=limits.ceiling, clock=clock)
+        )
+        if self.learner is not None and limits.learned is not None:
+            self.learner.start_from(limits.learned)
         self._app_pacer = app_pacer
         self._max_pause_s = limits.max_pause_s
-        self.started = time.monotonic()
+        self.started = clock()
         self.sent = 0
         self.succeeded = 0
         self.throttled = 0
@@ -62,16 +101,16 @@ class Lane:
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
         started, answer = await self._guarded(1, attempt)
-        self._learn(answer, time.monotonic() - started)
+        self._learn(answer, self._clock() - started)
         return answer
 
     async def send_batch(self, count: int, post: Callable[[], Awaitable[list[ItemResult]]]) -> list[ItemResult]:
         """Send one $batch of `count` items (each takes a pacer slot) and learn from every item."""
         started, results = await self._guarded(count, post)
-        latency = time.monotonic() - started
+        latency = self._clock() - started
         throttled = next((r for r in results if isinstance(r, ThrottledError)), None)
         if throttled is not None:
-            self._on_throttled(throttled, started)
+            self._on_throttled(throttled, started, probe=self.gate.probing)
         for result in results:
             if isinstance(result, Answer):
                 self._learn(result, latency)
@@ -81,54 +120,90 @@ class Lane:
         """Wait for a concurrency slot, the gate and the pacer; send; feed whole-request failures back."""
         await self.limit.acquire()
         try:
-            await self._admit(slots)
+            probe = await self._admit(slots)
             self.sent += slots
-            started = time.monotonic()
+            if self.learner is not None:
+                self.learner.on_send()
+            started = self._clock()
             try:
-                return started, await call()
+                result = await call()
             except ThrottledError as error:
-                self._on_throttled(error, started)
+                self._on_throttled(error, started, probe=probe)
                 raise
             except (ServerError, TransportError):
                 self.limit.on_overload(started)
+                if probe:
+                    self.gate.probe_failed()
                 raise
+            if probe and not _refused(result):
+                self._reopen()
+            return started, result
         finally:
             self.limit.release()
 
     def _learn(self, answer: Answer, latency: float) -> None:
         self.succeeded += 1
         self.limit.on_success(latency)
-        self.learner.on_success(answer.throttle_percent)
+        if self.learner is not None:
+            self.learner.on_success(answer.throttle_percent)
 
-    async def _admit(self, slots: int) -> None:
+    async def _admit(self, slots: int) -> bool:
+        """Wait until this attempt may go; True when it goes alone as the closed gate's probe."""
+        learner = self.learner
+        if learner is not None:
+            learner.settle_due()
         if self.pacer.rate is None and self._app_pacer is None and self.gate.is_open():
-            return  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
+            return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
-            await self.gate.wait()
+            if await self.gate.wait():
+                return True  # the probe skips the pacer: the pause holds it
+            if learner is not None:
+                learner.settle_due()
             await self.pacer.acquire(slots)
             if self._app_pacer is not None:
                 await self._app_pacer.acquire(slots)
             if self.gate.is_open():
-                return
+                return False
 
-    def _on_throttled(self, error: ThrottledError, sent_at: float) -> None:
+    def _reopen(self) -> None:
+        """The probe went through: the lane goes on now, not at the end of a rounded-up Retry-After."""
+        self.gate.probe_succeeded()
+        self.pacer.release_hold()
+        if self.learner is not None:
+            self.learner.reopened()
+
+    def _on_throttled(self, error: ThrottledError, sent_at: float, *, probe: bool = False) -> None:
         self.throttled += 1
         pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
-        if pause > self._max_pause_s:  # its job fails as throttled now; the lane goes on, never stalled for it
-            pause = 0.0
+        if pause > self._max_pause_s:
+            return  # its job fails as throttled now; the lane goes on, never stalled or slowed for it
         closures = self.gate.closures
-        reopen = self.gate.close_for(pause)
-        self.pacer.hold_until(reopen)
-        self.limit.on_overload(sent_at)
-        self.learner.on_throttled()
+        probe_after = self._probe_after(error.retry_after, pause, probe)
+        self.gate.close_for(pause, probe_after, probe_refused=probe)
+        self.pacer.hold_until(self.gate.next_try)  # the probe must get through the pacer's queue
+        self.limit.on_throttled()
+        if self.learner is not None:
+            self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
             log.info(
                 "lane.paused", lane=self.name, pauseS=round(pause, 3), rate=self.pacer.rate, limit=self.limit.limit
             )
 
+    def _probe_after(self, retry_after: float | None, pause: float, probe: bool) -> float | None:
+        """When one request may try before a coarse pause ends (a whole number of seconds, or none given).
+
+        `Retry-After: n` in whole seconds is a wait in (n - 1, n]: a probe goes within the last second, a
+        few send intervals of the lane's rate into it (the doubled interval after a refused probe).
+        """
+        if not _coarse(retry_after):
+            return None  # a fractional Retry-After is precise: wait exactly that
+        rate = self.pacer.rate
+        interval = 2 * self.gate.probe_interval if probe else max(PROBE_MIN_S, 2.0 / rate if rate else PROBE_UNPACED_S)
+        return max(0.0, pause - 1.0) + interval
+
     def stats(self) -> dict[str, Any]:
         """Per-lane figures for the run summary."""
-        elapsed = max(time.monotonic() - self.started, 1e-9)
+        elapsed = max(self._clock() - self.started, 1e-9)
         rate = self.pacer.rate
         return {
             "lane": self.name,
@@ -137,6 +212,9 @@ class Lane:
             "throttled": self.throttled,
             "effectiveRate": round(self.succeeded / elapsed, 2),
             "pacedRate": None if rate is None else round(rate, 2),
+            "measuredRate": None
+            if self.learner is None or self.learner.measured is None
+            else round(self.learner.measured, 2),
             "pausedS": round(self.gate.paused_s, 3),
             "concurrency": self.limit.limit,
         }
@@ -145,21 +223,35 @@ class Lane:
 class LaneSet:
     """Lanes by tenant, made on first use."""
 
-    def __init__(self, limits: Callable[[str], LaneLimits], app_rate: float | None = None) -> None:
+    def __init__(
+        self,
+        limits: Callable[[str], LaneLimits],
+        app_rate: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limits = limits
-        self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate)
+        self._clock = clock
+        self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate, clock=clock)
         self.lanes: dict[str, Lane] = {}
 
     def lane(self, tenant: str) -> Lane:
         """The lane of a tenant."""
         lane = self.lanes.get(tenant)
         if lane is None:
-            lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer)
+            lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer, self._clock)
         return lane
 
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
         return [lane.stats() for lane in self.lanes.values()]
+
+    def learned(self) -> dict[str, dict[str, float | None]]:
+        """The rate each learning lane ended with (and the quota it measured), to start from next time."""
+        return {
+            name: {"rate": lane.pacer.rate, "measured": lane.learner.measured}
+            for name, lane in self.lanes.items()
+            if lane.learner is not None and lane.pacer.rate is not None
+        }
 
 
 class LaneSender:

@@ -1,25 +1,32 @@
-"""A pacer: spaces sends evenly at a rate that can change while it runs.
+"""A pacer: lets sends go evenly spaced at a rate that can change while callers wait.
 
-Each caller reserves the next free slot (slots are 1/rate apart) and sleeps until it; unused time is
-banked up to `burst` slots, so an idle lane may send a short burst. Reserving slots, rather than
-polling a bucket, gives FIFO fairness and exactly one timer per caller. A server limiting a *rate* is
-best met by pacing at that rate (notes/performance.md: 99.9 % of quota, zero 429s), not by pausing.
+Callers queue in FIFO order and one timer releases the head of the queue when its slot is due, with the
+rate as it is *then*: a lane whose learned rate doubles speeds up for the callers already waiting, not
+only for the ones that come after them (slots reserved ahead at the old rate would hold a lane at it for
+as long as the queue is). Unused time is banked up to `burst` slots, so an idle lane may send a short
+burst. A server limiting a *rate* is best met by pacing at that rate (notes/performance.md: 99.9 % of
+quota, zero 429s), not by pausing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 
 
 class Pacer:
-    """Hands out send times `1/rate` apart; `rate=None` means unpaced."""
+    """Hands out send slots `1/rate` apart; `rate=None` means unpaced."""
 
     def __init__(self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._next = clock()
         self.burst = max(1.0, burst)
+        self._last: float | None = None  # when the last slot was granted, and how many slots it took
+        self._last_slots = 0
+        self._hold = 0.0  # no slot before this moment (a throttle gate closed until then)
+        self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
+        self._timer: asyncio.Handle | None = None
         self.rate = rate
 
     @property
@@ -32,27 +39,73 @@ class Pacer:
         if value is not None and value <= 0:
             raise ValueError("rate must be positive (or None for unpaced)")
         self._rate = value
+        self._reschedule()
 
-    def reserve(self, slots: int = 1) -> float:
-        """Reserve the next `slots` slots; return the seconds to wait for the last (0 when already due).
-
-        A $batch of n items takes n slots: Graph counts every item against the quota.
-        """
+    def _due(self, now: float) -> float:
+        """When the next slot may be granted: one interval (at today's rate) after the last, less the banked burst."""
         if self._rate is None:
-            return 0.0
-        now = self._clock()
+            return now
         interval = 1.0 / self._rate
-        # Unused slots are banked, but at most `burst` of them.
-        slot = max(self._next, now - (self.burst - 1.0) * interval)
-        self._next = slot + slots * interval
-        return max(0.0, slot + (slots - 1) * interval - now)
+        after_last = float("-inf") if self._last is None else self._last + self._last_slots * interval
+        return max(after_last, now - (self.burst - 1.0) * interval, self._hold)
 
     def hold_until(self, moment: float) -> None:
-        """No slot before `moment` (a throttle gate closed until then); later reservations queue after it."""
-        self._next = max(self._next, moment)
+        """No slot before `moment` (a throttle gate closed until then)."""
+        self._hold = max(self._hold, moment)
+        self._reschedule()
+
+    def release_hold(self) -> None:
+        """The gate opened before `hold_until`'s moment: slots are due again from now."""
+        self._hold = 0.0
+        self._reschedule()
 
     async def acquire(self, slots: int = 1) -> None:
-        """Wait for this caller's slot(s)."""
-        delay = self.reserve(slots)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Wait for this caller's slot(s). A $batch of n items takes n: Graph counts every item."""
+        if self._rate is None:
+            return
+        if not self._waiters:
+            now = self._clock()
+            slot = self._due(now)
+            if slot <= now:
+                self._grant(slot, slots)
+                return
+        future = asyncio.get_running_loop().create_future()
+        entry = (slots, future)
+        self._waiters.append(entry)
+        self._reschedule()
+        try:
+            await future
+        except asyncio.CancelledError:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+                self._reschedule()
+            raise
+
+    def _grant(self, slot: float, slots: int) -> None:
+        self._last, self._last_slots = slot, slots
+
+    def _release(self) -> None:
+        """The timer: grant every waiter whose slot is due, then wait for the next."""
+        self._timer = None
+        now = self._clock()
+        while self._waiters:
+            slot = self._due(now)
+            if slot > now:
+                break
+            slots, future = self._waiters.popleft()
+            if not future.done():
+                self._grant(slot, slots)
+                future.set_result(None)
+        self._reschedule()
+
+    def _reschedule(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._waiters:
+            return
+        loop = asyncio.get_running_loop()
+        if self._rate is None:
+            self._timer = loop.call_soon(self._release)
+            return
+        self._timer = loop.call_later(max(0.0, self._due(self._clock()) - self._clock()), self._release)

@@ -1,153 +1,238 @@
-"""Learn a lane's rate from Graph's signals: AIMD on the pacer's rate.
+"""Learn a lane's rate from what Graph does, whatever the shape of its quota.
 
-- Until the first throttling signal the lane is unpaced (or paced at the configured ceiling).
-- The first 429 sets the rate to what was actually delivered lately, times `decrease`: while we over-send,
-  successes arrive at the server's refill rate, so the delivered rate estimates the quota. Later 429s cut
-  the current rate by `decrease` (AIMD).
-  In-flight requests that come back 429 together are one event: at most one decrease per `hold_s`.
-- `x-ms-throttle-limit-percentage` (sent past 80 % of the quota, as a fraction 0.8..1.8) stops growth, and
-  cuts the rate a little when it keeps rising: slowing down *before* the 429.
-- Otherwise the rate grows by `increase` (a fraction) once a second, up to the ceiling; after the first
-  cut five times more slowly. Except when the first estimate came from less than a full window of
-  history (a 429 in the first seconds: a server with a small burst answers 429 before its refill rate
-  shows): then the rate ramps up by `ramp` a second until the next throttling signal, as TCP's slow
-  start does, instead of crawling up from a far too low estimate.
+Graph's quota may be a token bucket of any size, a fixed window ("N requests per W seconds"), a sliding
+window, or several at once, and the client is never told which. What every shape has in common: while a
+client asks for more than the quota, what gets through is the quota. So the controller measures the
+*delivered* rate over spans during which the lane was refused at both ends, and paces just under it.
+
+- **Slow start.** A lane with no rate yet is unpaced; its concurrency window starts small and doubles with
+  each full window of successes (`AdaptiveLimit`), so a small quota is met by a few requests, not by 32.
+- **First refusal.** The rate becomes what was delivered from the lane's first send until the moment the
+  server lets it go on (the 429's Retry-After): the burst it let through, spread over the time it asks
+  us to wait. Rough, and marked so: a *provisional* estimate.
+- **Saturated spans.** Each later refusal (of a request sent after the last change, so a burst of 429s
+  from requests in flight together is one event) closes a span that began when the previous refusal let
+  the lane go on. Its delivered rate is the quota, as long as the span is long enough to mean anything
+  (`min_span_s`, `min_successes`); shorter spans are pooled with the next ones, and meanwhile the rate is
+  cut multiplicatively, never below what the short spans delivered. A span that delivered what we paced
+  (we were not over the quota: a 429 at a window's edge, or jitter on a tiny bucket) cuts gently.
+- **Burst.** The first span's successes beyond the measured rate are the server's burst (a bucket's size,
+  a window's count): the pacer banks up to most of it, so the tokens a pause refills are used at once.
+- **Growth.** Below a provisional estimate the rate ramps up quickly (the estimate may be far too low),
+  until a refusal comes while paced. Then it closes part of the gap to just under the pace refused, and
+  beyond that probes slowly, faster the longer nothing is refused (the quota may have grown, or other
+  lanes freed their share of an app-wide limit). `x-ms-throttle-limit-percentage` (Graph: past 80 % of
+  the quota) stops that growth, and slows down while it rises; it cannot hold a ramp: a bucket of a few
+  requests reads "past 80 %" after every one of them, at any rate.
+- A configured ceiling (`tenants.<t>.rate`) caps everything; an exact rate (`--rate`) is never learned.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from worker.schedule.pacer import Pacer
 
-WINDOW_S = 5.0
 HINT_THRESHOLD = 0.8
+ROUNDING_S = 1.0  # a whole-second Retry-After is rounded up by less than this
 
 
-class DeliveryMeter:
-    """Successes per second over the last `window_s` seconds (timestamps in a deque, trimmed as it goes).
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """The controller's constants, named so tests and the bench can sweep them."""
 
-    The window is long because a token bucket lets a client exceed the quota for a while (its burst): over
-    several seconds of throttling, what gets through is the refill rate. Early on, the rate is taken over
-    the time since the first success, but never less than one second (a first burst is not a rate).
-    """
-
-    def __init__(self, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window_s = window_s
-        self._clock = clock
-        self._stamps: deque[float] = deque()
-        self._first: float | None = None
-
-    def add(self) -> None:
-        """Count one success now."""
-        now = self._clock()
-        if self._first is None:
-            self._first = now
-        self._stamps.append(now)
-        self._trim(now)
-
-    def count(self) -> int:
-        """Successes within the window."""
-        self._trim(self._clock())
-        return len(self._stamps)
-
-    def span(self) -> float:
-        """The seconds `rate` divides by: the window, or the time since the first success (at least 1 s)."""
-        if self._first is None:
-            return self.window_s
-        return min(self.window_s, max(1.0, self._clock() - self._first))
-
-    def rate(self) -> float:
-        """Successes per second over the window (or the time since the first success, at least 1 s)."""
-        self._trim(self._clock())
-        return len(self._stamps) / self.span()
-
-    def _trim(self, now: float) -> None:
-        horizon = now - self.window_s
-        stamps = self._stamps
-        while stamps and stamps[0] < horizon:
-            stamps.popleft()
+    floor: float = 0.05  # requests/s: never slower (a 5-per-10-s quota is 0.5/s)
+    margin: float = 0.97  # pace this far under a measured quota
+    ramp: float = 1.0  # growth per step below a provisional estimate
+    probe: float = 0.002  # growth per step once measured, at least
+    close_gap: float = 0.3  # ... or this share of the way back to the pace last refused
+    accelerate_s: float = 5.0  # ... and twice as fast for every this many seconds without a refusal
+    accelerate_requests: float = 50.0  # ... or this many requests at the current pace, if longer
+    step_s: float = 1.0  # growth cadence
+    ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
+    min_step_s: float = 0.2  # ... but never more often
+    cut: float = 0.7  # cut per refusal while a span is too short to measure
+    gentle_cut: float = 0.95  # cut when a refusal came although we got all we paced
+    min_span_s: float = 1.0  # a span shorter than this is pooled with the next
+    min_successes: int = 4  # ... or one with fewer successes
+    rounding_error: float = 0.125  # a span ending at a rounded Retry-After is trusted when long enough for this
 
 
-class RateLearner:
-    """Moves a pacer's rate: down on throttling, up slowly while Graph is happy."""
+class LaneController:
+    """Moves a pacer's rate (and burst) from successes, refusals and Graph's throttle hint."""
 
     def __init__(
         self,
         pacer: Pacer,
         *,
-        ceiling: float | None,
-        floor: float = 0.1,
-        decrease: float = 0.9,
-        increase: float = 0.05,
-        ramp: float = 0.25,
-        hold_s: float = 1.0,
+        ceiling: float | None = None,
+        tuning: Tuning = Tuning(),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.pacer = pacer
         self.ceiling = ceiling
-        self.floor = floor
-        self.decrease = decrease
-        self.increase = increase
-        self.ramp = ramp
-        self.hold_s = hold_s
+        self.tuning = tuning
         self._clock = clock
-        self.meter = DeliveryMeter(clock=clock)
-        self._last_step = clock()  # the growth cadence: one step per `hold_s`
-        self._last_cut = float("-inf")  # 429s within `hold_s` of a cut are the same overload
+        self.delivered = 0  # successes since the lane began
+        self.measured: float | None = None  # the quota, from a long enough saturated span
+        self.throttle_events = 0
+        self._first_send: float | None = None
+        self._span_start: float | None = None  # when the last refusal let the lane go on
+        self._span_delivered = 0
+        self._span_min_rate = 0.0  # the lowest pace during the span: it was saturated if we got less
+        self._pending: tuple[float, float | None] | None = None  # a refusal's reopen moment, and the pace then
+        self._ramping = True  # until refused while paced: the first estimate may be far too low
+        self._refused_at_rate: float | None = None  # the pace of the last refusal: growth slows towards it
+        self._precise = True
+        self._changed_at = clock()  # refusals of requests sent before this are the same event
+        self._next_step = clock()
         self._last_hint = 0.0
-        self._cuts = 0
-        self._ramping = False  # after a first estimate from a short history, until the next signal
+
+    def start_from(self, rate: float) -> None:
+        """Begin paced at a rate learned earlier (a previous run's): taken as measured."""
+        self.measured = rate
+        self._ramping = False
+        self._change(rate, self._clock())
+
+    def on_send(self) -> None:
+        """A request is about to leave: the first starts the clock of the first estimate."""
+        if self._first_send is None:
+            self._first_send = self._clock()
+
+    def settle_due(self) -> None:
+        """Before a request is admitted: once a refusal's pause has passed, set the rate it calls for.
+
+        Before, not after: requests let through in the meantime would go at the old pace (or unpaced).
+        """
+        if self._pending is not None and self._clock() >= self._pending[0]:
+            self._settle(self._pending[0])
 
     def on_success(self, throttle_fraction: float | None) -> None:
-        """A 2xx: count it, and maybe adjust once per `hold_s`."""
-        self.meter.add()
+        """A 2xx: count it; at most once per `step_s`, grow, hold or slow down on the throttle hint."""
+        self.delivered += 1
         now = self._clock()
-        if now - self._last_step < self.hold_s:
+        if now < self._next_step or self._pending is not None:
             return
-        self._last_step = now
-        if now - self._last_cut < self.hold_s:
-            return  # no growth right after a cut
+        self._step(now)
+        rate = self.pacer.rate
         hint = throttle_fraction or 0.0
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
-        rate = self.pacer.rate
-        if rate is None:
-            return  # unpaced until Graph first pushes back
-        if rising:
-            self._ramping = False
-            self._set(rate * 0.97)
-        elif hint < HINT_THRESHOLD:
-            self._set(rate * (1.0 + self._growth_step()))
-
-    def _growth_step(self) -> float:
-        """Probe upwards; five times more gently once Graph has pushed back (we know we are close), unless
-        that push came too early to tell where the quota is."""
+        if rate is None or now - self._changed_at < self.tuning.min_step_s:
+            return  # unpaced until Graph first pushes back; no growth right after a change
         if self._ramping:
-            return self.ramp
-        return self.increase if self._cuts == 0 else self.increase / 5
+            # far below the quota, maybe: a bucket of a few requests reads "past 80 %" after every one of
+            # them, at any rate, so the hint cannot hold a ramp (a refusal ends it)
+            self._set(rate * (1.0 + self.tuning.ramp))
+            self._step(now)
+        elif rising:
+            self._change(rate * 0.97, now)
+        elif hint < HINT_THRESHOLD:
+            self._set(rate * (1.0 + self._growth(rate)))
 
-    def on_throttled(self) -> None:
-        """A 429 (or 503 with Retry-After): start pacing a little under the delivered rate, or slow down."""
+    def _step(self, now: float) -> None:
+        """When growth may next be considered: a ramp doubles per `ramp_requests` at its pace (TCP's slow
+        start doubles per round trip), a probe moves once per `step_s`."""
+        rate = self.pacer.rate
+        if self._ramping and rate:
+            self._next_step = now + max(self.tuning.min_step_s, self.tuning.ramp_requests / rate)
+        else:
+            self._next_step = now + self.tuning.step_s
+
+    def _growth(self, rate: float) -> float:
+        """Ramp while no refusal came at a pace; then close part of the gap to the pace last refused."""
+        if self._ramping or (self.measured is not None and rate < 0.5 * self.measured):
+            return self.tuning.ramp
+        aim = self._refused_at_rate * self.tuning.margin if self._refused_at_rate else rate
+        gap = max(0.0, aim - rate) / rate
+        # the longer nothing was refused, the faster the probe (the quota may have grown, or a share of an
+        # app-wide limit may have been freed by other lanes): doubling every `accelerate_s`
+        period = max(self.tuning.accelerate_s, self.tuning.accelerate_requests / rate)
+        quiet = (self._clock() - self._changed_at) / period
+        probe = self.tuning.probe * float(2.0 ** min(quiet, 16.0))
+        return min(self.tuning.ramp, max(probe, self.tuning.close_gap * gap))
+
+    def provisional_rate(self, pause: float) -> float | None:
+        """Before any estimate: what got through since the first send, spread until the pause ends."""
+        if self._first_send is None or self.delivered == 0:
+            return None
+        return self.delivered / max(self._clock() + pause - self._first_send, 1e-3)
+
+    def reopened(self) -> None:
+        """The lane went on before its pause's end (a probe went through)."""
+        if self._pending is not None:
+            self._settle(self._clock())
+
+    def on_throttled(self, retry_after: float, sent_at: float, *, precise: bool = True) -> None:
+        """A refusal of a request sent at `sent_at`; the lane may go on after `retry_after` seconds.
+
+        `precise`: the Retry-After was fractional. A whole number of seconds is often rounded up, so a span
+        ending at it holds idle time: what it measures is only a lower bound of the quota.
+
+        The new rate is decided when the lane goes on again (`_settle`): only then is the span known.
+        """
+        if sent_at < self._changed_at:
+            return  # sent before the last refusal or change: the same overload
         now = self._clock()
-        if now - self._last_cut < self.hold_s:
-            return  # the same overload, reported by several in-flight requests
-        current = self.pacer.rate
-        self._ramping = False
-        if current is None:
-            if self.meter.count() < 1:
-                return  # unpaced and nothing delivered lately: no estimate yet; the throttle gate waits
-            # The first estimate comes from what got through. After that, plain multiplicative decrease of
-            # our own rate: the delivered rate is capped by our pacing and would only ratchet downwards.
-            current = self.meter.rate()
-            self._ramping = self.meter.span() < self.meter.window_s
-        self._last_cut = now
-        self._cuts += 1
-        self._set(current * self.decrease)
+        self.throttle_events += 1
+        self._changed_at = now
+        if self.pacer.rate is not None:
+            self._ramping = False  # refused while paced: the quota is near, probe gently from now on
+            self._refused_at_rate = self.pacer.rate
+        self._pending = (now + retry_after, self.pacer.rate)
+        self._precise = precise
+
+    def _settle(self, reopen: float) -> None:
+        """The lane goes on at `reopen`: set the rate from the span the last refusal closed."""
+        assert self._pending is not None
+        rate = self._pending[1]
+        self._pending = None
+        now = self._clock()
+        if rate is None or self._span_start is None:  # the first refusal: no span before it
+            start = self._first_send if self._first_send is not None else reopen
+            if self.delivered:
+                self._change(self.delivered / max(reopen - start, 1e-3), now)
+            self._new_span(reopen)
+            return
+        span = reopen - self._span_start
+        delivered = self.delivered - self._span_delivered
+        delivered_rate = delivered / max(span, 1e-3)
+        if span < self.tuning.min_span_s or delivered < self.tuning.min_successes:
+            # too short to mean anything: cut, but not below what got through; keep pooling
+            self._change(max(rate * self.tuning.cut, delivered_rate), now)
+        elif delivered_rate >= self._span_min_rate * 0.9:
+            # under the quota for part of the span (ramping up): it lies between what we got and our pace
+            self._change(max(rate * self.tuning.cut, delivered_rate), now)
+            self._new_span(reopen)
+        else:
+            # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
+            trusted = self._precise or span >= ROUNDING_S / self.tuning.rounding_error
+            self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
+
+    def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
+        if delivered_rate >= rate * 0.9:  # we got what we paced: over the quota only at an edge
+            self._change(rate * self.tuning.gentle_cut, now)
+        elif trusted:  # growth aims at the quota, not past it
+            self.measured = self._refused_at_rate = delivered_rate
+            self._change(delivered_rate * self.tuning.margin, now)
+        else:  # a lower bound of the quota only: cut, but not below it
+            self._change(max(delivered_rate * self.tuning.margin, rate * self.tuning.cut), now)
+        self._new_span(reopen)
+
+    def _new_span(self, reopen: float) -> None:
+        self._span_start = reopen
+        self._span_delivered = self.delivered
+        self._span_min_rate = self.pacer.rate or 0.0
+
+    def _change(self, rate: float, now: float) -> None:
+        self._changed_at = now
+        self._next_step = now + self.tuning.step_s
+        self._set(rate)
 
     def _set(self, rate: float) -> None:
         if self.ceiling is not None:
             rate = min(rate, self.ceiling)
-        self.pacer.rate = max(self.floor, rate)
+        self.pacer.rate = rate = max(self.tuning.floor, rate)
+        self._span_min_rate = min(self._span_min_rate, rate) if self._span_min_rate else rate

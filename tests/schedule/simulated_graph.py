@@ -1,0 +1,149 @@
+"""A simulated Graph for the lane controller: quota shapes on the virtual clock, with latency and jitter.
+
+Not the emulator (that one is tested over HTTP): this one runs in virtual time (`virtual_time.py`), so a
+sweep of quota shapes over minutes of simulated traffic takes seconds. Its quota rules are written here
+from Graph's documented shapes, not from the controller's code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from worker.errors import ThrottledError
+from worker.jobs import Job
+from worker.send.http import Answer
+
+RetryAfterShape = Literal["fractional", "integer", "none"]
+
+
+class Rule(Protocol):
+    """One quota: says how long until a request would be admitted, and counts an admitted one."""
+
+    def wait(self, now: float) -> float | None:
+        """None when a request would be admitted now, else the seconds until it would."""
+        ...
+
+    def take(self, now: float) -> None:
+        """Count an admitted request."""
+        ...
+
+
+@dataclass
+class TokenBucket:
+    """Refills `rate` tokens a second up to `burst`; a request takes one."""
+
+    rate: float
+    burst: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def _refill(self, now: float) -> None:
+        if self.tokens < 0:
+            self.tokens, self.stamp = self.burst, now
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+    def wait(self, now: float) -> float | None:
+        self._refill(now)
+        return None if self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1.0
+
+
+@dataclass
+class FixedWindow:
+    """At most `limit` requests in each window [k*W + phase, (k+1)*W + phase)."""
+
+    limit: int
+    window_s: float
+    phase: float = 0.0
+    _window: int = -1
+    _count: int = 0
+
+    def _roll(self, now: float) -> int:
+        index = math.floor((now - self.phase) / self.window_s)
+        if index != self._window:
+            self._window, self._count = index, 0
+        return index
+
+    def wait(self, now: float) -> float | None:
+        index = self._roll(now)
+        return None if self._count < self.limit else (index + 1) * self.window_s + self.phase - now
+
+    def take(self, now: float) -> None:
+        self._roll(now)
+        self._count += 1
+
+
+@dataclass
+class SlidingWindow:
+    """At most `limit` requests in any `window_s` span."""
+
+    limit: int
+    window_s: float
+    _stamps: deque[float] = field(default_factory=deque)
+
+    def wait(self, now: float) -> float | None:
+        while self._stamps and self._stamps[0] <= now - self.window_s:
+            self._stamps.popleft()
+        return None if len(self._stamps) < self.limit else self._stamps[0] + self.window_s - now
+
+    def take(self, now: float) -> None:
+        self._stamps.append(now)
+
+
+def render_retry_after(shape: RetryAfterShape, wait: float) -> float | None:
+    """The wait as the client would read it from the header."""
+    if shape == "fractional":
+        return math.ceil(wait * 1000) / 1000
+    if shape == "integer":
+        return float(max(1, math.ceil(wait)))
+    return None
+
+
+@dataclass
+class SimulatedGraph:
+    """Per-tenant rules (made on first use by `rules_for`) plus app-wide rules, checked in order."""
+
+    tenant_rules: dict[str, list[Rule]]
+    app_rules: list[Rule] = field(default_factory=list)
+    latency_s: float = 0.02
+    jitter_s: float = 0.001  # lateness of a send, as an event loop's 1 ms timer granularity gives
+    retry_after: RetryAfterShape = "fractional"
+    seed: int = 1
+    ok: int = 0
+    throttled: int = 0
+    timeline: list[tuple[float, str, int]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    async def patch(self, job: Job) -> Answer:
+        """One request: half the latency there, the quota check, half back."""
+        await asyncio.sleep(self.latency_s / 2 + self._rng.uniform(0.0, self.jitter_s))
+        now = asyncio.get_running_loop().time()
+        wait = self._admit(job.tenant, now)
+        self.timeline.append((now, job.tenant, 200 if wait is None else 429))
+        await asyncio.sleep(self.latency_s / 2)
+        if wait is None:
+            self.ok += 1
+            return Answer(200, None)
+        self.throttled += 1
+        raise ThrottledError("Too many requests", status=429, retry_after=render_retry_after(self.retry_after, wait))
+
+    def _admit(self, tenant: str, now: float) -> float | None:
+        # every rule must admit; a refusal by one must not consume the others (Graph counts answered requests)
+        rules = [*self.tenant_rules[tenant], *self.app_rules]
+        waits = [wait for rule in rules if (wait := rule.wait(now)) is not None]
+        if waits:
+            return max(waits)
+        for rule in rules:
+            rule.take(now)
+        return None

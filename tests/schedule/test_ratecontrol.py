@@ -1,0 +1,127 @@
+"""The lane controller on a fake clock: each rule of `worker.schedule.ratecontrol`, one test each."""
+
+from __future__ import annotations
+
+import pytest
+
+from worker.schedule.pacer import Pacer
+from worker.schedule.ratecontrol import LaneController
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _controller(rate: float | None = None, ceiling: float | None = None) -> tuple[FakeClock, Pacer, LaneController]:
+    clock = FakeClock()
+    pacer = Pacer(rate, clock=clock)
+    return clock, pacer, LaneController(pacer, ceiling=ceiling, clock=clock)
+
+
+def _deliver(clock: FakeClock, controller: LaneController, count: int, every: float) -> None:
+    for _ in range(count):
+        controller.settle_due()
+        controller.on_send()
+        clock.now += every
+        controller.on_success(None)
+
+
+def test_the_first_refusal_spreads_what_got_through_until_the_lane_may_go_on() -> None:
+    clock, pacer, controller = _controller()
+    _deliver(clock, controller, 5, 0.01)  # 5 requests in 50 ms, then "wait 9.95 s" (a 10-s window)
+    controller.on_throttled(9.95, sent_at=clock.now)
+    assert pacer.rate is None  # decided when the lane goes on, once the span is known
+    clock.now += 9.95
+    controller.settle_due()
+    assert pacer.rate == pytest.approx(5 / 10.0, rel=0.01)
+
+
+def test_refusals_of_requests_in_flight_together_are_one_event() -> None:
+    clock, _pacer, controller = _controller()
+    _deliver(clock, controller, 10, 0.01)
+    sent = clock.now - 0.005
+    controller.on_throttled(0.5, sent_at=sent + 0.001)
+    for _ in range(20):
+        controller.on_throttled(0.5, sent_at=sent)
+    assert controller.throttle_events == 1
+
+
+def test_a_long_saturated_span_sets_the_rate_just_under_what_got_through() -> None:
+    clock, pacer, controller = _controller(rate=300.0)
+    controller.on_throttled(0.005, sent_at=clock.now)  # opens a span
+    clock.now += 0.005
+    controller.settle_due()
+    _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but only 200/s got through: 2 s
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    assert controller.measured == pytest.approx(200, rel=0.02)
+    assert pacer.rate == pytest.approx(200 * 0.97, rel=0.02)
+
+
+def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
+    clock, pacer, controller = _controller(rate=1000.0)
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    _deliver(clock, controller, 1, 0.005)
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    assert controller.measured is None  # 15 ms mean nothing
+    assert pacer.rate == pytest.approx(700.0)
+
+
+def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:
+    clock, pacer, controller = _controller()
+    _deliver(clock, controller, 10, 0.005)
+    controller.on_throttled(1.0, sent_at=clock.now)
+    clock.now += 1.0
+    controller.settle_due()
+    first = pacer.rate
+    assert first is not None
+    _deliver(clock, controller, 1, 20 / first + 0.01)  # a step is 20 requests' time at the pace
+    assert pacer.rate == pytest.approx(first * 2)
+    _deliver(clock, controller, 1, 10 / first + 0.01)  # ... at the new, doubled pace: half as long
+    assert pacer.rate == pytest.approx(first * 4)
+
+
+def test_once_refused_at_a_pace_growth_closes_part_of_the_gap_only() -> None:
+    clock, pacer, controller = _controller(rate=100.0)
+    controller.on_throttled(0.01, sent_at=clock.now)  # refused at 100/s: no more ramping
+    clock.now += 0.01
+    controller.settle_due()
+    pacer.rate = 50.0
+    _deliver(clock, controller, 1, 1.5)
+    assert pacer.rate == pytest.approx(50 + 0.3 * (97 - 50))  # aiming just under the pace refused
+
+
+def test_the_throttle_hint_stops_growth_and_slows_down_while_it_rises() -> None:
+    clock, pacer, controller = _controller(rate=10.0)
+    controller.start_from(10.0)
+    clock.now += 1.5
+    controller.on_success(0.85)
+    assert pacer.rate == pytest.approx(10 * 0.97)
+    clock.now += 1.5
+    controller.on_success(0.85)  # steady: hold
+    assert pacer.rate == pytest.approx(10 * 0.97)
+
+
+def test_the_ceiling_caps_every_change() -> None:
+    clock, pacer, controller = _controller(rate=0.5, ceiling=0.5)
+    for _ in range(10):
+        clock.now += 2
+        controller.on_success(None)
+    assert pacer.rate == 0.5
+
+
+def test_a_rate_learned_earlier_is_the_start_and_is_not_ramped() -> None:
+    clock, pacer, controller = _controller()
+    controller.start_from(42.0)
+    assert pacer.rate == 42.0
+    _deliver(clock, controller, 3, 1.1)
+    assert pacer.rate == pytest.approx(42.0 * 1.002**2, rel=0.01)
