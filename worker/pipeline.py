@@ -24,11 +24,12 @@ at once, so every line of the input still gets its result.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 import structlog
 
+from worker.answers import Execute
 from worker.jobs import Job, Outcome, Rejected
 from worker.record.ledger import LineBitmap
 from worker.record.recorder import Recorder
@@ -36,7 +37,6 @@ from worker.record.recorder import Recorder
 log = structlog.get_logger("worker.pipeline")
 
 Parse = Callable[[bytes, int], Job | Rejected | None]
-Execute = Callable[[Job], Awaitable[Outcome]]
 Hold = Callable[[Job], Outcome | None]
 
 LANE_BUFFER = 512

@@ -22,7 +22,7 @@ LaneRate = Callable[[str], tuple[float | None, str]]
 def build_plan(settings: Settings, jobs_by_lane: Counter[str], lane_rate: LaneRate) -> dict[str, Any]:
     """The plan of a run of these jobs, JSON-ready (the dry run's summary carries it as `plan`).
 
-    `lane_rate` gives each lane's rate as the run's lanes would start with it (`app.lane_limits`).
+    `lane_rate` gives each lane's rate as the run's lanes would start with it (`compose.lane_limits`).
     """
     lanes: list[dict[str, Any]] = []
     estimates: list[float | None] = []

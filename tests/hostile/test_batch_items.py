@@ -12,9 +12,10 @@ import pytest
 from tests.hostile.conftest import Listening
 from tests.hostile.helpers import PATH, run_measured
 from tests.hostile.server import BATCH_SHAPES
+from worker.answers import ItemResult
 from worker.errors import ServerError
 from worker.jobs import Job
-from worker.schedule.lanes import ItemResult, Lane, LaneLimits
+from worker.schedule.lanes import Lane, LaneLimits
 from worker.send.auth import Credentials, StaticToken
 from worker.send.batch import BatchClient, Batcher
 

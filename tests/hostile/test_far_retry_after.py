@@ -11,9 +11,9 @@ import pytest
 from tests.hostile.conftest import Listening
 from tests.hostile.helpers import run_measured
 from tests.hostile.server import PRESETS
+from worker.answers import Answer
 from worker.errors import ThrottledError
 from worker.schedule.lanes import Lane, LaneLimits
-from worker.send.http import Answer
 
 
 @pytest.mark.parametrize("batch_size", ["1", "5"])

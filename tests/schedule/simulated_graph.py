@@ -14,9 +14,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from worker.answers import Answer
 from worker.errors import ThrottledError
 from worker.jobs import Job
-from worker.send.http import Answer
 
 RetryAfterShape = Literal["fractional", "integer", "none"]
 

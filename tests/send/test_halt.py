@@ -8,10 +8,10 @@ import time
 import pytest
 
 from tests.send.test_systemic import unauthorized
+from worker.answers import Answer
 from worker.errors import NotSentError
 from worker.jobs import Job
 from worker.send.halt import BatchHalts, SystemicGuard
-from worker.send.http import Answer
 
 BASE = "http://127.0.0.1:9/beta"
 

@@ -6,11 +6,12 @@ import aiohttp
 import orjson
 import pytest
 
+from worker.answers import Answer
 from worker.errors import MalformedResponseError, RedirectError, ServerError
 from worker.jobs import Job
 from worker.send.auth import Credentials, StaticToken
 from worker.send.batch import decode_batch
-from worker.send.http import Answer, GraphClient, redirect_error, throttle_percent
+from worker.send.http import GraphClient, redirect_error, throttle_percent
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from worker.answers import Answer, Execute, Sender
 from worker.errors import ThrottledError
 from worker.jobs import Job, Outcome
-from worker.pipeline import Execute
 from worker.schedule.lanes import LaneSet
-from worker.send.executor import Sender
-from worker.send.http import Answer
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Job latency buckets (seconds): from a fast PATCH to a job that waited out several Retry-Afters.

@@ -15,18 +15,17 @@ from typing import Any, TypeVar
 
 import structlog
 
-from worker.errors import SendError, ServerError, ThrottledError, TransportError
+from worker.answers import Answer, ItemResult
+from worker.errors import ServerError, ThrottledError, TransportError
 from worker.jobs import Job
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
-from worker.send.http import Answer
 
 log = structlog.get_logger("worker.schedule")
 
 T = TypeVar("T")
-ItemResult = Answer | SendError  # one $batch item: answered 2xx, or why not
 
 # A lane-wide pause when Graph throttles without saying for how long.
 DEFAULT_PAUSE_S = 1.0

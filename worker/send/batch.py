@@ -23,13 +23,13 @@ from typing import Any
 import aiohttp
 import orjson
 
+from worker.answers import Answer, ItemResult
 from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
 from worker.jobs import Job
-from worker.schedule.lanes import ItemResult, Lane, LaneSet
+from worker.schedule.lanes import Lane, LaneSet
 from worker.send.auth import Credentials
 from worker.send.body import BodyLimits, answer_deadline, read_body
 from worker.send.http import (
-    Answer,
     classify,
     describe_transport,
     error_from_response,

@@ -5,27 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Protocol
 
 import structlog
 
+from worker.answers import Answer, Sender
 from worker.errors import NotSentError, RetryableError, SendError
 from worker.jobs import ErrorInfo, Job, Outcome
-from worker.send.http import Answer
 from worker.send.retry import RetryPolicy, retry_after_failure
 
 log = structlog.get_logger("worker.send")
 
 #: Waits before a retry: (tenant, seconds). `SystemicGuard.pause` cuts the wait short when the lane is halted.
 Pause = Callable[[str, float], Awaitable[None]]
-
-
-class Sender(Protocol):
-    """Something that makes one attempt at a job (GraphClient, or a lane wrapping it)."""
-
-    async def patch(self, job: Job) -> Answer:
-        """One attempt: an Answer on 2xx, a SendError otherwise."""
-        ...
 
 
 class JobExecutor:

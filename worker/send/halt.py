@@ -20,13 +20,12 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 import aiohttp
 import structlog
 
+from worker.answers import Answer, ItemResult
 from worker.errors import NotSentError, SendError
 from worker.jobs import ErrorInfo, Job, Outcome
-from worker.schedule.lanes import ItemResult
 from worker.send.auth import Credentials
 from worker.send.batch import BatchClient
 from worker.send.body import BodyLimits
-from worker.send.http import Answer
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of
 
 log = structlog.get_logger("worker.send")

@@ -17,6 +17,7 @@ import orjson
 import structlog
 from yarl import URL
 
+from worker.answers import Answer
 from worker.errors import (
     AuthError,
     PermanentError,
@@ -58,16 +59,6 @@ def new_session(
         raise_for_status=False,
         auto_decompress=True,
     )
-
-
-class Answer:
-    """A successful attempt: the status and the throttle hint Graph may have sent with it."""
-
-    __slots__ = ("status", "throttle_percent")
-
-    def __init__(self, status: int, throttle_percent: float | None) -> None:
-        self.status = status
-        self.throttle_percent = throttle_percent
 
 
 class GraphClient:

@@ -37,9 +37,10 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError, ResponseError
 
-from worker.app import parse_input_line
+from worker.answers import Execute
+from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
-from worker.pipeline import Execute, Pipeline
+from worker.pipeline import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent

@@ -21,10 +21,9 @@ import redis.asyncio as aioredis
 import structlog
 from redis.exceptions import RedisError
 
+from worker.answers import Execute, Sender
 from worker.errors import ConfigError
-from worker.pipeline import Execute
 from worker.record.metrics import MeteredSender, ServiceMetrics
-from worker.send.executor import Sender
 from worker.send.halt import SystemicGuard
 from worker.service.batches import (
     STATES,

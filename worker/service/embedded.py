@@ -1,7 +1,7 @@
 """Embedded mode: one replica, batches in SQLite (`store.py`), each run by the pipeline core with its ledger.
 
 A scheduler starts queued batches, oldest first, up to `service.max_parallel_batches` at once. Each batch
-is one call of `worker.app.process` over its input file, with the results file as its ledger (so a batch
+is one call of `worker.compose.process` over its input file, with the results file as its ledger (so a batch
 started again after a crash sends only the lines without a result), the service's one sending stack (so
 concurrent batches share each tenant's lane and never multiply its rate), and a stop event:
 
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import structlog
 
-from worker.app import process
+from worker.answers import Execute
+from worker.compose import process
 from worker.errors import PatchWorkerError
 from worker.jobs import Outcome
-from worker.pipeline import Execute
 from worker.record.ledger import Ledger
 from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder

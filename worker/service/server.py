@@ -22,13 +22,12 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 
-from worker.app import credentials, lane_limits, sending_stack
-from worker.pipeline import Execute
+from worker.answers import Execute, Sender
+from worker.compose import credentials, lane_limits, sending_stack
 from worker.record.metrics import ServiceMetrics, metered_sender
 from worker.schedule.lanes import LaneSet
 from worker.send.auth import verify_credentials
 from worker.send.auth_setup import effective_base_url
-from worker.send.executor import Sender
 from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key

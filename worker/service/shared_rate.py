@@ -17,10 +17,9 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
-from worker.app import lane_limits
+from worker.answers import Answer, Sender
+from worker.compose import lane_limits
 from worker.jobs import Job
-from worker.send.executor import Sender
-from worker.send.http import Answer
 from worker.service.redis_keys import RESERVE, Keys
 from worker.settings import Settings
 
