@@ -59,7 +59,7 @@ def _replaced(body: dict[str, Any], loc: tuple[str | int, ...], value: object) -
     return changed
 
 
-def _variants() -> Iterator[dict[str, Any]]:
+def seed_variants() -> Iterator[dict[str, Any]]:
     """The seed body with each property replaced by each value, removed, or joined by an unknown one."""
     yield SEED_REQUEST
     for loc in _paths(SEED_REQUEST):
@@ -77,7 +77,7 @@ def _variants() -> Iterator[dict[str, Any]]:
 
 def test_same_errors_as_model_validate_for_every_variant_of_the_seed() -> None:
     checker = body_validator(ProvisioningObjectSummary)
-    variants = list(_variants())
+    variants = list(seed_variants())
     assert len(variants) > 700
     differing = [
         body

@@ -2,8 +2,9 @@
 
 `evaluate` runs these checks in order, and the first that fails answers:
 known route (404) → method (405) → tenant quota (429) → injected 5xx → body size (413) → JSON body (400) →
-resource validation (400) → 200 with the object echoed. Authentication, latency and dropped connections
-belong to the HTTP request (a single PATCH or a whole `$batch`), not to this function.
+resource validation (400: `resources`, the emulator's own rules) → 200 with the object echoed.
+Authentication, latency and dropped connections belong to the HTTP request (a single PATCH or a whole
+`$batch`), not to this function.
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ from aiohttp import web
 
 from worker.emulator.graph_errors import error_payload, json_response
 from worker.emulator.recorder import RecordedRequest
+from worker.emulator.resources import BodyError, Resource, body_errors, find_resource
 from worker.emulator.state import EmulatorState
 from worker.emulator.token_endpoint import token_problem
-from worker.jobs import FieldError
-from worker.models.registry import SEGMENT, Route, match_route
-from worker.validate import validate_body
 
 VERSIONS = frozenset({"beta", "v1.0"})
 # Graph refuses request bodies over about 4 MB; aiohttp's own default (1 MiB) would be stricter than Graph.
@@ -145,7 +144,7 @@ class Exchange:
         self.batch_id = batch_id
         self.item_id = item_id
         self.headers = base_headers(client_request_id)
-        self.route: Route | None = None
+        self.route: Resource | None = None
         self.raw_body: bytes | None = None  # set once the body has parsed as JSON
 
     def record(self, status: int) -> RecordedRequest:
@@ -180,7 +179,7 @@ def not_found(path: str, headers: dict[str, str]) -> Answer:
 def check_target(exchange: Exchange) -> Answer | None:
     """404 for an unknown version or resource path, 405 for a method other than PATCH; sets `exchange.route`."""
     if exchange.version in VERSIONS:
-        exchange.route = match_route(exchange.path)
+        exchange.route = find_resource(exchange.path)
     if exchange.route is None:
         return not_found(exchange.path, exchange.headers)
     if exchange.method != PATCH:
@@ -215,9 +214,9 @@ def injected_fault(rate: float, state: EmulatorState, headers: dict[str, str], w
     return error_answer(config.error_status, f"The service is temporarily unavailable (injected {what}).", headers)
 
 
-def _invalid(exchange: Exchange, errors: list[FieldError]) -> Answer:
+def _invalid(exchange: Exchange, errors: list[BodyError]) -> Answer:
     summary = "; ".join(f"{error.loc}: {error.message}" for error in errors)
-    details = [{"code": error.type, "message": error.message, "target": error.loc} for error in errors]
+    details = [{"code": error.code, "message": error.message, "target": error.loc} for error in errors]
     return error_answer(400, f"Invalid request body. {summary}", exchange.headers, details=details)
 
 
@@ -236,8 +235,10 @@ def _stored_object(exchange: Exchange, body: Any) -> Any:
     if not isinstance(body, dict) or "id" in body:
         return body
     assert exchange.route is not None  # check_target ran first
-    is_item = SEGMENT in exchange.route.pattern.pattern
-    return {**body, "id": exchange.path.rsplit("/", 1)[-1] if is_item else exchange.headers["request-id"]}
+    return {
+        **body,
+        "id": exchange.path.rsplit("/", 1)[-1] if exchange.route.is_item else exchange.headers["request-id"],
+    }
 
 
 def _apply(exchange: Exchange, state: EmulatorState, body: Body) -> Answer:
@@ -247,7 +248,7 @@ def _apply(exchange: Exchange, state: EmulatorState, body: Body) -> Answer:
         return error_answer(400, BAD_JSON, exchange.headers)
     exchange.raw_body = body.raw
     assert exchange.route is not None  # check_target ran first
-    errors = validate_body(exchange.route, body.value)
+    errors = body_errors(exchange.route, body.value)
     if errors:
         return _invalid(exchange, errors)
     return _echo(exchange, state, body.value)
