@@ -4,16 +4,20 @@
     ├── ConfigError                 bad flags, config file or environment: exit code 2
     ├── InputError                  the input cannot be opened or read at all: exit code 2
     ├── OutputError                 the results file or state directory cannot be written: exit code 2
-    └── SendError                   one attempt to send a job did not succeed (carries the job's request id)
-        ├── RetryableError          worth another attempt, after `retry_after` seconds if the server said so
-        │   ├── ThrottledError      429, or 503 with Retry-After: the lane slows down
-        │   ├── ServerError         500, 502, 503, 504
-        │   │   └── MalformedResponseError  an answer that is not what Graph sends (a $batch item's status `true`)
-        │   └── TransportError      connection refused/reset, server disconnected, timeout
-        ├── PermanentError          any other 4xx: final, with Graph's error code and message
-        │   ├── AuthError           401/403 (a 401 gets one token refresh and one more try first)
-        │   └── RedirectError       3xx: never followed (Graph does not redirect a PATCH), named by its host
-        └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
+    ├── SendError                   one attempt to send a job did not succeed: status, Graph's code, detail
+    │   ├── RetryableError          worth another attempt, after `retry_after` seconds if the server said so
+    │   │   ├── ThrottledError      429, or 503 with Retry-After: the lane slows down
+    │   │   ├── ServerError         500, 502, 503, 504
+    │   │   │   └── MalformedResponseError  an answer that is not what Graph sends (a $batch item's status `true`)
+    │   │   └── TransportError      connection refused/reset, server disconnected, timeout
+    │   ├── PermanentError          any other 4xx: final, with Graph's error code and message
+    │   │   ├── AuthError           401/403 (a 401 gets one token refresh and one more try first)
+    │   │   └── RedirectError       3xx: never followed (Graph does not redirect a PATCH), named by its host
+    │   └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
+    ├── TokenFetchError             the token service refused or failed (`worker.send.auth`; becomes a SendError)
+    ├── SubmitError                 `patch-worker submit` could not hand its file to the service
+    └── service-internal            UploadTooLargeError, ApiError, BatchConflictError, StoreUnavailableError:
+                                    each becomes an HTTP error answer of the service API (`worker.service`)
 
 A job's final result is built from the last SendError it saw (see `worker.send.retry`). A SendError's message
 and detail are scrubbed of secrets and cut to a few KB when it is made (see `worker.redact`).

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import structlog
 
-from worker.errors import AuthError, ConfigError, SendError, TransportError
+from worker.errors import AuthError, ConfigError, PatchWorkerError, SendError, TransportError
 from worker.redact import register_secret
 
 log = structlog.get_logger("worker.auth")
@@ -69,7 +69,7 @@ class StaticToken:
         return None
 
 
-class TokenFetchError(Exception):
+class TokenFetchError(PatchWorkerError):
     """The token service did not give a token. `transient`: worth asking again later (network, 5xx, 429).
 
     The message never holds a secret: it is the service's error code and description, or the network error.

@@ -80,17 +80,6 @@ class _RetryAfterTooLong(stop_base):
         return self.policy.waits_too_long(_last_error(retry_state))
 
 
-async def call_with_retry(
-    attempt: Callable[[], Awaitable[T]], policy: RetryPolicy, *, on_retry: RetryHook | None = None
-) -> T:
-    """Run `attempt` until it succeeds, fails for good, or the policy gives up; re-raise the last error."""
-    started = time.monotonic()
-    try:
-        return await attempt()
-    except RetryableError as first:
-        return await retry_after_failure(first, attempt, policy, started=started, on_retry=on_retry)
-
-
 async def retry_after_failure(
     first: RetryableError,
     attempt: Callable[[], Awaitable[T]],

@@ -24,6 +24,7 @@ import structlog
 from aiohttp import web
 
 from worker.client_gone import client_gone
+from worker.errors import PatchWorkerError
 from worker.record.metrics import CONTENT_TYPE, ServiceMetrics
 from worker.service.auth import bearer_matches
 from worker.service.batches import (
@@ -51,7 +52,7 @@ MAX_NAME = 200
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class ApiError(Exception):
+class ApiError(PatchWorkerError):
     """An error answer: status, a stable code and a message for people."""
 
     def __init__(self, status: int, code: str, message: str) -> None:

@@ -28,13 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from worker.errors import PatchWorkerError
 from worker.jobs import ErrorInfo, Job, Outcome
 
 State = Literal["queued", "running", "succeeded", "failed", "cancelled", "interrupted"]
 STATES: tuple[State, ...] = ("queued", "running", "succeeded", "failed", "cancelled", "interrupted")
 FINAL_STATES: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-#: States a restarted service picks up again.
-RESUMABLE_STATES: frozenset[str] = frozenset({"queued", "running", "interrupted"})
 STATUSES = ("succeeded", "failed", "rejected")
 
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -133,11 +132,11 @@ class Upload:
     lines: int
 
 
-class BatchConflictError(Exception):
+class BatchConflictError(PatchWorkerError):
     """The batch is in a state that does not allow the request (e.g. cancelling a finished batch)."""
 
 
-class StoreUnavailableError(Exception):
+class StoreUnavailableError(PatchWorkerError):
     """The store (Redis in distributed mode) cannot be reached: the API answers 503."""
 
 

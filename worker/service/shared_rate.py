@@ -13,7 +13,6 @@ across lanes; a lane whose rate is learned (rate 0) has no shared ceiling.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import redis.asyncio as aioredis
 
@@ -61,8 +60,3 @@ class SharedRateSender:
         """One attempt, once the lane's shared slot has come."""
         await self._rate.acquire(job.tenant)
         return await self._sender.patch(job)
-
-
-def shared_rate_sender(rate: SharedRate) -> Callable[[Sender], Sender]:
-    """A `wrap` for `sending_stack`."""
-    return lambda sender: SharedRateSender(sender, rate)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from aiohttp import web
 
+from worker.errors import PatchWorkerError
 from worker.service.batches import Upload
 
 CHUNK = 256 * 1024
@@ -23,7 +24,7 @@ CHUNK = 256 * 1024
 JSONL_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "text/plain"})
 
 
-class UploadTooLargeError(Exception):
+class UploadTooLargeError(PatchWorkerError):
     """The body is larger than the limit."""
 
 
