@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 
+from worker.auth.tokens import Credentials, verify_credentials
 from worker.compose import credentials, process
 from worker.loop import running_loop_name
 from worker.record.ledger import Ledger
@@ -18,7 +19,6 @@ from worker.record.progress import progress_bar
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
-from worker.send.auth import Credentials, verify_credentials
 from worker.settings import Settings
 from worker.signals import stop_on_signals
 from worker.sources.jsonl import JsonlSource

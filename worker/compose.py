@@ -14,6 +14,8 @@ from functools import partial
 from pathlib import Path
 
 from worker.answers import Execute, Sender
+from worker.auth.setup import build_credentials, effective_base_url
+from worker.auth.tokens import Credentials
 from worker.jobs import FieldError, Job, Rejected
 from worker.pipeline import Parse, Pipeline
 from worker.plan import LaneRate, build_plan
@@ -22,8 +24,6 @@ from worker.record.progress import lane_status
 from worker.record.recorder import Recorder
 from worker.record.summary import RunSummary
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
-from worker.send.auth import Credentials
-from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
 from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor
@@ -50,7 +50,7 @@ def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_
 
 
 def credentials(settings: Settings) -> Credentials:
-    """The credentials for this run (static tokens and client credentials, per tenant: see `auth_setup`).
+    """The credentials for this run (static tokens and client credentials, per tenant: see `worker.auth.setup`).
 
     ConfigError when there are none at all, or they conflict or cannot be read. Nothing is fetched yet:
     `verify_credentials` does that before the first PATCH.

@@ -14,7 +14,7 @@
     │   │   ├── AuthError           401/403 (a 401 gets one token refresh and one more try first)
     │   │   └── RedirectError       3xx: never followed (Graph does not redirect a PATCH), named by its host
     │   └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
-    ├── TokenFetchError             the token service refused or failed (`worker.send.auth`; becomes a SendError)
+    ├── TokenFetchError             the token service refused or failed (`worker.auth.tokens`; becomes a SendError)
     ├── SubmitError                 `patch-worker submit` could not hand its file to the service
     └── service-internal            UploadTooLargeError, ApiError, BatchConflictError, StoreUnavailableError:
                                     each becomes an HTTP error answer of the service API (`worker.service`)

@@ -16,10 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from worker.auth.client_credentials import ClientCertificate, MsalClientCredentials, load_certificate
+from worker.auth.tokens import RefreshingToken
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.server import RunningEmulator, start_emulator
-from worker.send.auth import RefreshingToken
-from worker.send.auth_msal import ClientCertificate, MsalClientCredentials, load_certificate
 
 TENANT_A = "tenant-a-0000"
 TENANT_B = "tenant-b-0000"

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
+from worker.auth.client_credentials import MsalClientCredentials, load_certificate
+from worker.auth.clouds import CLOUDS, graph_base_url
+from worker.auth.setup import build_credentials, effective_base_url
+from worker.auth.tokens import RefreshingToken, StaticToken
 from worker.cli import _overrides
 from worker.errors import ConfigError
-from worker.send.auth import RefreshingToken, StaticToken
-from worker.send.auth_clouds import CLOUDS, graph_base_url
-from worker.send.auth_msal import MsalClientCredentials, load_certificate
-from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.settings import Settings, load_settings
 
 from .conftest import CLIENT, SECRET, rsa_certificate_pem

@@ -8,11 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from worker.emulator.server import RunningEmulator
-from worker.emulator.token_endpoint import EXPIRED_MESSAGE
-from worker.errors import ConfigError
-from worker.jobs import Job
-from worker.send.auth import (
+from worker.auth.tokens import (
     CredentialRejectedError,
     Credentials,
     RefreshingToken,
@@ -20,6 +16,10 @@ from worker.send.auth import (
     refresh_margin,
     verify_credentials,
 )
+from worker.emulator.server import RunningEmulator
+from worker.emulator.token_endpoint import EXPIRED_MESSAGE
+from worker.errors import ConfigError
+from worker.jobs import Job
 from worker.send.http import GraphClient, new_session
 
 from .conftest import (
@@ -68,7 +68,7 @@ async def test_a_certificate_gets_a_token_with_a_verified_assertion(
 async def test_an_assertion_signed_by_another_key_is_refused(
     idp: RunningEmulator, tls: Tls, providers: list[RefreshingToken], tmp_path: Any
 ) -> None:
-    from worker.send.auth_msal import load_certificate
+    from worker.auth.client_credentials import load_certificate
 
     other = tmp_path / "other.pem"
     other.write_bytes(rsa_certificate_pem("not the registered one"))
@@ -81,7 +81,7 @@ async def test_an_assertion_signed_by_another_key_is_refused(
 async def test_an_assertion_whose_signature_does_not_match_the_certificate_is_refused(
     idp: RunningEmulator, tls: Tls, providers: list[RefreshingToken], app_certificate: Any, tmp_path: Any
 ) -> None:
-    from worker.send.auth_msal import ClientCertificate, load_certificate
+    from worker.auth.client_credentials import ClientCertificate, load_certificate
 
     other = tmp_path / "other.pem"
     other.write_bytes(rsa_certificate_pem("impostor"))
@@ -341,7 +341,7 @@ async def test_the_configured_ca_wins_over_requests_ca_bundle(
 async def test_without_the_ca_the_emulator_certificate_is_refused(
     idp: RunningEmulator, tls: Tls, providers: list[RefreshingToken]
 ) -> None:
-    from worker.send.auth_msal import MsalClientCredentials
+    from worker.auth.client_credentials import MsalClientCredentials
 
     source = MsalClientCredentials(
         tenant_id=TENANT_A, client_id=CLIENT, credential=SECRET, authority_host=idp.url, scope="x/.default"

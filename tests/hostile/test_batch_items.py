@@ -13,10 +13,10 @@ from tests.hostile.conftest import Listening
 from tests.hostile.helpers import PATH, run_measured
 from tests.hostile.server import BATCH_SHAPES
 from worker.answers import ItemResult
+from worker.auth.tokens import Credentials, StaticToken
 from worker.errors import ServerError
 from worker.jobs import Job
 from worker.schedule.lanes import Lane, LaneLimits
-from worker.send.auth import Credentials, StaticToken
 from worker.send.batch import BatchClient, Batcher
 
 FEW_RETRIES = {"PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2", "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1"}

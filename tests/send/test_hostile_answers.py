@@ -7,9 +7,9 @@ import orjson
 import pytest
 
 from worker.answers import Answer
+from worker.auth.tokens import Credentials, StaticToken
 from worker.errors import MalformedResponseError, RedirectError, ServerError
 from worker.jobs import Job
-from worker.send.auth import Credentials, StaticToken
 from worker.send.batch import decode_batch
 from worker.send.http import GraphClient, redirect_error, throttle_percent
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 import orjson
 import pytest
 
+from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import RETRY_AFTER_FORMATS, EmulatorConfig
 from worker.emulator.server import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send import retry
-from worker.send.auth import Credentials, StaticToken
 from worker.send.executor import JobExecutor
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy

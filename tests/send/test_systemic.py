@@ -7,8 +7,8 @@ import socket
 import aiohttp
 import pytest
 
+from worker.auth.tokens import CredentialRejectedError
 from worker.errors import AuthError, PermanentError, SendError, ServerError, TransportError
-from worker.send.auth import CredentialRejectedError
 from worker.send.systemic import FORBIDDEN_AFTER, UNREACHABLE_AFTER, SystemicDetector, host_of
 
 BASE = "http://127.0.0.1:9/beta"

@@ -24,10 +24,10 @@ import aiohttp
 import orjson
 
 from worker.answers import Answer, ItemResult
+from worker.auth.tokens import Credentials
 from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
 from worker.jobs import Job
 from worker.schedule.lanes import Lane, LaneSet
-from worker.send.auth import Credentials
 from worker.send.body import BodyLimits, answer_deadline, read_body
 from worker.send.http import (
     classify,

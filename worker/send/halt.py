@@ -21,9 +21,9 @@ import aiohttp
 import structlog
 
 from worker.answers import Answer, ItemResult
+from worker.auth.tokens import Credentials
 from worker.errors import NotSentError, SendError
 from worker.jobs import ErrorInfo, Job, Outcome
-from worker.send.auth import Credentials
 from worker.send.batch import BatchClient
 from worker.send.body import BodyLimits
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of

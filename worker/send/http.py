@@ -18,6 +18,7 @@ import structlog
 from yarl import URL
 
 from worker.answers import Answer
+from worker.auth.tokens import Credentials
 from worker.errors import (
     AuthError,
     PermanentError,
@@ -28,7 +29,6 @@ from worker.errors import (
     TransportError,
 )
 from worker.jobs import Job
-from worker.send.auth import Credentials
 from worker.send.body import Body, BodyLimits, answer_deadline, read_body
 from worker.send.retry_after import parse_retry_after
 

@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from worker.auth.tokens import CredentialRejectedError
 from worker.errors import AuthError, PermanentError, SendError, TransportError
-from worker.send.auth import CredentialRejectedError
 
 FORBIDDEN_AFTER = 5
 #: Attempts that found no server, before any HTTP answer, that make an unreachable host certain enough.

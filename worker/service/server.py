@@ -23,11 +23,11 @@ import structlog
 from aiohttp import web
 
 from worker.answers import Execute, Sender
+from worker.auth.setup import effective_base_url
+from worker.auth.tokens import verify_credentials
 from worker.compose import credentials, lane_limits, sending_stack
 from worker.record.metrics import ServiceMetrics, metered_sender
 from worker.schedule.lanes import LaneSet
-from worker.send.auth import verify_credentials
-from worker.send.auth_setup import effective_base_url
 from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key

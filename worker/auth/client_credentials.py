@@ -29,8 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from worker.auth.tokens import FetchedToken, TokenFetchError
 from worker.errors import ConfigError
-from worker.send.auth import FetchedToken, TokenFetchError
 
 _AADSTS = re.compile(r"AADSTS\d+")
 #: OAuth2 error codes that mean "try again later", not "your credentials are wrong".

@@ -3,7 +3,7 @@
 
 Two kinds of provider:
 - `StaticToken`: a fixed token (GRAPH_TOKEN); a 401 cannot be cured.
-- `RefreshingToken`: a token from a `TokenSource` (the client-credentials flow, see `auth_msal`), kept until
+- `RefreshingToken`: a token from a `TokenSource` (the client-credentials flow, see `client_credentials`), kept until
   shortly before it expires. However many requests ask at once, one fetch is in flight at a time and every
   caller shares its result: the token is renewed *before* it expires (callers keep the still-valid one while
   the renewal runs in the background), and a 401 renews it once for everyone (`refresh`).

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from worker.auth.clouds import Cloud, cloud_named, graph_base_url
+from worker.auth.tokens import Credentials, RefreshingToken, StaticToken, TokenProvider
 from worker.errors import ConfigError
 from worker.redact import register_secret
-from worker.send.auth import Credentials, RefreshingToken, StaticToken, TokenProvider
-from worker.send.auth_clouds import Cloud, cloud_named, graph_base_url
 from worker.settings import AuthSettings, Settings, TenantSettings
 
 if TYPE_CHECKING:  # msal and cryptography cost ~0.12 s to import: only runs with client credentials pay it
-    from worker.send.auth_msal import ClientCertificate
+    from worker.auth.client_credentials import ClientCertificate
 
 NO_CREDENTIALS = (
     "no credentials: set GRAPH_TOKEN to a bearer token (or auth.token in the config file), or AZURE_TENANT_ID, "
@@ -36,7 +36,7 @@ NO_CREDENTIALS = (
 
 
 def effective_base_url(settings: Settings) -> str:
-    """graph.base_url, moved to the Graph host of auth.cloud when it is on the global one (see auth_clouds)."""
+    """graph.base_url, moved to the Graph host of auth.cloud when it is on the global one (see `clouds`)."""
     return graph_base_url(settings.graph.base_url, cloud_named(settings.auth.cloud))
 
 
@@ -144,7 +144,7 @@ class _Builder:
             )
         key = (tenant_id, client_id, identity)
         if key not in self._shared:
-            from worker.send.auth_msal import MsalClientCredentials
+            from worker.auth.client_credentials import MsalClientCredentials
 
             source = MsalClientCredentials(
                 tenant_id=tenant_id,
@@ -160,7 +160,7 @@ class _Builder:
 
     def _certificate(self, path: Path, setting: str) -> ClientCertificate:
         if path not in self._certificates:
-            from worker.send.auth_msal import load_certificate
+            from worker.auth.client_credentials import load_certificate
 
             self._certificates[path] = load_certificate(path, setting)
         return self._certificates[path]
