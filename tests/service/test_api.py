@@ -28,7 +28,7 @@ from tests.service.helpers import (
 from worker.emulator.server import RunningEmulator
 from worker.record.ledger import Ledger
 from worker.service.batches import Batch, now
-from worker.service.store import BatchStore
+from worker.service.embedded.store import BatchStore
 
 
 def leftovers(state: Path) -> list[Path]:

@@ -30,7 +30,7 @@ from tests.service.helpers import (
     wait_gone,
 )
 from worker.emulator.server import RunningEmulator
-from worker.service.redis_keys import GROUP, Keys
+from worker.service.redis.keys import GROUP, Keys
 from worker.settings import Settings
 
 pytestmark = pytest.mark.redis

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from worker.errors import ConfigError
 from worker.service.auth import bearer_matches, load_api_key
 from worker.service.batches import Batch, now
-from worker.service.store import BatchStore
+from worker.service.embedded.store import BatchStore
 from worker.service.upload import LineCounter
 from worker.settings import ServiceSettings
 

@@ -3,9 +3,9 @@
 api.py          the HTTP routes, API-key check and JSON errors
 upload.py       request body -> file on disk, size-limited, lines counted
 batches.py      the Batch record, its states, and the `Batches` seam the routes use
-embedded.py     one replica: SQLite index (store.py) + a ledger per batch, run by `worker.compose.process`
-distributed.py  many replicas: batches and results in Redis; consumer.py feeds the pipeline from a
-                Redis Stream; shared_rate.py shares each lane's rate; redis_keys.py holds the layout
+backends.py     the registry: `service.queue`'s URL scheme -> backend package, and the `Backend` protocol
+embedded/       one replica: SQLite index + a ledger file per batch (the default)
+redis/          many replicas: batches, jobs and results in Redis (`service.queue: redis://...`)
 server.py       composition, start-up checks, SIGTERM drain
 client.py       `submit`: streamed upload, wait, summary
 """

@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
 
 import structlog
 from aiohttp import web
 
-from worker.answers import Execute, Sender
 from worker.auth.setup import effective_base_url
 from worker.auth.tokens import verify_credentials
 from worker.compose import credentials, lane_limits, sending_stack
-from worker.record.metrics import ServiceMetrics, metered_sender
+from worker.record.metrics import ServiceMetrics
 from worker.schedule.lanes import LaneSet
 from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key
-from worker.service.batches import Batches, StoreUnavailableError
-from worker.service.embedded import EmbeddedBatches
-from worker.service.store import BatchStore
+from worker.service.backends import Backend, backend_name, open_backend
+from worker.service.batches import StoreUnavailableError
 from worker.settings import Settings
 from worker.signals import stop_on_signals
 
@@ -43,18 +40,6 @@ log = structlog.get_logger("worker.service")
 HTTP_SHUTDOWN_S = 5.0
 #: How often finished batches past `service.retention_s` are looked for (more often for a short retention).
 PRUNE_EVERY_S = 300.0
-
-
-class Mode(Batches, Protocol):
-    """A mode the server can start and drain."""
-
-    def start(self) -> None:
-        """Start taking work (and resume what a previous process left)."""
-        ...
-
-    async def drain(self) -> None:
-        """Stop taking work; let what runs finish within the grace period."""
-        ...
 
 
 async def serve(settings: Settings) -> None:
@@ -70,7 +55,7 @@ async def serve(settings: Settings) -> None:
 class RunningService:
     """A service bound to a socket: its URL and its mode (tests use it in-process)."""
 
-    def __init__(self, url: str, mode: Mode, grace_s: float) -> None:
+    def __init__(self, url: str, mode: Backend, grace_s: float) -> None:
         self.url = url
         self.mode = mode
         self._grace_s = grace_s
@@ -96,10 +81,10 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
         metrics.watch_lanes(lanes)
         guard = SystemicGuard(effective_base_url(settings), halt_all=False)
         async with (
-            _mode(settings, metrics) as (make_mode, wrap),
+            open_backend(settings, metrics) as (make_backend, wrap),
             sending_stack(settings, tokens, lanes, wrap=wrap, guard=guard) as execute,
         ):
-            mode = make_mode(metrics.metered(execute), guard)
+            mode = make_backend(metrics.metered(execute), guard)
             async with _site(settings, mode, metrics, api_key) as url:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
@@ -113,33 +98,8 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
     log.info("service.stopped")
 
 
-ModeFactory = Callable[[Execute, SystemicGuard | None], Mode]
-Wrap = Callable[[Sender], Sender]
-
-
 @asynccontextmanager
-async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tuple[ModeFactory, Wrap]]:
-    """The store of the configured mode, open for the life of the service; and how to wrap the sender."""
-    if settings.service.queue is not None:
-        from worker.service.distributed import distributed_mode  # redis is needed only in distributed mode
-
-        async with distributed_mode(settings, metrics) as made:
-            yield made
-        return
-    store = BatchStore(settings.service.state_dir)
-    await store.open()
-    try:
-
-        def embedded(execute: Execute, guard: SystemicGuard | None) -> Mode:
-            return EmbeddedBatches(settings, store, metrics, execute, guard=guard)
-
-        yield embedded, metered_sender(metrics)
-    finally:
-        await store.close()
-
-
-@asynccontextmanager
-async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
+async def _site(settings: Settings, mode: Backend, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
     service = settings.service
     app = create_app(mode, metrics, api_key, service.max_upload_bytes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False)
@@ -148,14 +108,14 @@ async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key
         await web.TCPSite(runner, service.host, service.port).start()
         port = runner.addresses[0][1]
         host = f"[{service.host}]" if ":" in service.host else service.host
-        log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
+        log.info("service.started", host=service.host, port=port, mode=backend_name(settings))
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
 
 
 @asynccontextmanager
-async def _pruning(mode: Mode, retention_s: float) -> AsyncIterator[None]:
+async def _pruning(mode: Backend, retention_s: float) -> AsyncIterator[None]:
     """Delete finished batches `retention_s` after they finished (checked every PRUNE_EVERY_S at most)."""
     if retention_s <= 0:
         yield

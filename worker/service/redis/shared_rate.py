@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from worker.answers import Answer, Sender
 from worker.compose import lane_limits
 from worker.jobs import Job
-from worker.service.redis_keys import RESERVE, Keys
+from worker.service.redis.keys import RESERVE, Keys
 from worker.settings import Settings
 
 APP_LANE = "@app"  # not a valid tenant name, so it cannot collide with one

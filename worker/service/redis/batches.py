@@ -35,9 +35,9 @@ from worker.service.batches import (
     Upload,
     now,
 )
-from worker.service.consumer import Consumer
-from worker.service.redis_keys import CANCEL, PRUNE, Keys
-from worker.service.shared_rate import SharedRate, SharedRateSender
+from worker.service.redis.consumer import Consumer
+from worker.service.redis.keys import CANCEL, PRUNE, Keys
+from worker.service.redis.shared_rate import SharedRate, SharedRateSender
 from worker.settings import Settings
 from worker.sources.jsonl import JsonlSource
 
@@ -211,7 +211,7 @@ class RedisBatches:
 
 
 @asynccontextmanager
-async def distributed_mode(
+async def open_backend(
     settings: Settings, metrics: ServiceMetrics
 ) -> AsyncIterator[tuple[Callable[[Execute, SystemicGuard | None], RedisBatches], Callable[[Sender], Sender]]]:
     """Connect to Redis (ConfigError when it cannot be reached) for the life of the service."""

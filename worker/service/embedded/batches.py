@@ -21,18 +21,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
-from worker.answers import Execute
+from worker.answers import Execute, Sender
 from worker.compose import process
 from worker.errors import PatchWorkerError
 from worker.jobs import Outcome
 from worker.record.ledger import Ledger
-from worker.record.metrics import ServiceMetrics
+from worker.record.metrics import ServiceMetrics, metered_sender
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
@@ -47,7 +48,7 @@ from worker.service.batches import (
     not_sent,
     now,
 )
-from worker.service.store import BatchStore
+from worker.service.embedded.store import BatchStore
 from worker.settings import Settings
 from worker.sources.jsonl import JsonlSource
 
@@ -323,3 +324,20 @@ def _move(source: Path, target: Path) -> None:
 
 def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
+
+
+@asynccontextmanager
+async def open_backend(
+    settings: Settings, metrics: ServiceMetrics
+) -> AsyncIterator[tuple[Callable[[Execute, SystemicGuard | None], EmbeddedBatches], Callable[[Sender], Sender]]]:
+    """The SQLite index under `service.state_dir`, open for the life of the service."""
+    store = BatchStore(settings.service.state_dir)
+    await store.open()
+    try:
+
+        def embedded(execute: Execute, guard: SystemicGuard | None) -> EmbeddedBatches:
+            return EmbeddedBatches(settings, store, metrics, execute, guard=guard)
+
+        yield embedded, metered_sender(metrics)
+    finally:
+        await store.close()

@@ -2,10 +2,9 @@
 
 The same `Pipeline` as `run` (validate -> lanes -> send -> record), for the life of the process:
 
-- source (`lines`): jobs taken over from dead replicas (XAUTOCLAIM, looping on its cursor, every
-  `claim_idle_s / 2`), then new ones (XREADGROUP, `block_s` < the socket timeout). Each delivery gets a
-  pipeline-local sequence number, so lines of many batches can be in flight at once; `parse` validates the
-  line under its real line number and `record` maps the outcome back.
+- source (`lines`): `worker.sources.redis_stream` (reclaimed jobs first, then new ones). Each delivery gets
+  a pipeline-local sequence number, so lines of many batches can be in flight at once; `parse` validates
+  the line under its real line number and `record` maps the outcome back.
 - record: outcomes go to a writer task that runs one Lua script per result: result pushed and counted
   once per line (a bitmap guards against a second delivery), then XACK + XDEL. A crash before that
   leaves the job pending, and another replica sends it again: at least once to Graph, exactly one result.
@@ -25,17 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import redis.asyncio as aioredis
 import structlog
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from worker.answers import Execute
 from worker.compose import parse_input_line
@@ -44,33 +39,17 @@ from worker.pipeline import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
-from worker.service.redis_keys import GROUP, RECORD, RENEW, Keys
+from worker.service.redis.keys import GROUP, RECORD, RENEW, Keys
 from worker.settings import Settings
 from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
+from worker.sources.redis_stream import RETRY_S, Delivery, RedisStreamSource, text
 
 log = structlog.get_logger("worker.service.queue")
 
 RECORD_BATCH = 200  # results written per Redis round trip
 RENEW_CHUNK = 500
-CLAIM_COUNT = 100
 STATE_CACHE_S = 0.5  # how stale a batch's "cancelled" may be when deciding whether to send a job
-RETRY_S = 1.0  # pause after a Redis error before trying again
 FLUSH_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One job as the stream gave it."""
-
-    entry_id: str
-    batch_id: str
-    line: int
-    raw: bytes
-
-
-def consumer_name() -> str:
-    """This replica's name in the consumer group: host, pid and a random suffix (a restart is a new consumer)."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Consumer:
@@ -94,7 +73,10 @@ class Consumer:
         self._keys = keys
         self._metrics = metrics
         self._execute_job = execute
-        self.name = consumer_name()
+        self._source = RedisStreamSource(
+            client, keys.jobs, GROUP, settings.queue, dead_letter=self._dead_letter, on_health=self._set_health
+        )
+        self.name = self._source.name
         self.stop = asyncio.Event()
         self.healthy = True
         self.in_flight: dict[int, Delivery] = {}
@@ -106,7 +88,7 @@ class Consumer:
 
     async def run(self) -> None:
         """Consume until `stop`, then drain (jobs in flight get `run.grace_s`) and flush recorded results."""
-        await self._ensure_group()
+        await self._source.ensure_group()
         writer = asyncio.create_task(self._write_results(), name="queue-writer")
         heartbeat = asyncio.create_task(self._heartbeat(), name="queue-heartbeat")
         pipeline = Pipeline(
@@ -128,74 +110,24 @@ class Consumer:
             await asyncio.gather(heartbeat, return_exceptions=True)
             await self._note_unfinished()
 
-    async def _ensure_group(self) -> None:
-        try:
-            await self._client.xgroup_create(self._keys.jobs, GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-
     # --- source ---------------------------------------------------------------------------------------
 
     async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
         """Deliveries as (sequence number, raw line), reclaimed ones first, until `stop`."""
-        last_reclaim = float("-inf")
-        while not self.stop.is_set():
-            try:
-                if time.monotonic() - last_reclaim >= self._queue.claim_idle_s / 2:
-                    last_reclaim = time.monotonic()
-                    for delivery in await self._reclaim():
-                        yield self._register(delivery)
-                for delivery in await self._read():
-                    yield self._register(delivery)
-                self.healthy = True
-            except RedisError as exc:
-                self.healthy = False
-                log.warning("queue.unavailable", error=str(exc), retryS=RETRY_S)
-                await asyncio.sleep(RETRY_S)
+        async for delivery in self._source.deliveries(self.stop):
+            yield self._register(delivery)
 
     def _register(self, delivery: Delivery) -> tuple[int, bytes]:
         self._next_seq += 1
         self.in_flight[self._next_seq] = delivery
         return self._next_seq, delivery.raw
 
-    async def _read(self) -> list[Delivery]:
-        answer: Any = await self._client.xreadgroup(
-            GROUP,
-            self.name,
-            {self._keys.jobs: ">"},
-            count=self._queue.read_count,
-            block=int(self._queue.block_s * 1000),
-        )
-        return [delivery for _, entries in answer or [] for delivery in _deliveries(entries)]
-
-    async def _reclaim(self) -> list[Delivery]:
-        """Jobs idle longer than `claim_idle_s` in any consumer (a dead replica's); too-often-delivered ones
-        are dead-lettered instead of returned."""
-        taken: list[Delivery] = []
-        cursor: Any = "0-0"
-        while True:
-            cursor, claimed, *_ = await self._client.xautoclaim(
-                self._keys.jobs, GROUP, self.name,
-                min_idle_time=int(self._queue.claim_idle_s * 1000), start_id=cursor, count=CLAIM_COUNT,
-            )  # fmt: skip
-            for delivery in _deliveries(claimed):
-                deliveries = await self._times_delivered(delivery.entry_id)
-                if deliveries > self._queue.max_deliveries:
-                    await self._dead_letter(delivery, deliveries)
-                else:
-                    log.info("queue.reclaimed", entry=delivery.entry_id, batchId=delivery.batch_id, line=delivery.line)
-                    taken.append(delivery)
-            if _text(cursor) == "0-0":
-                return taken
-
-    async def _times_delivered(self, entry_id: str) -> int:
-        pending = await self._client.xpending_range(self._keys.jobs, GROUP, entry_id, entry_id, 1)
-        return int(pending[0]["times_delivered"]) if pending else 0
+    def _set_health(self, healthy: bool) -> None:
+        self.healthy = healthy
 
     async def _dead_letter(self, delivery: Delivery, deliveries: int) -> None:
         last = await self._client.hget(self._keys.errors, delivery.entry_id)
-        reason = _text(last) if last else "the replicas that took it stopped before recording a result"
+        reason = text(last) if last else "the replicas that took it stopped before recording a result"
         await self._client.xadd(
             self._keys.dead,
             {"b": delivery.batch_id, "l": delivery.line, "d": delivery.raw, "deliveries": deliveries,
@@ -251,7 +183,7 @@ class Consumer:
                 state = await self._client.hget(self._keys.batch(batch_id), "state")
             except RedisError:
                 state = None if cached is None else cached[1]
-            cached = self._states[batch_id] = (now, None if state is None else _text(state))
+            cached = self._states[batch_id] = (now, None if state is None else text(state))
         return cached[1] == "cancelled"
 
     # --- record -----------------------------------------------------------------------------------------
@@ -331,15 +263,6 @@ class Consumer:
         log.warning("queue.left_pending", jobs=len(self.in_flight), claimIdleS=self._queue.claim_idle_s)
 
 
-def _deliveries(entries: Any) -> list[Delivery]:
-    found = []
-    for entry_id, fields in entries:
-        if not fields:  # deleted while pending
-            continue
-        found.append(Delivery(_text(entry_id), _text(fields[b"b"]), int(fields[b"l"]), bytes(fields[b"d"])))
-    return found
-
-
 def _parse(delivery: Delivery, default_tenant: str) -> Job | Rejected:
     raw = OVERSIZED if delivery.raw == OVERSIZED else delivery.raw  # the source's marker, by identity
     parsed = parse_input_line(raw, delivery.line, default_tenant=default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES)
@@ -351,7 +274,3 @@ def _parse(delivery: Delivery, default_tenant: str) -> Job | Rejected:
 
 def _job_id(delivery: Delivery, default_tenant: str) -> str:
     return _parse(delivery, default_tenant).job_id
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
