@@ -166,7 +166,7 @@ def test_the_knobs_make_rules() -> None:
         quota_window_s=10,
         quota_model="fixed-window",
         app_quota_per_s=600,
-        quotas=[{"model": "sliding-window", "limit": 9, "per": "app"}],
+        quotas=(rule_from_json({"model": "sliding-window", "limit": 9, "per": "app"}),),
     )
 
     assert config.rules == (
