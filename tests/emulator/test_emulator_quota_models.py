@@ -123,6 +123,14 @@ def test_generic_rules_add_to_the_knobs() -> None:
     assert quotas.try_acquire("c") is None
 
 
+def test_a_rule_for_one_tenant_gives_it_its_own_quota() -> None:
+    rules = [{"model": "token-bucket", "limit": 1, "tenant": "slow"}, {"model": "token-bucket", "limit": 2}]
+    quotas, _clock = _quotas(quotas=rules)
+
+    assert [quotas.try_acquire("slow") is None for _ in range(2)] == [True, False]
+    assert [quotas.try_acquire("fast") is None for _ in range(3)] == [True, True, False]
+
+
 def test_cost_takes_that_many_units() -> None:
     quotas, _clock = _quotas(quota_per_s=10, quota_burst=5, resource_unit_cost=2)
 
@@ -175,7 +183,7 @@ def test_the_knobs_make_rules() -> None:
         QuotaRule("sliding-window", 9.0, 1.0, None, "app"),
     )
     assert config.to_dict()["quotas"] == [
-        {"model": "sliding-window", "limit": 9.0, "window_s": 1.0, "burst": None, "per": "app"}
+        {"model": "sliding-window", "limit": 9.0, "window_s": 1.0, "burst": None, "per": "app", "tenant": None}
     ]
 
 
@@ -196,6 +204,8 @@ def test_the_knobs_make_rules() -> None:
         ({"quotas": [{"model": "fixed-window", "limit": 1, "scope": "x"}]}, "unknown quota rule field(s): scope"),
         ({"quotas": [{"model": "fixed-window", "limit": 1, "per": "user"}]}, "per must be one of tenant, app"),
         ({"quotas": [{"model": "token-bucket", "limit": 1, "burst": 0.5}]}, "burst must be >= 1"),
+        ({"quotas": [{"model": "token-bucket", "limit": 1, "per": "app", "tenant": "a"}]}, "on a per-tenant rule"),
+        ({"quotas": [{"model": "token-bucket", "limit": 1, "tenant": ""}]}, "tenant must be a non-empty string"),
         ({"quotas": [{"model": "token-bucket", "limit": "1"}]}, "limit must be a finite number > 0"),
     ],
 )

@@ -151,6 +151,8 @@ class Quotas:
             self._rules = self._config.rules
         found = []
         for rule in self._rules:
+            if not rule.applies_to(tenant):
+                continue
             key = (rule, tenant if rule.per == "tenant" else _APP)
             counter = self._counters.get(key)
             if counter is None:

@@ -18,7 +18,7 @@ Per = Literal["tenant", "app"]
 
 QUOTA_MODELS: tuple[QuotaModel, ...] = ("token-bucket", "fixed-window", "sliding-window")
 PERS: tuple[Per, ...] = ("tenant", "app")
-_FIELDS = frozenset({"model", "limit", "window_s", "burst", "per"})
+_FIELDS = frozenset({"model", "limit", "window_s", "burst", "per", "tenant"})
 
 
 class RuleError(ValueError):
@@ -28,6 +28,9 @@ class RuleError(ValueError):
 @dataclass(frozen=True, slots=True)
 class QuotaRule:
     """`limit` resource units per `window_s` seconds, counted per tenant or for the whole app.
+
+    A per-tenant rule applies to every tenant (each with its own counter), or with `tenant` set to that
+    tenant only: tenants with different quotas are one such rule each.
 
     - token-bucket: refills `limit / window_s` units per second up to `burst` (default: `limit`, one window).
     - fixed-window: at most `limit` units in each window; windows follow each other from the counters'
@@ -41,12 +44,15 @@ class QuotaRule:
     window_s: float = 1.0
     burst: float | None = None
     per: Per = "tenant"
+    tenant: str | None = None
 
     def __post_init__(self) -> None:
         if self.model not in QUOTA_MODELS:
             raise RuleError(f"model must be one of {', '.join(QUOTA_MODELS)}; got {self.model!r}")
         if self.per not in PERS:
             raise RuleError(f"per must be one of {', '.join(PERS)}; got {self.per!r}")
+        if self.tenant is not None and (self.per != "tenant" or not isinstance(self.tenant, str) or not self.tenant):
+            raise RuleError(f"tenant must be a non-empty string on a per-tenant rule, got {self.tenant!r}")
         _check_positive("limit", self.limit)
         _check_positive("window_s", self.window_s)
         if self.burst is not None:
@@ -76,7 +82,12 @@ class QuotaRule:
             "window_s": self.window_s,
             "burst": self.burst,
             "per": self.per,
+            "tenant": self.tenant,
         }
+
+    def applies_to(self, tenant: str) -> bool:
+        """True when the rule counts `tenant`'s requests."""
+        return self.tenant is None or self.tenant == tenant
 
 
 def _check_positive(name: str, value: Any) -> None:
@@ -99,5 +110,6 @@ def rule_from_json(value: Any) -> QuotaRule:
     return QuotaRule(
         model=cast("QuotaModel", value["model"]),
         per=cast("Per", value.get("per", "tenant")),
+        tenant=value.get("tenant"),
         **{name: float(number) for name, number in numbers.items()},
     )
