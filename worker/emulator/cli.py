@@ -60,8 +60,8 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="JSON",
         help='a further quota as JSON, e.g. \'{"model": "fixed-window", "limit": 5, "window_s": 10, '
-        '"per": "tenant"}\' (limit units per window_s; burst for token buckets; per tenant or app; "tenant": "NAME" for one '
-        "tenant only); repeatable',
+        '"per": "tenant"}\' (limit units per window_s; burst for token buckets; per tenant or app; '
+        '"tenant": "NAME" for that tenant only); repeatable',
     )
     group.add_argument(
         "--resource-unit-cost",
