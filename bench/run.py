@@ -39,6 +39,7 @@ from bench.common import (
     emulator_call,
     run_cli,
     run_measured,
+    use_bytecode_cache,
     worker_args,
     write_jobs,
 )
@@ -52,10 +53,6 @@ RESULTS = REPO / "bench" / "results"
 README_START = "<!-- bench:start (written by `uv run python -m bench.run`; do not edit by hand) -->"
 README_END = "<!-- bench:end -->"
 CONCURRENCY = 64
-# Children compile bytecode once into this cache (outside the repo and the venv) and reuse it, as an
-# installed package does: with PYTHONDONTWRITEBYTECODE set (as on these machines) every start would
-# compile aiohttp, pydantic, structlog... from source again, ~1 s of CPU that no deployment pays.
-PYCACHE = Path(tempfile.gettempdir()) / "patch-worker-bench-pycache"
 
 
 @dataclass(frozen=True)
@@ -629,8 +626,7 @@ def main() -> None:
     command = "uv run python -m bench.run" + (" --quick" if ns.quick else "")
     if set(chosen) != set(SCENARIOS):
         command += f" --only {','.join(chosen)}"
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    use_bytecode_cache()
     started = time.perf_counter()
     report: dict[str, Any] = {
         "command": command,

@@ -1,0 +1,359 @@
+"""The throttling matrix (issue 13): patch-worker with no --rate against every quota shape, beside the naive
+aiohttp + tenacity client.
+
+    uv run python -m bench.throttling                    # every cell, full size: about 15 minutes
+    uv run python -m bench.throttling --quick            # N = 1,500 (the seed's cell 15): a few minutes
+    uv run python -m bench.throttling --quick --cells bucket-1,seed   # one or a few cells
+
+Each cell starts the emulator in its own process with that quota (`--quota-rule` per tenant, and one for
+the app), then runs on the same input: (a) `python -m worker run FILE --concurrency 32 --no-progress` as a
+subprocess, no --rate; (b) the naive client (`bench/naive.py`), each after a reset of the emulator. Per
+client: completion time / ideal (the whole CLI for patch-worker, its run phase beside it) and the share of
+requests answered 429, from the emulator's own counts.
+
+Ideal: a tenant with N_t lines under a quota that passes B_t at once (a bucket's capacity, a window's N)
+and Q_t per second afterwards needs (N_t - B_t) / Q_t seconds; a cell's ideal is its slowest tenant's, or
+(N - B_app) / Q_app under an app-wide quota when that is longer.
+Writes bench/results/throttling.{json,md} and throttling.png (the cells marked for plotting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.common import REPO, emulator, emulator_call, run_cli, use_bytecode_cache, worker_args, write_jobs
+from bench.naive import naive_run, tenant_token
+from bench.plot import plot_rates
+from bench.quota import Timeline, recorded, share_429
+
+RESULTS = REPO / "bench" / "results"
+CONCURRENCY = 32
+Q = 200.0
+MAX_VS_IDEAL = 1.10
+MAX_429 = 0.02
+DEFAULT_TENANT = "default"  # the emulator's tenant for the bench's static token
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One tenant's (or the app's) quota, as the emulator enforces it: `per_s` a second over `window_s`."""
+
+    model: str = "token-bucket"
+    per_s: float = Q
+    burst: float | None = None  # token bucket capacity; None: one window of quota
+    window_s: float = 1.0
+
+    @property
+    def at_once(self) -> float:
+        """B: what passes before the rate applies (the bucket's capacity, or one window's requests)."""
+        if self.burst is not None:
+            return self.burst
+        window = self.per_s * self.window_s
+        return max(1.0, window) if self.model == "token-bucket" else window
+
+    def ideal_s(self, lines: int) -> float:
+        """(N - B) / Q: the shortest time `lines` requests can take under this quota."""
+        return max(0.0, lines - self.at_once) / self.per_s
+
+    def rule(self, per: str, tenant: str | None = None) -> str:
+        """The emulator's `--quota-rule` JSON for this quota."""
+        rule: dict[str, Any] = {"model": self.model, "limit": self.per_s * self.window_s, "window_s": self.window_s}
+        rule["per"] = per
+        if self.burst is not None:
+            rule["burst"] = self.burst
+        if tenant is not None:
+            rule["tenant"] = tenant
+        return orjson.dumps(rule).decode()
+
+    def describe(self) -> str:
+        """The quota in a table cell."""
+        if self.model == "token-bucket":
+            return f"token bucket of {self.at_once:,.0f}, {self.per_s:g}/s"
+        return f"{self.model} {self.per_s * self.window_s:g} per {self.window_s:g} s"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One quota shape and its input: lines per tenant (full size), each tenant's quota, the app's."""
+
+    name: str
+    title: str
+    lines: dict[str, int]
+    quotas: dict[str, Quota]
+    app: Quota | None = None
+    retry_after: str = "seconds"
+    max_429: float = MAX_429
+    plot: bool = False
+    quick_scale: float = 0.25
+
+    def sized(self, quick: bool) -> dict[str, int]:
+        """Lines per tenant in this mode."""
+        scale = self.quick_scale if quick else 1.0
+        return {tenant: max(1, round(count * scale)) for tenant, count in self.lines.items()}
+
+    def ideal_s(self, lines: dict[str, int]) -> float:
+        """The slowest tenant's (N_t - B_t) / Q_t, or the app's (N - B_app) / Q_app if longer."""
+        ideal = max(self.quotas[tenant].ideal_s(count) for tenant, count in lines.items())
+        if self.app is not None:
+            ideal = max(ideal, self.app.ideal_s(sum(lines.values())))
+        return ideal
+
+    @property
+    def quota_per_s(self) -> float:
+        """The most the server lets through per second, all tenants together (the plot's quota line)."""
+        total = sum(quota.per_s for quota in self.quotas.values())
+        return total if self.app is None else min(total, self.app.per_s)
+
+    def emulator_flags(self) -> list[str]:
+        """The emulator's flags: one quota rule per tenant (and the app's), a token per named tenant."""
+        flags = ["--retry-after", self.retry_after]
+        for tenant, quota in self.quotas.items():
+            flags += ["--quota-rule", quota.rule("tenant", tenant)]
+            if tenant != DEFAULT_TENANT:
+                flags += ["--token", tenant_token(tenant)]
+        if self.app is not None:
+            flags += ["--quota-rule", self.app.rule("app")]
+        return flags
+
+    def describe(self) -> str:
+        """The quota shape in a table cell."""
+        shapes = sorted({quota.describe() for quota in self.quotas.values()})
+        text = " / ".join(shapes) if len(shapes) <= 2 else f"{len(self.quotas)} different quotas"
+        if len(self.quotas) > 1:
+            text += f" per tenant ({len(self.quotas)} tenants)"
+        if self.app is not None:
+            text += f", app {self.app.describe()}"
+        return text + f", Retry-After {self.retry_after}"
+
+
+def _one(quota: Quota, lines: int = 6000, **options: Any) -> dict[str, Any]:
+    return {"lines": {DEFAULT_TENANT: lines}, "quotas": {DEFAULT_TENANT: quota}, **options}
+
+
+_EIGHT = {f"t{n}": (50.0 * n, lines) for n, lines in enumerate([1000, 1000, 1200, 1600, 1500, 1800, 1400, 1600], 1)}
+_FOUR = [f"a{n}" for n in range(1, 5)]
+
+CELLS: tuple[Cell, ...] = (
+    Cell("bucket-1", "token bucket of 1", **_one(Quota(burst=1)), plot=True),
+    Cell("bucket-10-fractional", "token bucket of 10, fractional Retry-After",
+         **_one(Quota(burst=10), retry_after="fractional")),
+    Cell("bucket-10-integer", "token bucket of 10, integer Retry-After", **_one(Quota(burst=10))),
+    Cell("fixed-window", "fixed window, 200 per 1 s", **_one(Quota("fixed-window")), plot=True),
+    Cell("sliding-window", "sliding window, 200 per 1 s", **_one(Quota("sliding-window"))),
+    Cell("bucket-200", "token bucket of 200 (one second)", **_one(Quota())),
+    Cell("bucket-10s", "token bucket of 2,000 (ten seconds)", **_one(Quota(window_s=10))),
+    Cell("seed", "the seed's quota: 5 per 10 s per tenant, fixed window",
+         **_one(Quota("fixed-window", per_s=0.5, window_s=10), lines=60), max_429=0.05, plot=True),
+    Cell("tenants-8", "8 tenants, 50..400/s (bucket 10 each), different line counts",
+         lines={tenant: lines for tenant, (_, lines) in _EIGHT.items()},
+         quotas={tenant: Quota(per_s=rate, burst=10) for tenant, (rate, _) in _EIGHT.items()}, plot=True),
+    Cell("app-4", "4 tenants at 200/s each, app-wide 400/s",
+         lines=dict.fromkeys(_FOUR, 1500), quotas=dict.fromkeys(_FOUR, Quota()), app=Quota(per_s=400)),
+)  # fmt: skip
+
+
+def interleave(lines: dict[str, int]) -> list[str]:
+    """The tenant of each input line: every tenant's lines spread evenly through the file."""
+    spots = [((index + 0.5) / count, tenant) for tenant, count in lines.items() for index in range(count)]
+    return [tenant for _, tenant in sorted(spots)]
+
+
+def _client_figures(root: str, seconds: float, ideal: float) -> dict[str, Any]:
+    total, throttled = share_429(root)
+    stats = emulator_call(root + "/_emulator/stats")
+    return {
+        "seconds": round(seconds, 2),
+        "vsIdeal": round(seconds / ideal, 3) if ideal else None,
+        "requests": total,
+        "share429": round(throttled / max(total, 1), 4),
+        "byTenant": stats.get("by_tenant_status", {}),
+    }
+
+
+@dataclass
+class _Run:
+    """What one cell needs while it runs."""
+
+    cell: Cell
+    lines: dict[str, int]
+    tmp: Path
+    concurrency: int
+    timelines: dict[str, Timeline] = field(default_factory=dict)
+
+    @property
+    def tenants(self) -> list[str]:
+        return interleave(self.lines)
+
+    def config_args(self) -> list[str]:
+        named = [tenant for tenant in self.lines if tenant != DEFAULT_TENANT]
+        if not named:
+            return []
+        config = self.tmp / f"{self.cell.name}.yaml"
+        config.write_text("tenants:\n" + "".join(f"  {t}:\n    token: {tenant_token(t)}\n" for t in named))
+        return ["--config", str(config)]
+
+
+def _patch_worker(run: _Run, root: str, base_url: str, source: Path, ideal: float) -> dict[str, Any]:
+    emulator_call(root + "/_emulator/reset", "POST")
+    started = time.monotonic()
+    args = worker_args(source, base_url, run.tmp / "results.jsonl", run.concurrency, *run.config_args())
+    timed = run_cli(args)
+    summary = timed.json_line("run.summary")
+    figures = _client_figures(root, timed.seconds, ideal)
+    figures.update(
+        runS=summary["elapsedS"],
+        runVsIdeal=round(summary["elapsedS"] / ideal, 3) if ideal else None,
+        succeeded=summary["succeeded"],
+        exit=timed.code,
+    )
+    if run.cell.plot:
+        run.timelines["patchWorker"] = Timeline(started, recorded(root, started))
+    return figures
+
+
+def _naive(run: _Run, root: str, base_url: str, ideal: float) -> dict[str, Any]:
+    emulator_call(root + "/_emulator/reset", "POST")
+    started = time.monotonic()
+    tenants = run.tenants
+    named = None if set(tenants) == {DEFAULT_TENANT} else tenants
+    seconds = asyncio.run(naive_run(base_url, len(tenants), run.concurrency, tenants=named))
+    figures = _client_figures(root, seconds, ideal)
+    if run.cell.plot:
+        run.timelines["naive"] = Timeline(started, recorded(root, started))
+    return figures
+
+
+def run_cell(cell: Cell, *, quick: bool, tmp: Path, concurrency: int = CONCURRENCY) -> tuple[dict[str, Any], _Run]:
+    """Both clients against one emulator with the cell's quota; the figures and the run (its timelines)."""
+    run = _Run(cell, cell.sized(quick), tmp, concurrency)
+    ideal = cell.ideal_s(run.lines)
+    source = write_jobs(tmp / f"{cell.name}.jsonl", sum(run.lines.values()), tenants=run.tenants)
+    with emulator(*cell.emulator_flags()) as emu:
+        pw = _patch_worker(run, emu.root, emu.base_url, source, ideal)
+        naive = _naive(run, emu.root, emu.base_url, ideal)
+    met = pw["vsIdeal"] is not None and pw["vsIdeal"] <= MAX_VS_IDEAL and pw["share429"] <= cell.max_429
+    figures = {
+        "cell": cell.name,
+        "title": cell.title,
+        "shape": cell.describe(),
+        "lines": sum(run.lines.values()),
+        "linesByTenant": run.lines,
+        "idealS": round(ideal, 2),
+        "bound": {"vsIdeal": MAX_VS_IDEAL, "share429": cell.max_429},
+        "patchWorker": pw,
+        "naive": naive,
+        "met": met,
+    }
+    return figures, run
+
+
+def _warm_up(tmp: Path) -> None:
+    """One patch-worker start on an empty input, so every module is compiled before any cell is timed."""
+    empty = tmp / "empty.jsonl"
+    empty.write_bytes(b"")
+    with emulator("--record-limit", "1000") as emu:
+        run_cli(worker_args(empty, emu.base_url, tmp / "warm.jsonl", 1))
+
+
+def matrix(
+    *, quick: bool, out: Path, cells: list[str] | None = None, concurrency: int = CONCURRENCY, say: Any = None
+) -> dict[str, Any]:
+    """Run the chosen cells (all by default); plot the marked ones into `out`/throttling.png."""
+    chosen = [cell for cell in CELLS if cells is None or cell.name in cells]
+    report: dict[str, Any] = {"mode": "quick" if quick else "full", "concurrency": concurrency, "cells": []}
+    plotted: list[tuple[str, dict[str, Timeline], float]] = []
+    with tempfile.TemporaryDirectory(prefix="patch-worker-throttling-") as tmp:
+        _warm_up(Path(tmp))
+        for cell in chosen:
+            started = time.perf_counter()
+            figures, run = run_cell(cell, quick=quick, tmp=Path(tmp), concurrency=concurrency)
+            figures["cellS"] = round(time.perf_counter() - started, 1)
+            report["cells"].append(figures)
+            if say is not None:
+                say(f"  {cell.name}: {_summary_line(figures)}")
+            if run.timelines:
+                plotted.append((cell.title, run.timelines, cell.quota_per_s))
+    if plotted:
+        report["plot"] = plot_rates(plotted, out / "throttling.png").name
+    return report
+
+
+def _summary_line(figures: dict[str, Any]) -> str:
+    pw, naive = figures["patchWorker"], figures["naive"]
+    return (
+        f"patch-worker {pw['vsIdeal']:.2f}x ({pw['share429']:.1%} 429), naive {naive['vsIdeal']:.2f}x "
+        f"({naive['share429']:.1%} 429), ideal {figures['idealS']:.1f} s, met: {'yes' if figures['met'] else 'no'}"
+    )
+
+
+def matrix_table(report: dict[str, Any]) -> list[str]:
+    """The matrix as markdown lines (README and throttling.md)."""
+    lines = [
+        f"Throttling matrix ({report['mode']} mode; `bench/throttling.py`): patch-worker with no `--rate`,"
+        f" `--concurrency {report['concurrency']}`, whole CLI timed (run phase in brackets); the naive client"
+        " honours each 429's Retry-After. Bounds: <= 1.10x ideal and <= 2 % answered 429 (the seed's quota:"
+        " <= 5 %).",
+        "",
+        "| cell | quota | N | ideal | patch-worker: time / ideal | answered 429 | naive: time / ideal"
+        " | answered 429 | met |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cell in report["cells"]:
+        pw, naive = cell["patchWorker"], cell["naive"]
+        lines.append(
+            f"| {cell['title']} | {cell['shape']} | {cell['lines']:,} | {cell['idealS']:.1f} s"
+            f" | {pw['vsIdeal']:.2f}x ({pw['runVsIdeal']:.2f}x) | {pw['share429']:.1%}"
+            f" | {naive['vsIdeal']:.2f}x | {naive['share429']:.1%} | {'yes' if cell['met'] else '**no**'} |"
+        )
+    return lines
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """throttling.md: the table, and the plot when there is one."""
+    lines = ["# Throttling matrix", "", f"`{report['command']}` · {report['date']}", "", *matrix_table(report)]
+    if "plot" in report:
+        lines += ["", f"![rates over time]({report['plot']})"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Command-line entry."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a quarter of the lines (N = 1,500; the seed's 15)")
+    names = ", ".join(cell.name for cell in CELLS)
+    parser.add_argument("--cells", default=None, help=f"comma-separated cells (default: all): {names}")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="both clients' (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where throttling.{json,md,png} go")
+    ns = parser.parse_args()
+    chosen = None if ns.cells is None else [name.strip() for name in ns.cells.split(",") if name.strip()]
+    unknown = sorted(set(chosen or ()) - {cell.name for cell in CELLS})
+    if unknown:
+        parser.error(f"unknown cell(s) {', '.join(unknown)}; choose from {names}")
+    use_bytecode_cache()
+    command = "uv run python -m bench.throttling" + (" --quick" if ns.quick else "")
+    command += f" --cells {ns.cells}" if ns.cells else ""
+    report = {
+        "command": command,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
+    }
+    report |= matrix(quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, say=print)
+    ns.out.mkdir(parents=True, exist_ok=True)
+    (ns.out / "throttling.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    text = markdown(report)
+    (ns.out / "throttling.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
