@@ -299,7 +299,8 @@ def _summary_line(figures: dict[str, Any]) -> str:
 def matrix_table(report: dict[str, Any]) -> list[str]:
     """The matrix as markdown lines (README and throttling.md)."""
     lines = [
-        f"Throttling matrix ({report['mode']} mode; `bench/throttling.py`): patch-worker with no `--rate`,"
+        f"Throttling matrix ({report['mode']} mode, `{report.get('command', 'bench/throttling.py')}`): patch-worker"
+        " with no `--rate`,"
         f" `--concurrency {report['concurrency']}`, whole CLI timed (run phase in brackets); the naive client"
         " honours each 429's Retry-After. Bounds: <= 1.10x ideal and <= 2 % answered 429 (the seed's quota:"
         " <= 5 %).",
@@ -320,14 +321,16 @@ def matrix_table(report: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any]) -> str:
     """throttling.md: the table, and the plot when there is one."""
-    lines = ["# Throttling matrix", "", f"`{report['command']}` · {report['date']}", "", *matrix_table(report)]
+    lines = ["# Throttling matrix", "", f"{report['date']}, load average at start {report['loadAverageAtStart'][0]}"]
+    lines += ["", *matrix_table(report)]
     if "plot" in report:
         lines += ["", f"![rates over time]({report['plot']})"]
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
-    """Command-line entry."""
+    """Command-line entry. A full run of every cell into bench/results also goes into latest.json and, once
+    that holds a full run of every other scenario, into the README (bench.run.publish_scenario)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a quarter of the lines (N = 1,500; the seed's 15)")
     names = ", ".join(cell.name for cell in CELLS)
@@ -347,12 +350,20 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
     }
-    report |= matrix(quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, say=print)
+    report |= matrix(quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, say=_say)
     ns.out.mkdir(parents=True, exist_ok=True)
     (ns.out / "throttling.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     text = markdown(report)
     (ns.out / "throttling.md").write_text(text)
     print(text)
+    if not ns.quick and chosen is None and ns.out == RESULTS and (RESULTS / "latest.json").exists():
+        from bench.run import publish_scenario  # here: bench.run imports this module
+
+        publish_scenario("throttling", report)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
 
 
 if __name__ == "__main__":
