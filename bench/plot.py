@@ -88,7 +88,7 @@ def _rate_panel(ax: Any, title: str, timeline: Timeline, quota: float, bin_s: fl
     ax.bar(throttled_x, throttled_y, width=bin_s, align="edge", color="tab:red", alpha=0.6, label="429s/s")
     ax.axhline(quota, color="gray", linestyle="--", linewidth=1, label=f"quota {quota:g}/s")
     ax.set_title(f"{title}: {len(times)} requests, {throttled / max(len(times), 1):.1%} answered 429", fontsize=9)
-    ax.set_ylim(bottom=0, top=max(max(ok_y, default=quota), quota) * 1.5)
+    ax.set_ylim(bottom=0, top=max(*ok_y, *throttled_y, quota) * 1.5)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
 

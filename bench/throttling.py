@@ -11,6 +11,9 @@ subprocess, no --rate; (b) the naive client (`bench/naive.py`), each after a res
 client: completion time / ideal (the whole CLI for patch-worker, its run phase beside it) and the share of
 requests answered 429, from the emulator's own counts.
 
+A client still running at `--max-factor` x ideal + 20 s (default 3x) is stopped: the cell shows ">= that"
+and the 429 share so far (a controller stuck at 1 request/s would otherwise hold a cell for half an hour).
+
 Ideal: a tenant with N_t lines under a quota that passes B_t at once (a bucket's capacity, a window's N)
 and Q_t per second afterwards needs (N_t - B_t) / Q_t seconds; a cell's ideal is its slowest tenant's, or
 (N - B_app) / Q_app under an app-wide quota when that is longer.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -41,6 +45,8 @@ CONCURRENCY = 32
 Q = 200.0
 MAX_VS_IDEAL = 1.10
 MAX_429 = 0.02
+MAX_FACTOR = 3.0  # a client is stopped at MAX_FACTOR x ideal + CAP_SLACK_S
+CAP_SLACK_S = 20.0
 DEFAULT_TENANT = "default"  # the emulator's tenant for the bench's static token
 
 
@@ -168,11 +174,12 @@ def interleave(lines: dict[str, int]) -> list[str]:
     return [tenant for _, tenant in sorted(spots)]
 
 
-def _client_figures(root: str, seconds: float, ideal: float) -> dict[str, Any]:
+def _client_figures(root: str, seconds: float, ideal: float, *, timed_out: bool = False) -> dict[str, Any]:
     total, throttled = share_429(root)
     stats = emulator_call(root + "/_emulator/stats")
     return {
         "seconds": round(seconds, 2),
+        "timedOut": timed_out,  # stopped at the cap: time / ideal is at least vsIdeal
         "vsIdeal": round(seconds / ideal, 3) if ideal else None,
         "requests": total,
         "share429": round(throttled / max(total, 1), 4),
@@ -188,6 +195,7 @@ class _Run:
     lines: dict[str, int]
     tmp: Path
     concurrency: int
+    cap_s: float
     timelines: dict[str, Timeline] = field(default_factory=dict)
 
     @property
@@ -207,15 +215,20 @@ def _patch_worker(run: _Run, root: str, base_url: str, source: Path, ideal: floa
     emulator_call(root + "/_emulator/reset", "POST")
     started = time.monotonic()
     args = worker_args(source, base_url, run.tmp / "results.jsonl", run.concurrency, *run.config_args())
-    timed = run_cli(args)
-    summary = timed.json_line("run.summary")
-    figures = _client_figures(root, timed.seconds, ideal)
-    figures.update(
-        runS=summary["elapsedS"],
-        runVsIdeal=round(summary["elapsedS"] / ideal, 3) if ideal else None,
-        succeeded=summary["succeeded"],
-        exit=timed.code,
-    )
+    try:
+        timed = run_cli(args, timeout_s=run.cap_s)
+    except subprocess.TimeoutExpired:
+        figures = _client_figures(root, run.cap_s, ideal, timed_out=True)
+        figures.update(runS=None, runVsIdeal=None, succeeded=None, exit=None)
+    else:
+        summary = timed.json_line("run.summary")
+        figures = _client_figures(root, timed.seconds, ideal)
+        figures.update(
+            runS=summary["elapsedS"],
+            runVsIdeal=round(summary["elapsedS"] / ideal, 3) if ideal else None,
+            succeeded=summary["succeeded"],
+            exit=timed.code,
+        )
     if run.cell.plot:
         run.timelines["patchWorker"] = Timeline(started, recorded(root, started))
     return figures
@@ -226,22 +239,31 @@ def _naive(run: _Run, root: str, base_url: str, ideal: float) -> dict[str, Any]:
     started = time.monotonic()
     tenants = run.tenants
     named = None if set(tenants) == {DEFAULT_TENANT} else tenants
-    seconds = asyncio.run(naive_run(base_url, len(tenants), run.concurrency, tenants=named))
-    figures = _client_figures(root, seconds, ideal)
+    try:
+        seconds = asyncio.run(
+            asyncio.wait_for(naive_run(base_url, len(tenants), run.concurrency, tenants=named), run.cap_s)
+        )
+    except TimeoutError:
+        figures = _client_figures(root, run.cap_s, ideal, timed_out=True)
+    else:
+        figures = _client_figures(root, seconds, ideal)
     if run.cell.plot:
         run.timelines["naive"] = Timeline(started, recorded(root, started))
     return figures
 
 
-def run_cell(cell: Cell, *, quick: bool, tmp: Path, concurrency: int = CONCURRENCY) -> tuple[dict[str, Any], _Run]:
+def run_cell(
+    cell: Cell, *, quick: bool, tmp: Path, concurrency: int = CONCURRENCY, max_factor: float = MAX_FACTOR
+) -> tuple[dict[str, Any], _Run]:
     """Both clients against one emulator with the cell's quota; the figures and the run (its timelines)."""
-    run = _Run(cell, cell.sized(quick), tmp, concurrency)
-    ideal = cell.ideal_s(run.lines)
+    lines = cell.sized(quick)
+    ideal = cell.ideal_s(lines)
+    run = _Run(cell, lines, tmp, concurrency, cap_s=max_factor * ideal + CAP_SLACK_S)
     source = write_jobs(tmp / f"{cell.name}.jsonl", sum(run.lines.values()), tenants=run.tenants)
     with emulator(*cell.emulator_flags()) as emu:
         pw = _patch_worker(run, emu.root, emu.base_url, source, ideal)
         naive = _naive(run, emu.root, emu.base_url, ideal)
-    met = pw["vsIdeal"] is not None and pw["vsIdeal"] <= MAX_VS_IDEAL and pw["share429"] <= cell.max_429
+    met = not pw["timedOut"] and pw["vsIdeal"] <= MAX_VS_IDEAL and pw["share429"] <= cell.max_429
     figures = {
         "cell": cell.name,
         "title": cell.title,
@@ -266,32 +288,48 @@ def _warm_up(tmp: Path) -> None:
 
 
 def matrix(
-    *, quick: bool, out: Path, cells: list[str] | None = None, concurrency: int = CONCURRENCY, say: Any = None
+    *,
+    quick: bool,
+    out: Path,
+    cells: list[str] | None = None,
+    concurrency: int = CONCURRENCY,
+    max_factor: float = MAX_FACTOR,
+    say: Any = None,
 ) -> dict[str, Any]:
     """Run the chosen cells (all by default); plot the marked ones into `out`/throttling.png."""
     chosen = [cell for cell in CELLS if cells is None or cell.name in cells]
     report: dict[str, Any] = {"mode": "quick" if quick else "full", "concurrency": concurrency, "cells": []}
+    report["maxFactor"] = max_factor
     plotted: list[tuple[str, dict[str, Timeline], float]] = []
     with tempfile.TemporaryDirectory(prefix="patch-worker-throttling-") as tmp:
         _warm_up(Path(tmp))
         for cell in chosen:
             started = time.perf_counter()
-            figures, run = run_cell(cell, quick=quick, tmp=Path(tmp), concurrency=concurrency)
+            figures, run = run_cell(cell, quick=quick, tmp=Path(tmp), concurrency=concurrency, max_factor=max_factor)
             figures["cellS"] = round(time.perf_counter() - started, 1)
             report["cells"].append(figures)
             if say is not None:
                 say(f"  {cell.name}: {_summary_line(figures)}")
             if run.timelines:
-                plotted.append((cell.title, run.timelines, cell.quota_per_s))
+                plotted.append((cell.name, run.timelines, cell.quota_per_s))
     if plotted:
         report["plot"] = plot_rates(plotted, out / "throttling.png").name
     return report
 
 
+def _times(client: dict[str, Any]) -> str:
+    """Time / ideal, ">= x" when the client was stopped at the cap."""
+    return f"{'>= ' if client['timedOut'] else ''}{client['vsIdeal']:.2f}x"
+
+
+def _run_phase(client: dict[str, Any]) -> str:
+    return "" if client.get("runVsIdeal") is None else f" ({client['runVsIdeal']:.2f}x)"
+
+
 def _summary_line(figures: dict[str, Any]) -> str:
     pw, naive = figures["patchWorker"], figures["naive"]
     return (
-        f"patch-worker {pw['vsIdeal']:.2f}x ({pw['share429']:.1%} 429), naive {naive['vsIdeal']:.2f}x "
+        f"patch-worker {_times(pw)} ({pw['share429']:.1%} 429), naive {_times(naive)} "
         f"({naive['share429']:.1%} 429), ideal {figures['idealS']:.1f} s, met: {'yes' if figures['met'] else 'no'}"
     )
 
@@ -303,7 +341,7 @@ def matrix_table(report: dict[str, Any]) -> list[str]:
         " with no `--rate`,"
         f" `--concurrency {report['concurrency']}`, whole CLI timed (run phase in brackets); the naive client"
         " honours each 429's Retry-After. Bounds: <= 1.10x ideal and <= 2 % answered 429 (the seed's quota:"
-        " <= 5 %).",
+        f" <= 5 %). A client still running at {report['maxFactor']:g}x ideal + {CAP_SLACK_S:g} s was stopped (>=).",
         "",
         "| cell | quota | N | ideal | patch-worker: time / ideal | answered 429 | naive: time / ideal"
         " | answered 429 | met |",
@@ -313,8 +351,9 @@ def matrix_table(report: dict[str, Any]) -> list[str]:
         pw, naive = cell["patchWorker"], cell["naive"]
         lines.append(
             f"| {cell['title']} | {cell['shape']} | {cell['lines']:,} | {cell['idealS']:.1f} s"
-            f" | {pw['vsIdeal']:.2f}x ({pw['runVsIdeal']:.2f}x) | {pw['share429']:.1%}"
-            f" | {naive['vsIdeal']:.2f}x | {naive['share429']:.1%} | {'yes' if cell['met'] else '**no**'} |"
+            f" | {_times(pw)}{_run_phase(pw)}"
+            f" | {pw['share429']:.1%} | {_times(naive)} | {naive['share429']:.1%}"
+            f" | {'yes' if cell['met'] else '**no**'} |"
         )
     return lines
 
@@ -337,6 +376,12 @@ def main() -> None:
     parser.add_argument("--cells", default=None, help=f"comma-separated cells (default: all): {names}")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="both clients' (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where throttling.{json,md,png} go")
+    parser.add_argument(
+        "--max-factor",
+        type=float,
+        default=MAX_FACTOR,
+        help=f"stop a client at this many times ideal + {CAP_SLACK_S:g} s (default: %(default)s)",
+    )
     ns = parser.parse_args()
     chosen = None if ns.cells is None else [name.strip() for name in ns.cells.split(",") if name.strip()]
     unknown = sorted(set(chosen or ()) - {cell.name for cell in CELLS})
@@ -350,7 +395,9 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
     }
-    report |= matrix(quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, say=_say)
+    report |= matrix(
+        quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, max_factor=ns.max_factor, say=_say
+    )
     ns.out.mkdir(parents=True, exist_ok=True)
     (ns.out / "throttling.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     text = markdown(report)
