@@ -1,7 +1,7 @@
 """One PATCH evaluated the way Graph would: the code path shared by single requests and `$batch` items.
 
 `evaluate` runs these checks in order, and the first that fails answers:
-known route (404) → method (405) → tenant quota (429) → injected 5xx → body size (413) → JSON body (400) →
+known route (404) → method (405) → quota rules (429) → injected 5xx → body size (413) → JSON body (400) →
 resource validation (400) → 200 with the object echoed. Authentication, latency and dropped connections
 belong to the HTTP request (a single PATCH or a whole `$batch`), not to this function.
 """
