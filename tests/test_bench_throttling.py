@@ -1,4 +1,4 @@
-"""The throttling matrix's arithmetic (bench/throttling.py): each cell's ideal time, the interleaved input,
+"""The throttling matrix's arithmetic (bench/cells.py): each cell's ideal time, the interleaved input,
 and emulator flags the emulator itself accepts with the quota the ideal assumes."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from bench.throttling import CELLS, Cell, interleave
+from bench.cells import CELLS, Cell, interleave
 from worker.emulator import add_emulator_arguments, config_from_args
 
 BY_NAME = {cell.name: cell for cell in CELLS}
