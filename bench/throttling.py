@@ -55,6 +55,7 @@ def _client_figures(root: str, seconds: float, ideal: float, *, timed_out: bool 
         "vsIdeal": round(seconds / ideal, 3) if ideal else None,
         "requests": total,
         "share429": round(throttled / max(total, 1), 4),
+        "distinctSucceeded": stats["distinct_succeeded"],  # jobs that got a 200 (the naive client gives up)
         "byTenant": stats.get("by_tenant_status", {}),
     }
 
