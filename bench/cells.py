@@ -126,7 +126,8 @@ CELLS: tuple[Cell, ...] = (
     Cell("fixed-window", "fixed window, 200 per 1 s", **_one(Quota("fixed-window")), plot=True),
     Cell("sliding-window", "sliding window, 200 per 1 s", **_one(Quota("sliding-window"))),
     Cell("bucket-200", "token bucket of 200 (one second)", **_one(Quota())),
-    Cell("bucket-10s", "token bucket of 2,000 (ten seconds)", **_one(Quota(window_s=10))),
+    # half the lines in quick mode: a quarter (1,500) would fit in the bucket
+    Cell("bucket-10s", "token bucket of 2,000 (ten seconds)", **_one(Quota(window_s=10)), quick_scale=0.5),
     Cell("seed", "the seed's quota: 5 per 10 s per tenant, fixed window",
          **_one(Quota("fixed-window", per_s=0.5, window_s=10), lines=60), max_429=0.05, plot=True),
     Cell("tenants-8", "8 tenants, 50..400/s (bucket 10 each), different line counts",

@@ -136,7 +136,7 @@ def run_cell(
     with emulator(*cell.emulator_flags()) as emu:
         pw = _patch_worker(run, emu.root, emu.base_url, source, ideal)
         naive = _naive(run, emu.root, emu.base_url, ideal)
-    met = not pw["timedOut"] and pw["vsIdeal"] <= MAX_VS_IDEAL and pw["share429"] <= cell.max_429
+    met = not pw["timedOut"] and (pw["vsIdeal"] or 0.0) <= MAX_VS_IDEAL and pw["share429"] <= cell.max_429
     figures = {
         "cell": cell.name,
         "title": cell.title,

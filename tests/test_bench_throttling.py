@@ -38,6 +38,11 @@ def test_quick_mode_is_a_quarter_and_the_seed_cell_15_lines() -> None:
     assert BY_NAME["seed"].ideal_s({"default": 15}) == pytest.approx(20.0)
 
 
+@pytest.mark.parametrize("quick", [True, False])
+def test_every_cell_needs_time_beyond_what_passes_at_once(quick: bool) -> None:
+    assert all(cell.ideal_s(cell.sized(quick)) > 1.0 for cell in CELLS)
+
+
 def test_interleave_spreads_each_tenant_through_the_file() -> None:
     tenants = interleave({"a": 6, "b": 2})
 
