@@ -69,7 +69,7 @@ class Cell:
     retry_after: str = "seconds"
     max_429: float = MAX_429
     plot: bool = False
-    quick_scale: float = 0.25
+    quick_scale: float = 0.25  # --quick's share of the lines (enough that start-up does not swamp the ideal)
 
     def sized(self, quick: bool) -> dict[str, int]:
         """Lines per tenant in this mode."""
@@ -132,9 +132,11 @@ CELLS: tuple[Cell, ...] = (
          **_one(Quota("fixed-window", per_s=0.5, window_s=10), lines=60), max_429=0.05, plot=True),
     Cell("tenants-8", "8 tenants, 50..400/s (bucket 10 each), different line counts",
          lines={tenant: lines for tenant, (_, lines) in _EIGHT.items()},
-         quotas={tenant: Quota(per_s=rate, burst=10) for tenant, (rate, _) in _EIGHT.items()}, plot=True),
+         quotas={tenant: Quota(per_s=rate, burst=10) for tenant, (rate, _) in _EIGHT.items()}, plot=True,
+         quick_scale=0.5),
     Cell("app-4", "4 tenants at 200/s each, app-wide 400/s",
-         lines=dict.fromkeys(_FOUR, 1500), quotas=dict.fromkeys(_FOUR, Quota()), app=Quota(per_s=400)),
+         lines=dict.fromkeys(_FOUR, 1500), quotas=dict.fromkeys(_FOUR, Quota()), app=Quota(per_s=400),
+         quick_scale=0.5),
 )  # fmt: skip
 
 
