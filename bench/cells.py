@@ -102,9 +102,12 @@ class Cell:
 
     def describe(self) -> str:
         """The quota shape in a table cell."""
-        shapes = sorted({quota.describe() for quota in self.quotas.values()})
-        text = " / ".join(shapes) if len(shapes) <= 2 else f"{len(self.quotas)} different quotas"
-        if len(self.quotas) > 1:
+        quotas = list(self.quotas.values())
+        rates = [quota.per_s for quota in quotas]
+        text = quotas[0].describe()
+        if len(set(rates)) > 1:  # tenants of the same shape at different rates
+            text = text.replace(f"{rates[0]:g}/s", f"{min(rates):g}..{max(rates):g}/s")
+        if len(quotas) > 1:
             text += f" per tenant ({len(self.quotas)} tenants)"
         if self.app is not None:
             text += f", app {self.app.describe()}"
