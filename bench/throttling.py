@@ -190,9 +190,12 @@ def matrix(
     return report
 
 
-def _times(client: dict[str, Any]) -> str:
-    """Time / ideal, ">= x" when the client was stopped at the cap."""
-    return f"{'>= ' if client['timedOut'] else ''}{client['vsIdeal']:.2f}x"
+def _times(client: dict[str, Any], lines: int) -> str:
+    """Time / ideal: ">= x" when the client was stopped at the cap, and how many jobs never got a 200
+    when it finished without them (the naive client gives a job up after 50 attempts)."""
+    text = f"{'>= ' if client['timedOut'] else ''}{client['vsIdeal']:.2f}x"
+    missing = lines - client["distinctSucceeded"]
+    return text if client["timedOut"] or missing <= 0 else f"{text}, {missing:,} jobs given up"
 
 
 def _run_phase(client: dict[str, Any]) -> str:
@@ -200,9 +203,9 @@ def _run_phase(client: dict[str, Any]) -> str:
 
 
 def _summary_line(figures: dict[str, Any]) -> str:
-    pw, naive = figures["patchWorker"], figures["naive"]
+    pw, naive, lines = figures["patchWorker"], figures["naive"], figures["lines"]
     return (
-        f"patch-worker {_times(pw)} ({pw['share429']:.1%} 429), naive {_times(naive)} "
+        f"patch-worker {_times(pw, lines)} ({pw['share429']:.1%} 429), naive {_times(naive, lines)} "
         f"({naive['share429']:.1%} 429), ideal {figures['idealS']:.1f} s, met: {'yes' if figures['met'] else 'no'}"
     )
 
@@ -224,8 +227,8 @@ def matrix_table(report: dict[str, Any]) -> list[str]:
         pw, naive = cell["patchWorker"], cell["naive"]
         lines.append(
             f"| {cell['title']} | {cell['shape']} | {cell['lines']:,} | {cell['idealS']:.1f} s"
-            f" | {_times(pw)}{_run_phase(pw)}"
-            f" | {pw['share429']:.1%} | {_times(naive)} | {naive['share429']:.1%}"
+            f" | {_times(pw, cell['lines'])}{_run_phase(pw)}"
+            f" | {pw['share429']:.1%} | {_times(naive, cell['lines'])} | {naive['share429']:.1%}"
             f" | {'yes' if cell['met'] else '**no**'} |"
         )
     return lines
@@ -240,9 +243,7 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
-    """Command-line entry. A full run of every cell into bench/results also goes into latest.json and, once
-    that holds a full run of every other scenario, into the README (bench.run.publish_scenario)."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a quarter of the lines (N = 1,500; the seed's 15)")
     names = ", ".join(cell.name for cell in CELLS)
@@ -255,11 +256,22 @@ def main() -> None:
         default=MAX_FACTOR,
         help=f"stop a client at this many times ideal + {CAP_SLACK_S:g} s (default: %(default)s)",
     )
+    parser.add_argument("--render", action="store_true", help="measure nothing: throttling.md from throttling.json")
+    return parser
+
+
+def main() -> None:
+    """Command-line entry. A full run of every cell into bench/results also goes into latest.json and, once
+    that holds a full run of every other scenario, into the README (bench.run.publish_scenario)."""
+    parser = _parser()
     ns = parser.parse_args()
+    if ns.render:
+        _write(orjson.loads((ns.out / "throttling.json").read_bytes()), ns.out)
+        return
     chosen = None if ns.cells is None else [name.strip() for name in ns.cells.split(",") if name.strip()]
     unknown = sorted(set(chosen or ()) - {cell.name for cell in CELLS})
     if unknown:
-        parser.error(f"unknown cell(s) {', '.join(unknown)}; choose from {names}")
+        parser.error(f"unknown cell(s) {', '.join(unknown)}; choose from {', '.join(c.name for c in CELLS)}")
     use_bytecode_cache()
     command = "uv run python -m bench.throttling" + (" --quick" if ns.quick else "")
     command += f" --cells {ns.cells}" if ns.cells else ""
@@ -268,18 +280,21 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
     }
-    report |= matrix(
-        quick=ns.quick, out=ns.out, cells=chosen, concurrency=ns.concurrency, max_factor=ns.max_factor, say=_say
-    )
+    options = {"cells": chosen, "concurrency": ns.concurrency, "max_factor": ns.max_factor}
+    report |= matrix(quick=ns.quick, out=ns.out, say=_say, **options)
     ns.out.mkdir(parents=True, exist_ok=True)
     (ns.out / "throttling.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    text = markdown(report)
-    (ns.out / "throttling.md").write_text(text)
-    print(text)
+    _write(report, ns.out)
     if not ns.quick and chosen is None and ns.out == RESULTS and (RESULTS / "latest.json").exists():
         from bench.run import publish_scenario  # here: bench.run imports this module
 
         publish_scenario("throttling", report)
+
+
+def _write(report: dict[str, Any], out: Path) -> None:
+    text = markdown(report)
+    (out / "throttling.md").write_text(text)
+    print(text)
 
 
 def _say(message: str) -> None:
