@@ -1,8 +1,8 @@
 """Every benchmark scenario of issue 9 in one command; writes bench/results/latest.{json,md}, quota.png and
 throttling.png (issue 13's matrix, `bench/throttling.py`).
 
-    uv run python -m bench.run            # full: about 10 minutes on 2 cores
-    uv run python -m bench.run --quick    # smaller inputs, one round: about 3 minutes
+    uv run python -m bench.run            # full: about 25 minutes on 2 cores (15 of them the throttling matrix)
+    uv run python -m bench.run --quick    # smaller inputs, one round: about 8 minutes
     uv run python -m bench.run --only a,b # some scenarios (a b c d quota batch limiter throttling)
 
 Every comparison is a ratio of two figures measured in the same run, against the same emulator process
@@ -634,7 +634,7 @@ def markdown(report: dict[str, Any]) -> str:
 def main() -> None:
     """Command-line entry."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 8 minutes)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
     parser.add_argument(
