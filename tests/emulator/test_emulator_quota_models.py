@@ -233,3 +233,14 @@ def test_a_rule_is_a_frozen_value() -> None:
     assert rule.rate == 10.0
     with pytest.raises(RuleError, match="burst applies to the token-bucket model only"):
         QuotaRule("fixed-window", 10.0, burst=2.0)
+
+
+def test_a_direct_config_update_takes_effect_on_the_next_request() -> None:
+    config = EmulatorConfig(quota_per_s=1)
+    quotas = Quotas(config, FakeClock())
+    assert [quotas.try_acquire("t") is None for _ in range(2)] == [True, False]
+
+    config.update({"app_quota_per_s": 1, "quota_per_s": 100})
+
+    assert quotas.try_acquire("u") is None
+    assert quotas.try_acquire("v") is not None  # the new app rule is in force

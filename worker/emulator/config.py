@@ -18,7 +18,7 @@ from worker.emulator.rules import QUOTA_MODELS, Per, QuotaModel, QuotaRule, Rule
 
 RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "combined", "rotate"]
 
-#: Every Retry-After shape the emulator can send; "rotate" cycles through the others.
+#: Every Retry-After shape the emulator can send; "rotate" cycles through those before "combined".
 RETRY_AFTER_FORMATS: tuple[RetryAfterFormat, ...] = (
     "seconds",
     "fractional",
@@ -28,6 +28,18 @@ RETRY_AFTER_FORMATS: tuple[RetryAfterFormat, ...] = (
     "none",
     "combined",
     "rotate",
+)
+#: The knobs that make up `EmulatorConfig.rules`.
+QUOTA_KNOBS = (
+    "quota_per_s",
+    "quota_burst",
+    "quota_model",
+    "quota_window_s",
+    "app_quota_per_s",
+    "app_quota_burst",
+    "app_quota_model",
+    "app_quota_window_s",
+    "quotas",
 )
 _RULE_EXAMPLE = '{"model": "fixed-window", "limit": 5, "window_s": 10, "per": "tenant"}'
 #: The 5xx statuses that `error_status` may inject.

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from worker.emulator.config import EmulatorConfig
+from worker.emulator.config import QUOTA_KNOBS, EmulatorConfig
 from worker.emulator.rules import QuotaRule
 
 # Float arithmetic can leave 0.9999999 tokens where exactly one is due, or a request a nanosecond short of
@@ -135,20 +135,23 @@ def _new_counter(rule: QuotaRule, now: float) -> _Counter:
 class Quotas:
     """The counters of every rule, created on first use.
 
-    The rules are read from the config once and kept until `clear` (which `EmulatorState.reconfigure` calls
-    whenever a quota knob changes): building them on every PATCH would cost more than counting.
+    The rules are built from the config again only when one of its quota knobs changed (building them on
+    every PATCH would cost more than counting), however it changed: `EmulatorState.reconfigure` also
+    clears the counters then, a direct `config.update` keeps those of the rules that stayed the same.
     """
 
     def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.monotonic) -> None:
         self._config = config
         self._clock = clock
         self._counters: dict[tuple[QuotaRule, str], _Counter] = {}
-        self._rules: tuple[QuotaRule, ...] | None = None
+        self._knobs: tuple[object, ...] | None = None  # the quota knobs `_rules` was built from
+        self._rules: tuple[QuotaRule, ...] = ()
         self._epoch = clock()  # fixed windows are aligned to it
 
     def _counters_for(self, tenant: str) -> list[_Counter]:
-        if self._rules is None:
-            self._rules = self._config.rules
+        knobs = tuple(getattr(self._config, name) for name in QUOTA_KNOBS)
+        if knobs != self._knobs:
+            self._knobs, self._rules = knobs, self._config.rules
         found = []
         for rule in self._rules:
             if not rule.applies_to(tenant):
@@ -184,5 +187,5 @@ class Quotas:
     def clear(self) -> None:
         """Forget every counter: each tenant (and the app) starts afresh, fixed windows from now."""
         self._counters.clear()
-        self._rules = None
+        self._knobs = None
         self._epoch = self._clock()

@@ -8,26 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from worker.emulator.config import EmulatorConfig
+from worker.emulator.config import QUOTA_KNOBS, EmulatorConfig
 from worker.emulator.quota import Quotas
 from worker.emulator.recorder import Recorder
 from worker.emulator.retry_after import RetryAfterRenderer
 from worker.emulator.tokens import IssuedTokens
 
-# the knobs that make up `config.rules` (resource_unit_cost is read on every request: no reset needed)
-_QUOTA_KNOBS = frozenset(
-    {
-        "quota_per_s",
-        "quota_burst",
-        "quota_model",
-        "quota_window_s",
-        "app_quota_per_s",
-        "app_quota_burst",
-        "app_quota_model",
-        "app_quota_window_s",
-        "quotas",
-    }
-)
+# resource_unit_cost is not among them: it is read on every request, no reset needed
+_QUOTA_KNOBS = frozenset(QUOTA_KNOBS)
 
 
 class EmulatorState:
