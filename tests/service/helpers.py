@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,15 @@ async def status(client: aiohttp.ClientSession, batch_id: str) -> dict[str, Any]
         assert response.status == 200, await response.text()
         found: dict[str, Any] = await response.json()
         return found
+
+
+async def until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
+    """Poll `condition` until it holds (instead of sleeping a fixed time and hoping it does)."""
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not {what} after {timeout} s")
+        await asyncio.sleep(0.02)
 
 
 async def wait_for_state(

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -20,6 +21,7 @@ from tests.service.helpers import (
     service_settings,
     started,
     status,
+    until,
     upload,
     wait_for_done,
     wait_for_state,
@@ -180,7 +182,11 @@ async def test_cancel_stops_a_running_batch(emulator: RunningEmulator, tmp_path:
     async with started(settings) as (_, client):
         created = await upload(client, numbered(100))
         await wait_for_state(client, created["id"], ("running",))
-        await asyncio.sleep(0.5)
+
+        async def some_answered() -> bool:
+            return len(emulator.requests()) >= 2
+
+        await until(some_answered, "sending")
         async with client.delete(created["links"]["self"], headers=AUTH) as response:
             assert response.status == 200
             answer = await response.json()
@@ -302,8 +308,13 @@ async def test_results_stream_while_running(emulator: RunningEmulator, tmp_path:
     async with started(service_settings(emulator.base_url, tmp_path / "state")) as (_, client):
         created = await upload(client, numbered(200))
         await wait_for_state(client, created["id"], ("running",))
-        await asyncio.sleep(0.3)
-        partial = await results(client, created["id"])  # every line whole, even mid-write
+        partial: list[dict[str, Any]] = []
+
+        async def some_results() -> bool:
+            partial[:] = await results(client, created["id"])  # every line whole, even mid-write
+            return bool(partial)
+
+        await until(some_results, "writing results")
         await wait_for_state(client, created["id"])
         whole = await results(client, created["id"])
     assert 0 < len(partial) < 200
@@ -319,8 +330,11 @@ async def test_client_disconnect_mid_upload_leaves_nothing(emulator: RunningEmul
             + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n" + numbered(10)
         )  # fmt: skip
         await writer.drain()
-        await asyncio.sleep(0.2)
-        assert len(list((state / "uploads").iterdir())) == 1  # being received
+
+        async def receiving() -> bool:
+            return len(list((state / "uploads").iterdir())) == 1
+
+        await until(receiving, "receiving the upload")
         writer.close()
         await writer.wait_closed()
         del reader

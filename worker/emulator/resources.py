@@ -3,7 +3,7 @@
 Written from the seed (`Update provisioning`: the property table of provisioningObjectSummary) and the Graph
 resource pages it links for the nested types. The worker checks bodies with its pydantic models
 (`worker.models`); the emulator must not share that code, or no emulator-backed test could catch a
-validation bug. tests/emulator/test_body_rules.py runs both over the same generated bodies and requires
+validation bug. tests/emulator/test_resources.py runs both over the same generated bodies and requires
 them to agree on what is refused and where.
 
 Graph's rules as applied here: a body is a JSON object; only declared properties, under their exact

@@ -1,0 +1,72 @@
+"""The pacer on a fake clock where timing is the behaviour, real sleeps where the event loop is."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.schedule.virtual_time import run_virtual
+from worker.schedule.pacer import Pacer
+
+
+def _grant_times(
+    pacer_rate: float | None,
+    count: int,
+    *,
+    burst: float = 1.0,
+    idle_s: float = 0.0,
+    change: tuple[int, float] | None = None,
+    hold_s: float | None = None,
+) -> list[float]:
+    """Seconds after start at which `count` callers queued at once get their slots (virtual time)."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(pacer_rate, burst=burst, clock=loop.time)
+        await asyncio.sleep(idle_s)
+        start = loop.time()
+        if hold_s is not None:
+            pacer.hold_until(start + hold_s)
+        times: list[float] = []
+
+        async def caller() -> None:
+            await pacer.acquire()
+            times.append(round(loop.time() - start, 6))
+            if change is not None and len(times) == change[0]:
+                pacer.rate = change[1]
+
+        await asyncio.gather(*(caller() for _ in range(count)))
+        return times
+
+    return run_virtual(main())
+
+
+def test_pacer_spaces_slots_at_its_rate() -> None:
+    assert _grant_times(4.0, 4) == pytest.approx([0.0, 0.25, 0.5, 0.75])
+
+
+def test_pacer_banks_at_most_burst_slots() -> None:
+    # a long idle time banks only `burst` slots
+    assert _grant_times(2.0, 5, burst=3, idle_s=60) == pytest.approx([0.0, 0.0, 0.0, 0.5, 1.0])
+
+
+def test_a_rate_change_applies_to_callers_already_waiting() -> None:
+    # 0.5/s at first (the provisioning quota); after the second grant the lane learns 10/s
+    assert _grant_times(0.5, 4, change=(2, 10.0)) == pytest.approx([0.0, 2.0, 2.1, 2.2])
+
+
+def test_unpaced_pacer_never_waits() -> None:
+    assert _grant_times(None, 1000) == [0.0] * 1000
+
+
+def test_pacer_hold_until_moves_slots_after_a_pause() -> None:
+    assert _grant_times(10.0, 2, hold_s=2.5) == pytest.approx([2.5, 2.6])
+
+
+async def test_pacer_real_time_rate() -> None:
+    pacer = Pacer(50.0)
+    started = time.monotonic()
+    await asyncio.gather(*(pacer.acquire() for _ in range(26)))
+    assert 0.45 <= time.monotonic() - started < 1.0  # 25 intervals of 20 ms

@@ -1,0 +1,128 @@
+"""The pipeline core in-process: a lane that falls behind, stop with a grace period, failures that stop the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from structlog.testing import capture_logs
+
+from worker.errors import OutputError
+from worker.jobs import Job, Outcome, Rejected
+from worker.pipeline import LANE_BUFFER, Pipeline
+
+
+class Lines:
+    """A re-readable source over raw lines (each line is its tenant's name)."""
+
+    def __init__(self, raw: list[bytes]) -> None:
+        self.raw = raw
+        self.closed = 0
+
+    async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
+        for number, line in enumerate(self.raw, 1):
+            yield number, line
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+class Results:
+    """A recorder keeping every outcome (or failing once told to)."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.outcomes: list[Outcome] = []
+        self.recorded = asyncio.Event()
+        self._fail_after = fail_after
+
+    def record(self, outcome: Outcome) -> None:
+        if self._fail_after is not None and len(self.outcomes) >= self._fail_after:
+            raise OutputError("the results file cannot be written")
+        self.outcomes.append(outcome)
+        self.recorded.set()
+
+
+def parse(raw: bytes, line: int) -> Job | Rejected | None:
+    tenant = raw.decode()
+    return Job(str(line), line, tenant, "/auditLogs/provisioning", b"{}", f"crid-{line}")
+
+
+def succeeded(job: Job) -> Outcome:
+    return Outcome(job.job_id, job.line, "succeeded", 200, 1, 1.0, job.client_request_id, None, job.tenant)
+
+
+async def test_a_lane_that_falls_behind_is_read_again_and_holds_no_other_lane_up() -> None:
+    slow_lines = LANE_BUFFER + 50
+    source = Lines([b"slow"] * slow_lines + [b"fast"] * 20)
+    rereads: list[Lines] = []
+    release = asyncio.Event()
+    results = Results()
+
+    async def execute(job: Job) -> Outcome:
+        if job.tenant == "slow":
+            await release.wait()
+        return succeeded(job)
+
+    def reread() -> Lines:
+        rereads.append(Lines(source.raw))
+        return rereads[-1]
+
+    pipeline = Pipeline(
+        source=source, parse=parse, execute=execute, recorder=results, workers_per_lane=1, reread=reread
+    )
+    with capture_logs() as logs:
+        running = asyncio.create_task(pipeline.run())
+
+        async def fast_done() -> None:
+            while sum(1 for outcome in results.outcomes if outcome.tenant == "fast") < 20:
+                results.recorded.clear()
+                await results.recorded.wait()
+
+        await asyncio.wait_for(fast_done(), 10)
+        assert not running.done()
+        release.set()  # the fast lane finished while the slow one had sent nothing
+        await asyncio.wait_for(running, 30)
+    events = [entry["event"] for entry in logs]
+    assert "lane.behind" in events
+    assert "run.reading_deferred" in events
+    assert sorted(outcome.line for outcome in results.outcomes) == list(range(1, slow_lines + 21))  # each once
+    assert pipeline.deferred > 0
+    assert [reading.closed for reading in rereads] == [1]
+
+
+async def test_stop_gives_jobs_in_flight_the_grace_period_then_abandons_them() -> None:
+    results = Results()
+    started = asyncio.Event()
+
+    async def execute(job: Job) -> Outcome:
+        started.set()
+        await asyncio.sleep(60)  # a request that hangs
+        return succeeded(job)
+
+    stop = asyncio.Event()
+    pipeline = Pipeline(
+        source=Lines([b"a"] * 10), parse=parse, execute=execute, recorder=results, workers_per_lane=2,
+        grace_s=0.2, stop=stop,
+    )  # fmt: skip
+    running = asyncio.create_task(pipeline.run())
+    await asyncio.wait_for(started.wait(), 5)
+    with capture_logs() as logs:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert pipeline.abandoned == 2  # both workers' jobs: no result, so a resumed run sends them
+    assert results.outcomes == []
+    assert [entry["event"] for entry in logs] == ["run.grace_expired"]
+
+
+async def test_a_failing_recorder_stops_the_run_and_its_error_comes_out() -> None:
+    results = Results(fail_after=3)
+
+    async def execute(job: Job) -> Outcome:
+        return succeeded(job)
+
+    pipeline = Pipeline(source=Lines([b"a"] * 100), parse=parse, execute=execute, recorder=results, workers_per_lane=1)
+    with pytest.raises(OutputError, match="cannot be written"):
+        await asyncio.wait_for(pipeline.run(), 10)
+    assert len(results.outcomes) == 3
+    assert pipeline.stop.is_set()
