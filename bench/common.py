@@ -193,8 +193,8 @@ def run_cli(args: Sequence[str], env: dict[str, str] | None = None, timeout_s: f
 
 
 def worker_args(source: Path, base_url: str, results: Path, concurrency: int, *extra: str) -> list[str]:
-    """`run SOURCE` against the emulator without a progress bar."""
+    """`run SOURCE` against the emulator without a progress bar (each round replaces the last one's results)."""
     return [
-        "run", str(source), "--base-url", base_url, "--results", str(results),
+        "run", str(source), "--base-url", base_url, "--results", str(results), "--overwrite",
         "--concurrency", str(concurrency), "--no-progress", *extra,
     ]  # fmt: skip
