@@ -156,7 +156,8 @@ class Lane:
             return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
             if await self.gate.wait():
-                return True  # the probe skips the pacer: the pause holds it
+                self.pacer.note_sent(slots)  # the probe skips the pacer's queue (the pause holds it), not its spacing
+                return True
             if learner is not None:
                 learner.settle_due()
             await self.pacer.acquire(slots)
