@@ -108,6 +108,7 @@ def test_the_throttle_hint_slows_down_each_time_it_rises_and_holds_nothing_when_
     assert pacer.rate == pytest.approx(10 * 0.97)
     clock.now += 1.5
     controller.on_success(0.85)  # steady (a bucket of one request reads 100 % after every request): a probe step
+    assert pacer.rate is not None
     assert 10 * 0.97 < pacer.rate < 10 * 0.97 * 1.05
 
 
