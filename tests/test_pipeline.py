@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
+from typing import Any
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from worker.errors import OutputError
 from worker.jobs import Job, Outcome, Rejected
 from worker.pipeline import LANE_BUFFER, Pipeline
+
+
+@pytest.fixture
+def logs() -> Iterator[list[MutableMapping[str, Any]]]:
+    """Every log entry of the test, whatever another test left configured (a level filter would drop info)."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    try:
+        with capture_logs() as entries:
+            yield entries
+    finally:
+        structlog.configure(**saved)
 
 
 class Lines:
@@ -52,7 +66,9 @@ def succeeded(job: Job) -> Outcome:
     return Outcome(job.job_id, job.line, "succeeded", 200, 1, 1.0, job.client_request_id, None, job.tenant)
 
 
-async def test_a_lane_that_falls_behind_is_read_again_and_holds_no_other_lane_up() -> None:
+async def test_a_lane_that_falls_behind_is_read_again_and_holds_no_other_lane_up(
+    logs: list[MutableMapping[str, Any]],
+) -> None:
     slow_lines = LANE_BUFFER + 50
     source = Lines([b"slow"] * slow_lines + [b"fast"] * 20)
     rereads: list[Lines] = []
@@ -71,18 +87,17 @@ async def test_a_lane_that_falls_behind_is_read_again_and_holds_no_other_lane_up
     pipeline = Pipeline(
         source=source, parse=parse, execute=execute, recorder=results, workers_per_lane=1, reread=reread
     )
-    with capture_logs() as logs:
-        running = asyncio.create_task(pipeline.run())
+    running = asyncio.create_task(pipeline.run())
 
-        async def fast_done() -> None:
-            while sum(1 for outcome in results.outcomes if outcome.tenant == "fast") < 20:
-                results.recorded.clear()
-                await results.recorded.wait()
+    async def fast_done() -> None:
+        while sum(1 for outcome in results.outcomes if outcome.tenant == "fast") < 20:
+            results.recorded.clear()
+            await results.recorded.wait()
 
-        await asyncio.wait_for(fast_done(), 10)
-        assert not running.done()
-        release.set()  # the fast lane finished while the slow one had sent nothing
-        await asyncio.wait_for(running, 30)
+    await asyncio.wait_for(fast_done(), 10)
+    assert not running.done()
+    release.set()  # the fast lane finished while the slow one had sent nothing
+    await asyncio.wait_for(running, 30)
     events = [entry["event"] for entry in logs]
     assert "lane.behind" in events
     assert "run.reading_deferred" in events
@@ -91,7 +106,9 @@ async def test_a_lane_that_falls_behind_is_read_again_and_holds_no_other_lane_up
     assert [reading.closed for reading in rereads] == [1]
 
 
-async def test_stop_gives_jobs_in_flight_the_grace_period_then_abandons_them() -> None:
+async def test_stop_gives_jobs_in_flight_the_grace_period_then_abandons_them(
+    logs: list[MutableMapping[str, Any]],
+) -> None:
     results = Results()
     started = asyncio.Event()
 
@@ -107,9 +124,8 @@ async def test_stop_gives_jobs_in_flight_the_grace_period_then_abandons_them() -
     )  # fmt: skip
     running = asyncio.create_task(pipeline.run())
     await asyncio.wait_for(started.wait(), 5)
-    with capture_logs() as logs:
-        stop.set()
-        await asyncio.wait_for(running, 10)
+    stop.set()
+    await asyncio.wait_for(running, 10)
     assert pipeline.abandoned == 2  # both workers' jobs: no result, so a resumed run sends them
     assert results.outcomes == []
     assert [entry["event"] for entry in logs] == ["run.grace_expired"]
