@@ -28,6 +28,7 @@ from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
 from worker.signals import stop_on_signals
+from worker.sources.identity import guarded_reopen
 from worker.sources.jsonl import OVERSIZED, JsonlSource
 from worker.validate import parse_line
 
@@ -117,7 +118,7 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
 
 async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials | None) -> RunSummary:
     ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
-    source = JsonlSource(request.input)
+    source = JsonlSource(request.input, max_decompressed_ratio=settings.run.max_decompressed_ratio)
     summary = RunSummary()
     writer = _results_writer(request, ledger)
     if ledger is not None:
@@ -174,7 +175,7 @@ async def process(
             skip=skip,
             grace_s=settings.run.grace_s,
             stop=stop,
-            reread=source.reopen if source.rereadable else None,
+            reread=guarded_reopen(source) if source.rereadable else None,
         )
         await pipeline.run()
     summary.valid = pipeline.valid_jobs

@@ -12,6 +12,12 @@ other lane gets its jobs. Once the input is read, it is read again (`reread`) fo
 and those wait for room in their lane. A busy lane frees slots far faster, so a one-tenant run never
 reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
 
+A read error (a truncated gzip, say) ends the reading only: the jobs already queued are still sent and
+recorded, then the error is raised (exit 2), so nothing Graph applied is left without its result line.
+The second reading sends only the very bytes the first one saw: a CRC-32 of each deferred line (4 bytes
+a line) is kept and compared, and `reread` may refuse a file whose identity changed. A changed input
+stops the run with InputError; each deferred line not sent by then gets a `not_sent` failed result.
+
 Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
 `grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
 line, so a resumed run sends them.
@@ -20,12 +26,15 @@ line, so a resumed run sends them.
 from __future__ import annotations
 
 import asyncio
+import zlib
+from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
 
-from worker.jobs import Job, Outcome, Rejected
+from worker.errors import InputError
+from worker.jobs import ErrorInfo, Job, Outcome, Rejected
 from worker.record.ledger import LineBitmap
 from worker.record.recorder import Recorder
 
@@ -111,11 +120,18 @@ class Pipeline:
         self._queues: dict[str, LaneQueue] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
+        self._deferred_crc = array("I")  # CRC-32 of each deferred line, in line order
+        self._last_deferred = 0
+        self._resent = 0  # deferred lines queued by the second reading
 
     async def run(self) -> None:
         """Process the source (or until `stop`); return when every started job is recorded or abandoned."""
         try:
-            await self._feed()
+            try:
+                await self._feed()
+            except InputError as exc:  # the reading ends; what was queued is still sent and recorded
+                if self._failure is None:
+                    self._failure = exc
             await self._finish()
         finally:
             for worker in self._workers:
@@ -133,20 +149,29 @@ class Pipeline:
 
     async def _feed(self) -> None:
         deferred = LineBitmap() if self._reread is not None and self._execute is not None else None
+        try:
+            if await self._read_first(deferred) and self.deferred and self._reread is not None and deferred:
+                await self._feed_deferred(self._reread, deferred)
+        except InputError as exc:  # deferred lines that will never be sent get their result now
+            if deferred is not None and self.deferred:
+                self._not_sent(deferred, f"not sent: {exc}")
+            raise
+
+    async def _read_first(self, deferred: LineBitmap | None) -> bool:
+        """The first reading: every line queued, rejected, skipped or deferred; False on stop."""
         async for line_no, raw in self._source.lines():
             if self.stop.is_set():
-                return
+                return False
             job = self._job_of(line_no, raw)
             if job is None or self._execute is None:
                 continue
             if deferred is None:
                 queued = await self._put(self._queue(job.tenant), job)
             else:
-                queued = await self._put_or_defer(job, deferred)
+                queued = await self._put_or_defer(job, raw, deferred)
             if not queued:
-                return
-        if self.deferred and self._reread is not None and deferred is not None:
-            await self._feed_deferred(self._reread(), deferred)
+                return False
+        return True
 
     def _job_of(self, line_no: int, raw: bytes) -> Job | None:
         """The line's job; None for a line done before (resume), a blank line or a rejected one (recorded)."""
@@ -162,7 +187,7 @@ class Pipeline:
         self.valid_jobs += 1
         return parsed
 
-    async def _put_or_defer(self, job: Job, deferred: LineBitmap) -> bool:
+    async def _put_or_defer(self, job: Job, raw: bytes, deferred: LineBitmap) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
         queue, tenant = self._queue(job.tenant), job.tenant
         if not queue.full():
@@ -177,11 +202,14 @@ class Pipeline:
             self._behind.add(tenant)
             log.info("lane.behind", lane=tenant, hint="reading on for the other lanes; its lines are read again later")
         deferred.add(job.line)
+        self._deferred_crc.append(zlib.crc32(raw))
         self.deferred += 1
+        self._last_deferred = job.line
         return True
 
-    async def _feed_deferred(self, source: ClosableLineSource, deferred: LineBitmap) -> None:
-        """The second reading: only the lines left for a full lane, each waiting for room in it."""
+    async def _feed_deferred(self, reread: Callable[[], ClosableLineSource], deferred: LineBitmap) -> None:
+        """Only the lines left for a full lane, each waiting for room in it, each the same bytes as before."""
+        source = reread()
         log.info("run.reading_deferred", lines=self.deferred)
         try:
             async for line_no, raw in source.lines():
@@ -189,11 +217,24 @@ class Pipeline:
                     return
                 if line_no not in deferred:
                     continue
+                if zlib.crc32(raw) != self._deferred_crc[self._resent]:
+                    raise InputError(f"the input changed during the run: line {line_no} is not what it was")
                 parsed = self._parse(raw, line_no)  # valid the first time: the same bytes are valid again
                 if isinstance(parsed, Job) and not await self._put(self._queue(parsed.tenant), parsed):
                     return
+                self._resent += 1
         finally:
             source.close()
+        if self._resent < self.deferred:
+            raise InputError(f"the input changed during the run: it ends before line {self._last_deferred}")
+
+    def _not_sent(self, deferred: LineBitmap, message: str) -> None:
+        """A `not_sent` failed result for each deferred line not queued again (they come in line order)."""
+        error = ErrorInfo(kind="not_sent", message=message)
+        lines = (n for n in range(1, self._last_deferred + 1) if n in deferred)
+        for index, line in enumerate(lines):
+            if index >= self._resent:
+                self._recorder.record(Outcome(str(line), line, "failed", None, 0, 0.0, None, error))
 
     async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:
         """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
