@@ -27,8 +27,10 @@ SLOW, FAST = 30, 10
 
 
 def lines(marker: str) -> list[dict[str, object]]:
-    slow: list[dict[str, object]] = [{"jobId": f"a-{i}", "tenant": "a", "body": {"action": marker}} for i in range(SLOW)]
-    return slow + [{"jobId": f"b-{i}", "tenant": "b", "body": {"action": marker}} for i in range(FAST)]
+    tenants = ["a"] * SLOW + ["b"] * FAST
+    return [
+        {"jobId": f"{tenant}-{i}", "tenant": tenant, "body": {"action": marker}} for i, tenant in enumerate(tenants)
+    ]
 
 
 def rewrite(path: Path) -> None:

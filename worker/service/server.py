@@ -31,6 +31,7 @@ from worker.service.api import create_app
 from worker.service.auth import load_api_key
 from worker.service.batches import Batches, StoreUnavailableError
 from worker.service.embedded import EmbeddedBatches
+from worker.service.guard import listen
 from worker.service.store import BatchStore
 from worker.settings import Settings
 from worker.signals import stop_on_signals
@@ -138,15 +139,21 @@ async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tu
 @asynccontextmanager
 async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
     service = settings.service
-    app = create_app(mode, metrics, api_key, service.max_upload_bytes)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False)
+    app = create_app(mode, metrics, api_key, service)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False,
+        keepalive_timeout=service.header_timeout_s,  # also bounds the wait for a request's headers: see guard
+    )  # fmt: skip
     await runner.setup()
     try:
-        await web.TCPSite(runner, service.host, service.port).start()
-        port = runner.addresses[0][1]
-        host = f"[{service.host}]" if ":" in service.host else service.host
-        log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
-        yield f"http://{host}:{port}"
+        server = await listen(runner, service.host, service.port, service.max_connections)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            host = f"[{service.host}]" if ":" in service.host else service.host
+            log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
+            yield f"http://{host}:{port}"
+        finally:
+            server.close()
     finally:
         await runner.cleanup()
 
