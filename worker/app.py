@@ -165,17 +165,19 @@ async def process(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
     sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary)
+    workers_per_lane = settings.run.concurrency * settings.run.batch_size
     async with sending as executor:
         pipeline = Pipeline(
             source=source,
             parse=parse,
             execute=executor,
             recorder=recorder,
-            workers_per_lane=settings.run.concurrency * settings.run.batch_size,
+            workers_per_lane=workers_per_lane,
             skip=skip,
             grace_s=settings.run.grace_s,
             stop=stop,
             reread=guarded_reopen(source) if source.rereadable else None,
+            max_workers=max(4 * settings.graph.max_connections, 2 * workers_per_lane),
         )
         await pipeline.run()
     summary.valid = pipeline.valid_jobs

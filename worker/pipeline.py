@@ -1,8 +1,12 @@
 """Wires the stages: source -> parse + validate -> schedule + send -> record.
 
-Each lane (tenant) gets a bounded queue and a fixed pool of workers, made when its first job arrives:
-one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled
-tenant occupy every worker. Rejected lines go straight to the recorder.
+Each lane (tenant) gets a bounded queue and up to `workers_per_lane` workers: one task per line would
+cost hundreds of MB on big inputs, and one shared pool would let a throttled tenant occupy every worker.
+Workers are started as jobs are queued and exit when their lane's queue is empty, and an empty lane's
+queue is dropped: with thousands of tenants, a lane costs memory only while it has work (5,000 tenants
+with a full pool each took 418 MB). Past `max_workers` in all, a lane gets no worker beyond its first:
+every lane keeps going, and thousands of tenants do not mean hundreds of thousands of waiting tasks.
+Rejected lines go straight to the recorder.
 
 A slow or paused lane must not hold up the others, and nothing may pile up in memory. When a lane's
 queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIND_AFTER_S`: a lane that
@@ -65,10 +69,12 @@ class LaneQueue(asyncio.Queue[Job]):
     delay the responses the event loop is waiting for.
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, tenant: str) -> None:
         super().__init__(maxsize)
         self.low_water = maxsize - min(REFILL, maxsize)
         self.room = asyncio.Event()
+        self.tenant = tenant
+        self.workers = 0  # running workers of this lane
 
     def get_nowait(self) -> Job:
         """Take a job (`get` ends here too); with `REFILL` slots free, wake the reader if it waits."""
@@ -101,12 +107,14 @@ class Pipeline:
         grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
         reread: Callable[[], ClosableLineSource] | None = None,
+        max_workers: int | None = None,
     ) -> None:
         self._source = source
         self._parse = parse
         self._execute = execute
         self._recorder = recorder
         self._workers_per_lane = workers_per_lane
+        self._max_workers = max_workers or 1 << 30
         self._skip = skip
         self._grace_s = grace_s
         self._reread = reread
@@ -118,7 +126,7 @@ class Pipeline:
         self.deferred = 0
         self._behind: set[str] = set()
         self._queues: dict[str, LaneQueue] = {}
-        self._workers: list[asyncio.Task[None]] = []
+        self._workers: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._deferred_crc = array("I")  # CRC-32 of each deferred line, in line order
         self._last_deferred = 0
@@ -143,9 +151,18 @@ class Pipeline:
     def _queue(self, tenant: str) -> LaneQueue:
         queue = self._queues.get(tenant)
         if queue is None:
-            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane))
-            self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._workers_per_lane))
+            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane), tenant)
         return queue
+
+    def _enqueue(self, queue: LaneQueue, job: Job) -> None:
+        """Queue a job (the queue has room); start one more worker for its lane while under the lane's pool
+        size and `max_workers` in all (a lane's first worker always starts)."""
+        queue.put_nowait(job)
+        if queue.workers < self._workers_per_lane and (not queue.workers or len(self._workers) < self._max_workers):
+            queue.workers += 1
+            worker = asyncio.create_task(self._work(queue))
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
 
     async def _feed(self) -> None:
         deferred = LineBitmap() if self._reread is not None and self._execute is not None else None
@@ -192,7 +209,7 @@ class Pipeline:
         queue, tenant = self._queue(job.tenant), job.tenant
         if not queue.full():
             self._behind.discard(tenant)  # caught up
-            queue.put_nowait(job)
+            self._enqueue(queue, job)
             return True
         if tenant not in self._behind and await self._put(queue, job, patience=BEHIND_AFTER_S):
             return True
@@ -250,7 +267,7 @@ class Pipeline:
                 stopped.cancel()
             if self.stop.is_set() or queue.full():
                 return False
-        queue.put_nowait(job)
+        self._enqueue(queue, job)
         return True
 
     async def _finish(self) -> None:
@@ -269,22 +286,31 @@ class Pipeline:
             joined.cancel()
 
     async def _work(self, queue: LaneQueue) -> None:
+        """Run the lane's jobs until its queue is empty; the last worker out drops the empty queue."""
         execute = self._execute
         assert execute is not None  # workers exist only when sending
-        while True:
-            job = await queue.get()
-            try:
-                if self.stop.is_set():
-                    continue  # not sent: no result line, so a resumed run sends it
-                self.in_flight += 1
+        try:
+            while not queue.empty():
+                job = queue.get_nowait()
                 try:
-                    outcome = await execute(job)
+                    if not self.stop.is_set():  # once stopped: not sent, no result line, a resumed run sends it
+                        await self._run_job(execute, job)
                 finally:
-                    self.in_flight -= 1
-                self._recorder.record(outcome)
-            except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
-                if self._failure is None:
-                    self._failure = exc
-                self.stop.set()
+                    queue.task_done()
+        finally:
+            queue.workers -= 1
+            if not queue.workers and queue.empty() and self._queues.get(queue.tenant) is queue:
+                del self._queues[queue.tenant]
+
+    async def _run_job(self, execute: Execute, job: Job) -> None:
+        try:
+            self.in_flight += 1
+            try:
+                outcome = await execute(job)
             finally:
-                queue.task_done()
+                self.in_flight -= 1
+            self._recorder.record(outcome)
+        except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
+            if self._failure is None:
+                self._failure = exc
+            self.stop.set()

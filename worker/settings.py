@@ -101,6 +101,7 @@ class ServiceSettings(_Section):
     body_timeout_s: float = Field(default=60.0, gt=0)
     max_connections: int = Field(default=256, ge=1, le=100_000)
     metrics_public: bool = False
+    lane_idle_s: float = Field(default=600.0, gt=0)
 
     @field_validator("queue")
     @classmethod

@@ -174,3 +174,29 @@ async def test_a_stalled_upload_body_is_a_408(emulator: RunningEmulator, tmp_pat
     assert head.startswith(b"HTTP/1.1 408"), answer
     assert orjson.loads(body)["error"]["code"] == "request_timeout"
     assert not list((tmp_path / "uploads").glob("*"))  # nothing kept
+
+
+async def test_the_lanes_of_idle_tenants_are_released(emulator: RunningEmulator, tmp_path: Path) -> None:
+    settings = service_settings(emulator.base_url, tmp_path, lane_idle_s=0.5)
+    body = b"".join(
+        orjson.dumps({"jobId": f"j{t}", "tenant": f"tenant-{t}", "body": {"action": "Update"}}) + b"\n"
+        for t in range(300)
+    )
+    async with started(settings) as (_, client):
+        done = await wait_for_state(client, (await upload_large(client, body))["id"])
+        deadline = time.monotonic() + 20
+        for _ in range(1000):
+            if not lane_series(text := await metrics_of(client)) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+    assert done["state"] == "succeeded"
+    assert lane_series(text) == 0  # every tenant's lane was dropped once idle
+
+
+async def metrics_of(client: aiohttp.ClientSession) -> str:
+    async with client.get("/metrics", headers=AUTH) as response:
+        return await response.text()
+
+
+def lane_series(text: str) -> int:
+    return sum(line.startswith("patch_worker_lane_effective_rate{") for line in text.splitlines())

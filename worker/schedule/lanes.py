@@ -139,19 +139,38 @@ class Lane:
 
 
 class LaneSet:
-    """Lanes by tenant, made on first use."""
+    """Lanes by tenant, made on first use; a long-lived process drops idle ones (`release_idle`)."""
 
     def __init__(self, limits: Callable[[str], LaneLimits], app_rate: float | None = None) -> None:
         self._limits = limits
         self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate)
         self.lanes: dict[str, Lane] = {}
+        self._used: dict[str, float] = {}  # when each lane was last asked for
 
     def lane(self, tenant: str) -> Lane:
         """The lane of a tenant."""
         lane = self.lanes.get(tenant)
         if lane is None:
             lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer)
+        self._used[tenant] = time.monotonic()
         return lane
+
+    def release_idle(self, idle_s: float) -> int:
+        """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
+
+        The service meets thousands of tenants over its life: without this each one's lane (and what it
+        learned) would be kept forever. A released tenant starts afresh, as on its first job.
+        """
+        cutoff = time.monotonic() - idle_s
+        idle = [
+            name
+            for name, lane in self.lanes.items()
+            if self._used.get(name, 0.0) < cutoff and not lane.limit.in_flight and lane.gate.is_open()
+        ]
+        for name in idle:
+            del self.lanes[name]
+            self._used.pop(name, None)
+        return len(idle)
 
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
