@@ -111,3 +111,13 @@ async def test_without_the_ratio_cap_blank_lines_are_cheap(tmp_path: Path) -> No
     got = await collect(JsonlSource(str(path), max_decompressed_ratio=0))
     assert got == []
     assert time.process_time() - started < 15  # was 63 s of CPU: one pipeline trip per empty line
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 1 << 20])
+async def test_runs_of_empty_lines_keep_the_numbering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    monkeypatch.setattr(jsonl, "CHUNK_BYTES", chunk)
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n" * 8 + b'{"a": 9}\n' + b"\n" * 5 + b'{"a"' + b": 15}\n\n")
+    assert await collect(JsonlSource(str(path))) == [(9, b'{"a": 9}'), (15, b'{"a": 15}')]

@@ -109,6 +109,9 @@ class JsonlSource:
                 return []
             self._oversized = False
             chunk = chunk[end + 1 :]
+        if not self._carry and chunk.count(b"\n") == len(chunk):  # only empty lines: count them, nothing to split
+            self._line_no += len(chunk)
+            return []
         pieces = chunk.split(b"\n")
         pieces[0] = self._carry + pieces[0]
         self._carry = pieces.pop()  # the unfinished last line, completed by the next chunk
