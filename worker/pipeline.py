@@ -52,6 +52,14 @@ REFILL = 32
 BEHIND_AFTER_S = 0.2
 
 
+def not_sent_outcome(line: int, error: ErrorInfo) -> Outcome:
+    """The result of a line that was never sent: `failed`, error kind `not_sent` (its job id: the line)."""
+    return Outcome(
+        job_id=str(line), line=line, status="failed", http_status=None, attempts=0,
+        elapsed_ms=0.0, client_request_id=None, error=error,
+    )  # fmt: skip
+
+
 class LineSource(Protocol):
     """Yields (line number, raw line) pairs lazily."""
 
@@ -251,7 +259,7 @@ class Pipeline:
         lines = (n for n in range(1, self._last_deferred + 1) if n in deferred)
         for index, line in enumerate(lines):
             if index >= self._resent:
-                self._recorder.record(Outcome(str(line), line, "failed", None, 0, 0.0, None, error))
+                self._recorder.record(not_sent_outcome(line, error))
 
     async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:
         """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
