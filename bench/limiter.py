@@ -136,7 +136,9 @@ def scenario(quota: float, jobs: int) -> dict[str, Any]:
 
 def main() -> None:
     """Command-line entry: prints one JSON object."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--quota", type=float, default=200.0)
     parser.add_argument("--jobs", type=int, default=2000)
     ns = parser.parse_args()

@@ -154,7 +154,9 @@ async def peer_run(
 
 def main() -> None:
     """Command-line entry: prints one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--jobs", type=Path, required=True)
     parser.add_argument("--concurrency", type=int, default=64)

@@ -81,7 +81,9 @@ def summarize_py_spy(raw: Path, jobs: int, cpu_s: float, top: int) -> None:
 
 def main() -> None:
     """Command-line entry."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--jobs", type=int, default=50_000)
     parser.add_argument("--sampler", choices=["py-spy", "cprofile"], default="py-spy")
     parser.add_argument("--top", type=int, default=25)

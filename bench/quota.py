@@ -102,7 +102,9 @@ def scenario(
 
 def main() -> None:
     """Command-line entry."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--quota", type=float, default=200.0)
     parser.add_argument("--jobs", type=int, default=6000)
     parser.add_argument("--retry-after", default="seconds")

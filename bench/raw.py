@@ -68,7 +68,9 @@ async def raw_run(base_url: str, count: int, concurrency: int, path: str) -> dic
 
 def main() -> None:
     """Command-line entry: prints one JSON line."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--jobs", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=64)

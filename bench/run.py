@@ -610,7 +610,9 @@ def markdown(report: dict[str, Any]) -> str:
 
 def main() -> None:
     """Command-line entry."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
+    )
     parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 3 minutes)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import pytest
@@ -19,6 +19,32 @@ from worker.emulator.server import RunningEmulator, start_emulator
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "updates.jsonl"
 TOKEN = "test-token-4f1c9a"
+
+
+#: how a test that cannot get a tool begins its skip reason; under CI (CI=true) such a skip is a failure
+MISSING = "missing dependency: "
+
+
+def missing_dependency(what: str, install: str) -> NoReturn:
+    """Skip a test whose tool cannot be had here, saying the exact command that installs it.
+
+    `pytest_runtest_makereport` below turns this skip into a failure under CI: CI must run every test.
+    """
+    pytest.skip(f"{MISSING}{what}; install it with: {install}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under CI, a test skipped for a missing dependency fails instead: nothing may go untested there."""
+    report: pytest.TestReport = yield
+    if report.skipped and os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if MISSING in reason:
+            report.outcome = "failed"
+            report.longrepr = f"skipped under CI, which must run every test: {reason}"
+    return report
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ import structlog
 
 from worker.jobs import FieldError, Job, Rejected
 from worker.loop import running_loop_name
-from worker.pipeline import Execute, Pipeline
+from worker.pipeline import Execute, Parse, Pipeline
+from worker.plan import build_plan
 from worker.record.ledger import Ledger
-from worker.record.progress import progress_bar
+from worker.record.progress import lane_status, progress_bar
 from worker.record.recorder import Recorder, ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
@@ -23,7 +25,9 @@ from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send.auth import Credentials, verify_credentials
 from worker.send.auth_setup import build_credentials, effective_base_url
 from worker.send.batch import BatchClient, BatchSender
+from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor, Sender
+from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch
 from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
@@ -44,6 +48,7 @@ class RunRequest:
     dry_run: bool = False
     progress: bool = True
     state: Path | None = None
+    log_rejected: bool = True  # False for `validate`: its result lines already show every rejection
 
 
 def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
@@ -81,6 +86,7 @@ def lane_limits(settings: Settings) -> Callable[[str], LaneLimits]:
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
+            max_pause_s=settings.retry.max_retry_after_s,
         )
 
     return limits
@@ -126,11 +132,11 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
     stop = asyncio.Event()
     try:
         with stop_on_signals(stop, "run", on_first=summary.mark_interrupted):
-            async with progress_bar(summary, lambda: source.bytes_read, source.total_bytes, enabled=request.progress):
+            async with progress_bar(summary, source, summary.lane_status, enabled=request.progress):
                 await process(
                     settings,
                     source,
-                    ResultsRecorder(writer, summary),
+                    ResultsRecorder(writer, summary, log_rejected=request.log_rejected),
                     tokens=tokens,
                     summary=summary,
                     skip=None if ledger is None else ledger.done.__contains__,
@@ -154,19 +160,24 @@ async def process(
     skip: Callable[[int], bool] | None = None,
     stop: asyncio.Event | None = None,
     execute: Execute | None = None,
+    watch: SystemicWatch | None = None,
 ) -> None:
     """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
 
     The one pipeline core behind `run` and the service: setting `stop` drains it (see `Pipeline`).
     `execute`, when given, is a long-lived sending stack (`sending_stack`) used instead of one built for this
-    source: the service's batches share their lanes that way.
+    source: the service's batches share their lanes that way; `watch` is then this source's view of that
+    stack's systemic guard (jobs of a halted lane get `not_sent`). `summary.stopped_by` says what halted.
     """
-    parse = partial(
+    parse: Parse = partial(
         parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
     )
-    sending = nullcontext(execute) if execute is not None else _sending(settings, tokens, summary)
+    jobs_by_lane: Counter[str] = Counter()
+    if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
+        parse = _counting(parse, jobs_by_lane)
+    sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary)
     workers_per_lane = settings.run.concurrency * settings.run.batch_size
-    async with sending as executor:
+    async with sending as (executor, halts):
         pipeline = Pipeline(
             source=source,
             parse=parse,
@@ -177,11 +188,28 @@ async def process(
             grace_s=settings.run.grace_s,
             stop=stop,
             reread=guarded_reopen(source) if source.rereadable else None,
+            hold=None if halts is None else halts.hold,
             max_workers=max(4 * settings.graph.max_connections, 2 * workers_per_lane),
         )
         await pipeline.run()
+    summary.stopped_by = None if halts is None else halts.cause
     summary.valid = pipeline.valid_jobs
     summary.not_done = pipeline.valid_jobs - summary.sent_this_run
+    if tokens is None and execute is None:
+        limits = lane_limits(settings)
+        summary.plan = build_plan(settings, jobs_by_lane, lambda tenant: limits(tenant).rate)
+
+
+def _counting(parse: Parse, jobs_by_lane: Counter[str]) -> Parse:
+    """`parse`, counting the valid jobs of each lane (tenant) as they go by."""
+
+    def counted(raw: bytes, line_no: int) -> Job | Rejected | None:
+        parsed = parse(raw, line_no)
+        if isinstance(parsed, Job):
+            jobs_by_lane[parsed.tenant] += 1
+        return parsed
+
+    return counted
 
 
 def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter | None:
@@ -195,27 +223,37 @@ def _results_writer(request: RunRequest, ledger: Ledger | None) -> ResultsWriter
 @asynccontextmanager
 async def _sending(
     settings: Settings, tokens: Credentials | None, summary: RunSummary
-) -> AsyncIterator[Execute | None]:
-    """The executor (lanes over one ClientSession) for the run, or None for a dry run."""
+) -> AsyncIterator[tuple[Execute | None, SystemicWatch | None]]:
+    """The executor (lanes over one ClientSession) for the run and its guard's watch, or Nones for a dry run.
+
+    A systemic failure in any lane halts them all: a run is one job, and its exit code says it stopped.
+    """
     if tokens is None:
-        yield None
+        yield None, None
         return
     lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    guard = SystemicGuard(effective_base_url(settings), halt_all=True)
+    summary.lane_status = partial(lane_status, lanes)
     try:
-        async with sending_stack(settings, tokens, lanes) as execute:
-            yield execute
+        async with sending_stack(settings, tokens, lanes, guard=guard) as execute:
+            with guard.watch() as watch:
+                yield execute, watch
     finally:
         summary.lanes = lanes.stats()
 
 
 @asynccontextmanager
 async def sending_stack(
-    settings: Settings, tokens: Credentials, lanes: LaneSet, wrap: Callable[[Sender], Sender] | None = None
+    settings: Settings,
+    tokens: Credentials,
+    lanes: LaneSet,
+    wrap: Callable[[Sender], Sender] | None = None,
+    guard: SystemicGuard | None = None,
 ) -> AsyncIterator[Execute]:
     """An executor over one ClientSession: each attempt through its tenant's lane in `lanes`, retried by policy.
 
     `wrap` decorates the sender, which sees every attempt (the service counts them and adds a rate shared
-    with its other replicas there).
+    with its other replicas there). `guard` sees every attempt too, and keeps a halted lane off the wire.
     """
     session = new_session(
         max_connections=settings.graph.max_connections,
@@ -224,13 +262,20 @@ async def sending_stack(
         ca_bundle=settings.graph.ca_bundle,
     )
     base_url = effective_base_url(settings)
+    graph = settings.graph
+    limits = BodyLimits(graph.max_response_bytes, graph.read_timeout_s, graph.connect_timeout_s + graph.read_timeout_s)
     async with session:
         sender: Sender
         if settings.run.batch_size > 1:
-            batch_client = BatchClient(session, base_url, tokens)
+            batch_client = (
+                BatchClient(session, base_url, tokens, limits)
+                if guard is None
+                else GuardedBatchClient(session, base_url, tokens, limits, guard=guard)
+            )
             sender = BatchSender(lanes, batch_client, settings.run.batch_size)
         else:
-            sender = LaneSender(lanes, GraphClient(session, base_url, tokens).patch)
+            send = GraphClient(session, base_url, tokens, limits).patch
+            sender = LaneSender(lanes, send if guard is None else guard.guarded(send))
         if wrap is not None:
             sender = wrap(sender)
-        yield JobExecutor(sender, retry_policy(settings)).execute
+        yield JobExecutor(sender, retry_policy(settings), None if guard is None else guard.pause).execute

@@ -1,7 +1,8 @@
 """The edge: parse flags, build Settings, configure logging, start the right command.
 
 Exit codes (public contract): 0 every job succeeded; 1 some job failed or was rejected; 2 usage or
-configuration error; 130 interrupted (run again with the same input to finish).
+configuration error, or a systemic failure stopped the run (credentials refused, permission missing, Graph
+unreachable: see `worker.send.systemic`); 130 interrupted (run again with the same input to finish).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 from worker import loop as event_loop
 from worker.app import RunRequest, run_file
 from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
-from worker.errors import PatchWorkerError
+from worker.errors import PatchWorkerError, listening
 from worker.record.logging import configure_logging
+from worker.record.results import refuse_to_overwrite
 from worker.record.summary import RunSummary, print_summary
 from worker.settings import Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_STOPPED = 2  # a systemic failure stopped the run: nothing would have succeeded
 #: auth.* settings read from the environment variables the Azure SDKs use (they beat the config file).
 AZURE_ENVIRONMENT = {
     "tenant_id": "AZURE_TENANT_ID",
@@ -44,12 +47,21 @@ with one result line per input line.
 EPILOG = """\
 input lines: a provisioningObjectSummary body as in Graph's docs, or an envelope
   {"jobId": "...", "path": "/auditLogs/provisioning/{id}", "tenant": "...", "body": {...}}
-exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error,
-  130 interrupted (with --state DIR, run the same command again to resume)
+exit codes: 0 all succeeded, 1 some failed or were rejected, 2 usage/config error or stopped by a
+  systemic failure (token refused, permission missing, Graph unreachable), 130 interrupted
+  (with --state DIR, run the same command again to resume)
 configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* environment variables
   (PATCH_WORKER_RUN__CONCURRENCY=64), then flags. Credentials: GRAPH_TOKEN (a static token), or
   AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH (client credentials).
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every subcommand's parser: no abbreviated flags (`--result` must not quietly mean `--results`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(**kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     _add_run(commands)
     _add_validate(commands)
     _add_demo(commands)
@@ -101,7 +114,8 @@ def _add_run(commands: Any) -> None:
     run.add_argument(
         "--results",
         metavar="PATH",
-        help="results JSONL, '-' for stdout (default results.jsonl, or DIR/results.jsonl with --state)",
+        help="results JSONL, '-' for stdout (default results.jsonl, or DIR/results.jsonl with --state; "
+        "none for --dry-run)",
     )
     run.add_argument(
         "--state",
@@ -122,6 +136,11 @@ def _add_run(commands: Any) -> None:
         type=int,
         metavar="N",
         help="1 = one PATCH per job (default); 2..20 = up to N PATCHes per POST /$batch",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing results file (without it, an existing file is refused: use --state to resume)",
     )
     run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
@@ -186,7 +205,9 @@ def _add_submit(commands: Any) -> None:
     )
     submit.add_argument("--name", help="a label kept with the batch (metadata only)")
     submit.add_argument("--wait", action="store_true", help="wait for the batch to finish and print a summary")
-    submit.add_argument("--poll", type=float, default=1.0, metavar="S", help="seconds between status checks")
+    submit.add_argument(
+        "--poll", type=float, default=1.0, metavar="S", help="seconds between status checks (default: %(default)s)"
+    )
     submit.add_argument("--results", type=Path, metavar="PATH", help="with --wait: save the results JSONL here")
     submit.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
 
@@ -223,9 +244,18 @@ def _settings(ns: argparse.Namespace) -> Settings:
 
 
 def _exit_code(summary: RunSummary) -> int:
+    if summary.stopped_by:
+        return EXIT_STOPPED
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_OK if summary.all_succeeded else EXIT_FAILED
+
+
+def _stopped_line(summary: RunSummary, *, resumable: bool) -> str:
+    """The one line that says a systemic failure stopped the run, and what to do."""
+    not_sent = summary.by_error["not_sent"]
+    then = "run the same command again to send them" if resumable else "run again (--state DIR would send only them)"
+    return f"patch-worker: stopped: {summary.stopped_by}. {not_sent} lines not sent: fix it and {then}."
 
 
 def _summary_stream(results: str | None) -> Any:
@@ -236,10 +266,13 @@ def cmd_run(ns: argparse.Namespace) -> int:
     """`patch-worker run`."""
     settings = _settings(ns)
     results = settings.run.results
-    if results is None and ns.state is None:
+    if results is None and ns.state is None and not ns.dry_run:  # a dry run writes no file unless asked to
         results = DEFAULT_RESULTS
     state = None if ns.dry_run else ns.state
-    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=not ns.no_progress, state=state)
+    if results is not None and state is None and not ns.overwrite:
+        refuse_to_overwrite(results)
+    progress = not ns.no_progress and not ns.dry_run  # a dry run sends nothing: there is no progress to count
+    request = RunRequest(input=ns.input, results=results, dry_run=ns.dry_run, progress=progress, state=state)
     try:
         summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once, results so far are intact
@@ -250,14 +283,17 @@ def cmd_run(ns: argparse.Namespace) -> int:
         _summary_stream(request.results),
         title="patch-worker dry run" if ns.dry_run else "patch-worker run",
     )
+    if summary.stopped_by:
+        print(_stopped_line(summary, resumable=state is not None), file=sys.stderr)
     return _exit_code(summary)
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
     """`patch-worker validate`."""
     settings = _settings(ns)
-    request = RunRequest(input=ns.input, results=ns.results, dry_run=True, progress=False)
+    request = RunRequest(input=ns.input, results=ns.results, dry_run=True, progress=False, log_rejected=False)
     summary = event_loop.run(run_file(settings, request), settings.run.event_loop)
+    summary.plan = None  # validate checks lines; the plan is `run --dry-run`'s
     print_summary(summary, _summary_stream(request.results), title="patch-worker validate")
     return _exit_code(summary)
 
@@ -274,7 +310,9 @@ def cmd_emulate(ns: argparse.Namespace) -> int:
     """`patch-worker emulate`."""
     from worker.emulator.server import run_forever  # the server side is not needed by `run`
 
-    run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
+    configure_logging("info", "auto")  # a client going away is a debug line: not shown
+    with listening(ns.host, ns.port):
+        run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
     return EXIT_OK
 
 
@@ -288,7 +326,8 @@ def cmd_serve(ns: argparse.Namespace) -> int:
     settings = load_settings(ns.config, overrides)
     configure_logging(settings.log.level, settings.log.format)
     try:
-        event_loop.run(serve(settings), settings.run.event_loop)
+        with listening(settings.service.host, settings.service.port):
+            event_loop.run(serve(settings), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once; batches resume at the next start
         print("patch-worker: stopped at once; running batches resume at the next start", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -334,3 +373,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("patch-worker: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `patch-worker ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED

@@ -19,6 +19,7 @@ from worker.record.summary import RunSummary, print_summary
 from worker.settings import load_settings
 
 DEMO_TOKEN = "demo-token"  # noqa: S105 - accepted by the demo's own in-process emulator only
+PIPED_WIDTH = 160
 REPO_EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "updates.jsonl"
 
 
@@ -44,14 +45,22 @@ async def _demo(input_path: str, results: str) -> RunSummary:
                 "log": {"level": "error"},
             },
         )
-        Console(stderr=True).print(f"[bold]emulator[/] listening on {emulator.base_url}; running {input_path}")
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold]emulator[/] listening on {emulator.base_url}; running {input_path}"
+        )
         return await run_file(settings, RunRequest(input=input_path, results=results, progress=False))
+
+
+def _console() -> Console:
+    """stdout's console; piped, wide enough that the table does not cut field names (rich assumes 80 columns)."""
+    return Console() if sys.stdout.isatty() else Console(width=PIPED_WIDTH)
 
 
 def _show_results(results: str) -> None:
     table = Table(title=f"results ({results})")
-    for column in ("line", "jobId", "status", "http", "attempts", "error"):
-        table.add_column(column)
+    for column in ("line", "jobId", "status", "http", "attempts"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("error", overflow="fold")
     with Path(results).open("rb") as lines:
         rows = sorted((orjson.loads(line) for line in lines), key=lambda row: row["line"])
     for row in rows:
@@ -65,7 +74,7 @@ def _show_results(results: str) -> None:
             str(row["attempts"]),
             reason,
         )
-    Console().print(table)
+    _console().print(table)
 
 
 def _reason(error: dict[str, Any] | None) -> str:
@@ -83,7 +92,7 @@ def run_demo(input_path: str | None, results: str) -> int:
     _show_results(results)
     print_summary(summary, sys.stdout, title="demo summary")
     code = 0 if summary.all_succeeded else 1
-    Console().print(
+    _console().print(
         f"A real `patch-worker run` of this file would exit {code}: the rejected lines are deliberate. "
         f"Results: {results}"
     )

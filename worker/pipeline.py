@@ -25,6 +25,10 @@ stops the run with InputError; each deferred line not sent by then gets a `not_s
 Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
 `grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
 line, so a resumed run sends them.
+
+Holding (`hold` gives an outcome for a job, e.g. `not_sent` once a systemic failure halted its lane): the
+reader reads on, and a worker records that outcome instead of sending the job; held jobs leave the queues
+at once, so every line of the input still gets its result.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ log = structlog.get_logger("worker.pipeline")
 
 Parse = Callable[[bytes, int], Job | Rejected | None]
 Execute = Callable[[Job], Awaitable[Outcome]]
+Hold = Callable[[Job], Outcome | None]
 
 LANE_BUFFER = 512
 REFILL = 32
@@ -115,6 +120,7 @@ class Pipeline:
         grace_s: float = 25.0,
         stop: asyncio.Event | None = None,
         reread: Callable[[], ClosableLineSource] | None = None,
+        hold: Hold | None = None,
         max_workers: int | None = None,
     ) -> None:
         self._source = source
@@ -126,6 +132,7 @@ class Pipeline:
         self._skip = skip
         self._grace_s = grace_s
         self._reread = reread
+        self._hold = hold
         self.stop = stop or asyncio.Event()
         self.valid_jobs = 0
         self.skipped = 0
@@ -312,6 +319,9 @@ class Pipeline:
 
     async def _run_job(self, execute: Execute, job: Job) -> None:
         try:
+            if self._hold is not None and (held := self._hold(job)) is not None:
+                self._recorder.record(held)  # not sent: its lane is halted
+                return
             self.in_flight += 1
             try:
                 outcome = await execute(job)

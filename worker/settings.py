@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -31,6 +32,8 @@ class GraphSettings(_Section):
     base_url: str = "https://graph.microsoft.com/beta"
     connect_timeout_s: float = Field(default=10.0, gt=0)
     read_timeout_s: float = Field(default=60.0, gt=0)
+    # decompressed bytes of an answer read at most (a 2xx body beyond it is dropped, an error body cut)
+    max_response_bytes: int = Field(default=512 * 1024, ge=1024)
     default_tenant: str = Field(default="default", min_length=1)
     max_connections: int = Field(default=256, ge=1, le=10_000)
     # CA bundle (PEM) trusted for Graph and the login host, instead of the system store; verification stays on
@@ -207,8 +210,19 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
         return _FromFile(**(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
-    except (OSError, ValueError) as exc:  # unreadable or malformed YAML
+    except yaml.YAMLError as exc:  # malformed YAML: one line with where it went wrong, not a traceback
+        raise ConfigError(f"config file {config_file} is not valid YAML: {_yaml_problem(exc)}") from None
+    except (OSError, ValueError) as exc:  # unreadable
         raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """The parser's complaint with its 1-based line and column (PyYAML's own text spans several lines)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
 
 def _describe(exc: ValidationError) -> str:

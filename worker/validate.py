@@ -38,6 +38,10 @@ def parse_line(raw: bytes, line_no: int, *, default_tenant: str) -> Job | Reject
     try:
         data = orjson.loads(text)
     except (orjson.JSONDecodeError, RecursionError, ValueError) as exc:
+        encoding = _utf8_problem(text)
+        if encoding is not None:
+            error = FieldError(loc="", message=encoding, type="utf8_invalid")
+            return _rejected(str(line_no), line_no, "invalid_utf8", encoding, [error])
         reason = str(exc) or type(exc).__name__
         error = FieldError(loc="", message=reason, type="json_invalid")
         return _rejected(str(line_no), line_no, "invalid_json", f"not valid JSON: {reason}", [error])
@@ -49,6 +53,22 @@ def parse_line(raw: bytes, line_no: int, *, default_tenant: str) -> Job | Reject
     if "body" in data:
         return _from_envelope(data, line_no, default_tenant, errors)
     return _from_bare(data, text, line_no, default_tenant, errors)
+
+
+def _utf8_problem(text: bytes) -> str | None:
+    """Where a line that JSON refused stops being UTF-8, or None when it is UTF-8 (JSON's own error applies).
+
+    orjson reports bad UTF-8 as "str is not valid UTF-8: surrogates not allowed" whatever the byte was:
+    decoding once more, on the failure path only, finds the byte and where it is.
+    """
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (
+            f"not valid UTF-8: byte 0x{text[exc.start]:02x} at column {exc.start + 1} "
+            "(lines must be UTF-8; convert the file, e.g. iconv -f LATIN1 -t UTF-8)"
+        )
+    return None
 
 
 def validate_body(route: Route, body: object) -> list[FieldError]:

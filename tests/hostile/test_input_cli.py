@@ -37,7 +37,8 @@ async def test_a_truncated_gzip_records_every_job_sent_before_exit_2(
     lines = [row["line"] for row in rows]
     assert len(lines) == len(set(lines)) > 1000  # one result per line
     received = {request.client_request_id for request in emulator.recorder.requests()}
-    assert received == {row["clientRequestId"] for row in rows}  # every PATCH Graph saw has its result
+    recorded = {row["clientRequestId"] for row in rows}
+    assert received - recorded == set(), [row for row in rows if row["status"] != "succeeded"][:5]  # all have results
 
 
 async def test_a_gzip_bomb_is_refused_with_exit_2(

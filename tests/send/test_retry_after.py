@@ -32,6 +32,30 @@ def test_unreadable_forms_fall_back_to_backoff(header: str | None) -> None:
     assert parse_retry_after(header, now=NOW) is None
 
 
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (5, 5.0),  # a JSON number from a $batch item
+        (2.5, 2.5),
+        ("30,120", 120.0),  # two values joined by a proxy: the longer wait
+        ("30, 120", 120.0),
+        ("Tue, 14 Nov 2023 22:13:25 GMT, 60", 60.0),
+        ("99999999", 99999999.0),  # far, but readable: the retry policy decides it is too long
+        ("1e9", 1e9),
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 253402300799.0 - NOW),
+    ],
+)
+def test_hostile_but_readable_values(value: object, seconds: float) -> None:
+    assert parse_retry_after(value, now=NOW) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    "value", [True, False, [5], {"seconds": 5}, float("nan"), float("inf"), -3, 10**400, "9" * 500]
+)
+def test_hostile_unreadable_values_fall_back_to_backoff(value: object) -> None:
+    assert parse_retry_after(value, now=NOW) is None
+
+
 def test_retry_after_wins_over_backoff() -> None:
     policy = RetryPolicy(backoff_initial_s=10, backoff_max_s=60)
     assert policy.delay(ThrottledError("x", status=429, retry_after=0.25), 5) == 0.25

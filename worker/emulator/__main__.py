@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
 from worker.emulator.server import run_forever
+from worker.errors import ConfigError, listening
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -20,10 +21,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             "validation) and injects latency and faults. Inspect it under /_emulator/ "
             "(requests, stats, config, reset, health)."
         ),
+        allow_abbrev=False,
     )
     add_emulator_arguments(parser)
     ns = parser.parse_args(argv)
-    run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
+    try:
+        with listening(ns.host, ns.port):
+            run_forever(config_from_args(ns), ns.host, ns.port, ssl_context_from_args(ns))
+    except ConfigError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

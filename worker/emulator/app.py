@@ -15,6 +15,7 @@ import asyncio
 
 from aiohttp import hdrs, web
 
+from worker.client_gone import client_gone
 from worker.emulator.admin import add_admin_routes
 from worker.emulator.batch import BATCH_SEGMENT, handle_batch
 from worker.emulator.config import EmulatorConfig
@@ -79,7 +80,7 @@ async def _other_method(request: web.Request) -> web.Response:
 
 def create_app(config: EmulatorConfig) -> web.Application:
     """The emulator as an aiohttp application sharing `config` (changes apply to the next request)."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[client_gone("debug")])
     app[STATE] = EmulatorState(config)
     add_admin_routes(app)
     add_token_routes(app)  # POST /{tenant}/oauth2/v2.0/token and tenant discovery (see token_endpoint)

@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
-from worker.models.base import DateTimeOffset, GraphModel, Int32
+from worker.models.base import ABSENT, DateTimeOffset, GraphModel, Int32
 
 
 class DetailsInfo(GraphModel):
@@ -23,8 +23,8 @@ class DetailsInfo(GraphModel):
 
     model_config = ConfigDict(extra="allow")
     odata_type_name: ClassVar[str] = "microsoft.graph.detailsInfo"
-    odata_type: Literal["#microsoft.graph.detailsInfo", "microsoft.graph.detailsInfo"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.detailsInfo", "microsoft.graph.detailsInfo"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
 
 
@@ -32,9 +32,9 @@ class ProvisioningServicePrincipal(GraphModel):
     """microsoft.graph.provisioningServicePrincipal."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.provisioningServicePrincipal"
-    odata_type: (
-        Literal["#microsoft.graph.provisioningServicePrincipal", "microsoft.graph.provisioningServicePrincipal"] | None
-    ) = Field(default=None, alias="@odata.type")
+    odata_type: Literal[
+        "#microsoft.graph.provisioningServicePrincipal", "microsoft.graph.provisioningServicePrincipal"
+    ] = Field(default=ABSENT, alias="@odata.type")
     id: str | None = Field(default=None, alias="id")
     display_name: str | None = Field(default=None, alias="displayName")
 
@@ -43,8 +43,8 @@ class Initiator(GraphModel):
     """microsoft.graph.initiator."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.initiator"
-    odata_type: Literal["#microsoft.graph.initiator", "microsoft.graph.initiator"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.initiator", "microsoft.graph.initiator"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
     id: str | None = Field(default=None, alias="id")
     display_name: str | None = Field(default=None, alias="displayName")
@@ -55,9 +55,9 @@ class ProvisioningSystemDetails(GraphModel):
     """microsoft.graph.provisioningSystemDetails."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.provisioningSystemDetails"
-    odata_type: (
-        Literal["#microsoft.graph.provisioningSystemDetails", "microsoft.graph.provisioningSystemDetails"] | None
-    ) = Field(default=None, alias="@odata.type")
+    odata_type: Literal["#microsoft.graph.provisioningSystemDetails", "microsoft.graph.provisioningSystemDetails"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
     id: str | None = Field(default=None, alias="id")
     display_name: str | None = Field(default=None, alias="displayName")
     details: DetailsInfo | None = Field(default=None, alias="details")
@@ -67,8 +67,8 @@ class ProvisionedIdentity(GraphModel):
     """microsoft.graph.provisionedIdentity."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.provisionedIdentity"
-    odata_type: Literal["#microsoft.graph.provisionedIdentity", "microsoft.graph.provisionedIdentity"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.provisionedIdentity", "microsoft.graph.provisionedIdentity"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
     id: str | None = Field(default=None, alias="id")
     display_name: str | None = Field(default=None, alias="displayName")
@@ -84,8 +84,8 @@ class StatusBase(GraphModel):
     """
 
     odata_type_name: ClassVar[str] = "microsoft.graph.statusBase"
-    odata_type: Literal["#microsoft.graph.statusBase", "microsoft.graph.statusBase"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.statusBase", "microsoft.graph.statusBase"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
     status: str | None = Field(default=None, alias="status")
 
@@ -94,8 +94,8 @@ class ProvisioningStep(GraphModel):
     """microsoft.graph.provisioningStep."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.provisioningStep"
-    odata_type: Literal["#microsoft.graph.provisioningStep", "microsoft.graph.provisioningStep"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.provisioningStep", "microsoft.graph.provisioningStep"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
     name: str | None = Field(default=None, alias="name")
     description: str | None = Field(default=None, alias="description")
@@ -108,8 +108,8 @@ class ModifiedProperty(GraphModel):
     """microsoft.graph.modifiedProperty."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.modifiedProperty"
-    odata_type: Literal["#microsoft.graph.modifiedProperty", "microsoft.graph.modifiedProperty"] | None = Field(
-        default=None, alias="@odata.type"
+    odata_type: Literal["#microsoft.graph.modifiedProperty", "microsoft.graph.modifiedProperty"] = Field(
+        default=ABSENT, alias="@odata.type"
     )
     display_name: str | None = Field(default=None, alias="displayName")
     old_value: str | None = Field(default=None, alias="oldValue")
@@ -120,9 +120,9 @@ class ProvisioningObjectSummary(GraphModel):
     """microsoft.graph.provisioningObjectSummary: the body of `PATCH /auditLogs/provisioning[/{id}]`."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.provisioningObjectSummary"
-    odata_type: (
-        Literal["#microsoft.graph.provisioningObjectSummary", "microsoft.graph.provisioningObjectSummary"] | None
-    ) = Field(default=None, alias="@odata.type")
+    odata_type: Literal["#microsoft.graph.provisioningObjectSummary", "microsoft.graph.provisioningObjectSummary"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
     id: str | None = Field(default=None, alias="id")
     activity_date_time: DateTimeOffset | None = Field(default=None, alias="activityDateTime")
     tenant_id: str | None = Field(default=None, alias="tenantId")

@@ -1,6 +1,8 @@
 """Resume state: `--state DIR` keeps the input's fingerprint and, as the ledger, the results file.
 
-Every job ends in exactly one result line, so the results file already says which lines are finished.
+Every job ends in exactly one final result line, so the results file already says which lines are finished.
+A `not_sent` result (a systemic failure stopped the run before the line was sent) is not final: a later run
+sends the line and appends its final result.
 In state mode each result line is written with its own write(2), so a SIGKILL loses nothing that was
 recorded; a crash can only cost the jobs in flight (sent, answer not yet recorded), which are sent again
 on resume. Finished line numbers are kept in a bitmap: 1M lines cost 125 KB, not a set of a million ints.
@@ -25,6 +27,7 @@ from worker.errors import ConfigError, OutputError
 STATE_FILE = "state.json"
 RESULTS_FILE = "results.jsonl"
 VERSION = 1
+NOT_SENT = "not_sent"  # the error kind of a line left unsent by a systemic stop (worker.send.systemic)
 
 
 class LineBitmap:
@@ -146,8 +149,11 @@ class Ledger:
         try:
             row = orjson.loads(raw)
             line, status = int(row["line"]), str(row["status"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            error = row.get("error")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             raise ConfigError(f"{self.results} has a line that is not a result: {raw[:200]!r}") from None
+        if isinstance(error, dict) and error.get("kind") == NOT_SENT:
+            return  # not final: this run sends the line
         if line not in self.done:
             self.done.add(line)
             self.previous[status] += 1

@@ -1,7 +1,8 @@
 """structlog, configured once at the edge: JSON lines on stderr when not a TTY, console output on a TTY.
 
 One canonical line per job outcome (`job.succeeded` at debug, `job.failed` and `job.rejected` at warning),
-dotted event names, and a redaction processor so a token or secret can never reach a log line.
+dotted event names, and a redaction processor so a token or secret can never reach a log line (nor a
+server's 50 MB error body: strings are cut to a few KB).
 """
 
 from __future__ import annotations
@@ -16,21 +17,30 @@ import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+from worker.redact import REDACTED, safe_message
+
 _SECRET_KEY = re.compile(r"(authorization|token|secret|password|api[_-]?key|assertion)", re.IGNORECASE)
-_BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
-REDACTED = "[redacted]"
 
 
 def redact_secrets(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
-    """Mask values whose key names a secret, and any bearer token inside a string value."""
+    """Mask values whose key names a secret; scrub every string of this process's secrets and bearer tokens
+    (see `worker.redact`) and cut it to a few KB, however deep in dicts and lists it sits."""
     for key, value in event_dict.items():
         if _SECRET_KEY.search(key):
             event_dict[key] = REDACTED
-        elif isinstance(value, str) and "earer" in value:
-            event_dict[key] = _BEARER.sub("Bearer " + REDACTED, value)
-        elif isinstance(value, MutableMapping):
-            event_dict[key] = redact_secrets(_logger, _method, dict(value))
+        else:
+            event_dict[key] = _clean(value)
     return event_dict
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_message(value)
+    if isinstance(value, MutableMapping):
+        return redact_secrets(None, "", dict(value))
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
 
 
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:

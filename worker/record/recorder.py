@@ -25,9 +25,11 @@ class Recorder(Protocol):
 class ResultsRecorder:
     """Writes the result line, counts it, and logs the job's one canonical line."""
 
-    def __init__(self, writer: ResultsWriter | None, summary: RunSummary) -> None:
+    def __init__(self, writer: ResultsWriter | None, summary: RunSummary, *, log_rejected: bool = True) -> None:
         self.writer = writer
         self.summary = summary
+        # `validate` prints every rejection as its result line: a log line too would say each one twice
+        self._log_rejected = log_rejected
         self._log_successes: bool | None = None  # decided on first use: logging is configured by then
 
     def record(self, outcome: Outcome) -> None:
@@ -37,6 +39,8 @@ class ResultsRecorder:
         self.summary.add(outcome)
         if self._log_successes is None:
             self._log_successes = log.is_enabled_for(logging.DEBUG)
+        if outcome.status == "rejected" and not self._log_rejected:
+            return
         if outcome.status != "succeeded" or self._log_successes:
             _log_outcome(outcome)
 
@@ -53,7 +57,9 @@ def _log_outcome(outcome: Outcome) -> None:
         )
         return
     error = outcome.error
-    log.warning(
+    # a systemic stop leaves many lines unsent: the stop is logged once (lane.halted), each line at debug only
+    emit = log.debug if error is not None and error.kind == "not_sent" else log.warning
+    emit(
         f"job.{outcome.status}",
         jobId=outcome.job_id,
         line=outcome.line,

@@ -8,6 +8,7 @@ rather than silently dropping results.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,25 @@ from worker.jobs import Outcome, result_line
 
 FLUSH_BYTES = 64 * 1024
 FLUSH_SECONDS = 0.5
+
+
+def refuse_to_overwrite(target: str) -> None:
+    """OutputError when `target` is an existing regular file: results are never replaced silently.
+
+    `-`, /dev/null, pipes and other non-regular files are written as they are.
+    """
+    if target == "-":
+        return
+    path = Path(target)
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # missing (the usual case) or unreadable: opening it will say
+        return
+    if regular:
+        raise OutputError(
+            f"results file {path} already exists: run with --state DIR to resume the run that wrote it, "
+            "or --overwrite to replace it"
+        )
 
 
 class ResultsWriter:
@@ -68,7 +88,8 @@ class ResultsWriter:
         if self._stream is sys.stdout.buffer:
             return
         try:
-            os.fsync(self._stream.fileno())
+            if stat.S_ISREG(os.fstat(self._stream.fileno()).st_mode):  # /dev/null and pipes cannot be synced
+                os.fsync(self._stream.fileno())
         except OSError as exc:
             raise OutputError(f"cannot sync results file {self.target}: {exc.strerror or exc}") from None
         finally:

@@ -27,9 +27,14 @@ class ThrottleGate:
         return self._open_at
 
     def close_for(self, seconds: float) -> float:
-        """Close for `seconds` from now (never shortening a longer closure); return when it opens."""
+        """Close for `seconds` from now (never shortening a longer closure); return when it opens.
+
+        No time (`seconds` <= 0) is no closure.
+        """
         now = self._clock()
-        until = now + max(0.0, seconds)
+        if seconds <= 0:
+            return self._open_at
+        until = now + seconds
         if until > self._open_at:
             self.paused_s += until - max(now, self._open_at)
             self._open_at = until

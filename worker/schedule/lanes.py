@@ -40,6 +40,7 @@ class LaneLimits:
     burst: float = 1.0
     min_concurrency: int = 1
     max_concurrency: int = 32
+    max_pause_s: float = 300.0  # retry.max_retry_after_s: a longer Retry-After fails its job, the lane goes on
 
 
 class Lane:
@@ -52,6 +53,7 @@ class Lane:
         self.limit = AdaptiveLimit(minimum=limits.min_concurrency, maximum=limits.max_concurrency)
         self.learner = RateLearner(self.pacer, ceiling=limits.rate)
         self._app_pacer = app_pacer
+        self._max_pause_s = limits.max_pause_s
         self.started = time.monotonic()
         self.sent = 0
         self.succeeded = 0
@@ -112,6 +114,8 @@ class Lane:
     def _on_throttled(self, error: ThrottledError, sent_at: float) -> None:
         self.throttled += 1
         pause = error.retry_after if error.retry_after is not None else DEFAULT_PAUSE_S
+        if pause > self._max_pause_s:  # its job fails as throttled now; the lane goes on, never stalled for it
+            pause = 0.0
         closures = self.gate.closures
         reopen = self.gate.close_for(pause)
         self.pacer.hold_until(reopen)

@@ -1,4 +1,5 @@
-"""Where bearer tokens come from. The token is a secret: it is never logged and never put in a result.
+"""Where bearer tokens come from. The token is a secret: it is never logged and never put in a result
+(every token a provider holds is registered with `worker.redact`, which scrubs it from whatever is written).
 
 Two kinds of provider:
 - `StaticToken`: a fixed token (GRAPH_TOKEN); a 401 cannot be cured.
@@ -22,6 +23,7 @@ from typing import Protocol
 import structlog
 
 from worker.errors import AuthError, ConfigError, SendError, TransportError
+from worker.redact import register_secret
 
 log = structlog.get_logger("worker.auth")
 
@@ -52,6 +54,7 @@ class StaticToken:
     """A fixed token (GRAPH_TOKEN): cannot be refreshed."""
 
     def __init__(self, token: str) -> None:
+        register_secret(token)
         self._token = token
 
     def __repr__(self) -> str:
@@ -211,6 +214,7 @@ class RefreshingToken:
             raise error from None
         finally:
             self._pending = None
+        register_secret(fetched.value)  # before any request carries it: an echo of it is never written
         lifetime = max(0.0, fetched.expires_in)
         expires_at = started + lifetime  # from before the request: never later than the service's own clock
         self._held = _Held(fetched.value, expires_at - refresh_margin(lifetime), expires_at)

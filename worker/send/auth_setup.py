@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from worker.errors import ConfigError
+from worker.redact import register_secret
 from worker.send.auth import Credentials, RefreshingToken, StaticToken, TokenProvider
 from worker.send.auth_clouds import Cloud, cloud_named, graph_base_url
 from worker.settings import AuthSettings, Settings, TenantSettings
@@ -54,7 +55,10 @@ def build_credentials(settings: Settings) -> Credentials:
 
 
 def _secret(value: SecretStr | None) -> str | None:
-    return None if value is None else value.get_secret_value()
+    if value is None:
+        return None
+    register_secret(value.get_secret_value())  # scrubbed from anything written, should a server echo it
+    return value.get_secret_value()
 
 
 class _Builder:

@@ -5,6 +5,11 @@ The envelope is usually 200 while items fail on their own, so every item is read
 retry policy sends them again, packed with other pending items; other 4xx items are final. A failed
 envelope (429, 5xx, connection error) fails every item of it with that error, so they all retry.
 
+Each item's `status` and `headers` come from the server as arbitrary JSON: an item whose status is not an
+integer 100..599 or whose headers are not an object of strings is a `MalformedResponseError` (retried like a
+5xx), never a success. An unexpected exception while sending a batch fails its jobs; it never leaves them
+waiting.
+
 `Batcher` packs one lane's jobs: a batch goes when it is full or `linger_s` after its first job.
 """
 
@@ -18,11 +23,19 @@ from typing import Any
 import aiohttp
 import orjson
 
-from worker.errors import AuthError, SendError, ServerError, TransportError
+from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
 from worker.jobs import Job
 from worker.schedule.lanes import ItemResult, Lane, LaneSet
 from worker.send.auth import Credentials
-from worker.send.http import Answer, classify, describe_transport, error_from_response, throttle_percent
+from worker.send.body import BodyLimits, answer_deadline, read_body
+from worker.send.http import (
+    Answer,
+    classify,
+    describe_transport,
+    error_from_response,
+    internal_error,
+    throttle_percent,
+)
 
 MAX_BATCH = 20  # Graph's limit per $batch
 LINGER_S = 0.005
@@ -50,23 +63,42 @@ def decode_batch(raw: bytes, count: int) -> list[ItemResult]:
 
 
 def _item_result(item: Any) -> ItemResult:
-    if not isinstance(item, dict) or not isinstance(item.get("status"), int):
+    if not isinstance(item, dict):
         return ServerError("no answer for this item in the $batch response")
-    status: int = item["status"]
-    raw_headers = item.get("headers")
-    headers = {str(k).lower(): v for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
-    if status < 300:
-        return Answer(status, throttle_percent(headers))
-    return classify(status, headers.get("retry-after"), item.get("body"))
+    status, headers = item.get("status"), item.get("headers", {})
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        return MalformedResponseError(f"the $batch item's status is not an HTTP status: {_shown(status)}")
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        return MalformedResponseError(f"the $batch item's headers are not an object of strings: {_shown(headers)}")
+    lowered = {str(key).lower(): value for key, value in headers.items()}
+    if 200 <= status < 300:
+        return Answer(status, throttle_percent(lowered))
+    return classify(status, lowered, item.get("body"))
+
+
+def _shown(value: Any) -> str:
+    """A short JSON rendering of a hostile value, for a message."""
+    try:
+        text = orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        text = type(value).__name__
+    return text if len(text) <= 80 else text[:80] + "..."
 
 
 class BatchClient:
     """Posts one $batch for one tenant's jobs."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        credentials: Credentials,
+        limits: BodyLimits | None = None,
+    ) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/$batch"
         self._credentials = credentials
+        self._limits = limits or BodyLimits()
 
     async def post(self, tenant: str, jobs: Sequence[Job]) -> list[ItemResult]:
         """One $batch; a 401 on the envelope gets one token refresh and one more try."""
@@ -90,15 +122,20 @@ class BatchClient:
             "client-request-id": str(uuid.uuid4()),
         }
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
-                raw = await response.read()
+            async with (
+                answer_deadline(self._limits) as deadline,
+                self._session.post(self._url, data=body, headers=headers, allow_redirects=False) as response,
+            ):
+                answer = await read_body(response, self._limits, deadline)
                 if response.status != 200:
-                    raise error_from_response(response.status, response.headers, raw)
+                    raise error_from_response(response.status, response.headers, answer)
         except SendError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransportError(describe_transport(exc)) from exc
-        return decode_batch(raw, count)
+        if answer.cut:
+            raise MalformedResponseError(f"the $batch response is over {len(answer.data)} bytes", status=200)
+        return decode_batch(answer.data, count)
 
 
 class Batcher:
@@ -141,16 +178,23 @@ class Batcher:
         live = [(job, future) for job, future in items if not future.done()]  # a cancelled job is not sent
         if not live:
             return
-        jobs = [job for job, _ in live]
-        tenant = jobs[0].tenant
-        results: list[ItemResult]
+        results: list[ItemResult] = []
         try:
-            results = await self._lane.send_batch(len(jobs), lambda: self._client.post(tenant, jobs))
+            results = await self._results([job for job, _ in live])
+        finally:  # whatever happened (even cancellation), every job gets an answer: none waits forever
+            abandoned = ServerError("the $batch was abandoned before it was answered")
+            for index, (_, future) in enumerate(live):
+                if not future.done():
+                    future.set_result(results[index] if index < len(results) else abandoned)
+
+    async def _results(self, jobs: list[Job]) -> list[ItemResult]:
+        tenant = jobs[0].tenant
+        try:
+            return await self._lane.send_batch(len(jobs), lambda: self._client.post(tenant, jobs))
         except SendError as error:
-            results = [error] * len(jobs)
-        for (_, future), result in zip(live, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+            return [error] * len(jobs)
+        except Exception as exc:  # a bug or a hostile answer nobody foresaw: fail the jobs, never strand them
+            return [internal_error(exc, "$batch", tenant)] * len(jobs)
 
 
 class BatchSender:

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 import structlog
 
-from worker.errors import RetryableError, SendError
+from worker.errors import NotSentError, RetryableError, SendError
 from worker.jobs import ErrorInfo, Job, Outcome
 from worker.send.http import Answer
 from worker.send.retry import RetryPolicy, retry_after_failure
 
 log = structlog.get_logger("worker.send")
+
+#: Waits before a retry: (tenant, seconds). `SystemicGuard.pause` cuts the wait short when the lane is halted.
+Pause = Callable[[str, float], Awaitable[None]]
 
 
 class Sender(Protocol):
@@ -26,9 +31,10 @@ class Sender(Protocol):
 class JobExecutor:
     """Turns a Job into exactly one final Outcome; never raises for a failed job."""
 
-    def __init__(self, sender: Sender, policy: RetryPolicy) -> None:
+    def __init__(self, sender: Sender, policy: RetryPolicy, pause: Pause | None = None) -> None:
         self._sender = sender
         self._policy = policy
+        self._pause = pause
 
     async def execute(self, job: Job) -> Outcome:
         """Send the job, retrying as the policy allows, and describe how it ended."""
@@ -38,7 +44,7 @@ class JobExecutor:
         except RetryableError as first:
             return await self._retry(job, started, first)
         except SendError as error:
-            return _outcome(job, started, 1, error.status, _error_info(error, self._policy))
+            return _outcome(job, started, _made(1, error), error.status, _error_info(error, self._policy))
         return _outcome(job, started, 1, answer.status, None)
 
     async def _retry(self, job: Job, started: float, first: RetryableError) -> Outcome:
@@ -60,10 +66,13 @@ class JobExecutor:
                 delayS=round(delay, 3),
             )
 
+        sleep = None if self._pause is None else partial(self._pause, job.tenant)
         try:
-            answer = await retry_after_failure(first, attempt, self._policy, started=started, on_retry=on_retry)
+            answer = await retry_after_failure(
+                first, attempt, self._policy, started=started, on_retry=on_retry, sleep=sleep
+            )
         except SendError as error:
-            return _outcome(job, started, attempts, error.status, _error_info(error, self._policy))
+            return _outcome(job, started, _made(attempts, error), error.status, _error_info(error, self._policy))
         return _outcome(job, started, attempts, answer.status, None)
 
 
@@ -79,6 +88,11 @@ def _outcome(job: Job, started: float, attempts: int, http_status: int | None, e
         error=error,
         tenant=job.tenant,
     )
+
+
+def _made(attempts: int, error: SendError) -> int:
+    """Attempts actually sent: the last one was not when its lane was halted (NotSentError)."""
+    return attempts - 1 if isinstance(error, NotSentError) else attempts
 
 
 def _error_info(error: SendError, policy: RetryPolicy) -> ErrorInfo:

@@ -1,4 +1,9 @@
-"""One PATCH attempt over the process's single aiohttp ClientSession, and how answers become errors."""
+"""One PATCH attempt over the process's single aiohttp ClientSession, and how answers become errors.
+
+The server is not trusted: redirects are never followed (a 3xx is a final `RedirectError` naming only the
+Location's host: the request goes nowhere but the route validation approved), and bodies are read under a
+size cap and one deadline (see `worker.send.body`).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,13 @@ from typing import Any
 
 import aiohttp
 import orjson
+import structlog
+from yarl import URL
 
 from worker.errors import (
     AuthError,
     PermanentError,
+    RedirectError,
     SendError,
     ServerError,
     ThrottledError,
@@ -20,10 +28,14 @@ from worker.errors import (
 )
 from worker.jobs import Job
 from worker.send.auth import Credentials
+from worker.send.body import Body, BodyLimits, answer_deadline, read_body
 from worker.send.retry_after import parse_retry_after
+
+log = structlog.get_logger("worker.send")
 
 USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
+MAX_THROTTLE_PERCENT = 100.0  # far above anything Graph sends; beyond it (or NaN) a server is making things up
 
 
 def new_session(
@@ -61,10 +73,17 @@ class Answer:
 class GraphClient:
     """Sends one job's PATCH; raises a SendError subclass for anything but 2xx."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        credentials: Credentials,
+        limits: BodyLimits | None = None,
+    ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
+        self._limits = limits or BodyLimits()
         connector = session.connector
         # attempts past the pool's size wait here, as a suspended coroutine, instead of as a prepared request
         # in the pool's queue (~10 KB each: thousands of tenants put thousands of attempts in flight)
@@ -99,27 +118,45 @@ class GraphClient:
             "return-client-request-id": "true",
         }
         try:
-            async with self._session.patch(self._base_url + job.path, data=job.body, headers=headers) as response:
-                if response.status < 300:
-                    await response.read()  # drain, so the connection goes back to the pool
-                    return Answer(response.status, throttle_percent(response.headers))
-                body = await response.read()
-                raise error_from_response(response.status, response.headers, body)
+            return await self._exchange(job, headers)
         except SendError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise TransportError(describe_transport(exc)) from exc
+        except Exception as exc:  # an answer nobody foresaw must fail this job, not stop the run
+            raise internal_error(exc, "PATCH", job.tenant) from exc
+
+    async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
+        async with (
+            answer_deadline(self._limits) as deadline,
+            self._session.patch(
+                self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
+            ) as response,
+        ):
+            if 200 <= response.status < 300:
+                await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
+                return Answer(response.status, throttle_percent(response.headers))
+            body = await read_body(response, self._limits, deadline)
+            raise error_from_response(response.status, response.headers, body)
+
+
+def internal_error(exc: Exception, what: str, lane: str) -> ServerError:
+    """An unexpected exception while sending, as a retryable failure of the jobs concerned (logged once)."""
+    problem = f"{type(exc).__name__}: {exc}"
+    log.error("send.crashed", lane=lane, request=what, error=problem)
+    return ServerError(f"internal error while sending the {what}: {problem}")
 
 
 def throttle_percent(headers: Any) -> float | None:
-    """Graph's x-ms-throttle-limit-percentage (a fraction of the quota, 0.8..1.8), when sent."""
+    """Graph's x-ms-throttle-limit-percentage (a fraction of the quota, 0.8..1.8), when sent and sane."""
     value = headers.get(THROTTLE_PERCENT_HEADER)
-    if value is None:
+    if not isinstance(value, str):
         return None
     try:
-        return float(value)
+        percent = float(value)
     except ValueError:
         return None
+    return percent if 0.0 <= percent <= MAX_THROTTLE_PERCENT else None  # also rules out NaN and infinities
 
 
 def describe_transport(exc: BaseException) -> str:
@@ -142,20 +179,27 @@ def graph_error(parsed: Any) -> tuple[str | None, str | None, Any]:
     )
 
 
-def error_from_response(status: int, headers: Any, body: bytes) -> SendError:
-    """Classify a non-2xx HTTP answer from its raw body."""
+def error_from_response(status: int, headers: Any, body: Body) -> SendError:
+    """Classify a non-2xx HTTP answer from its raw body (cut at the size cap: then it is not parsed)."""
+    if body.cut:
+        return classify(status, headers, None, fallback=f"HTTP {status} (body over {len(body.data)} bytes: cut)")
     try:
-        parsed = orjson.loads(body) if body else None
+        parsed = orjson.loads(body.data) if body.data else None
     except orjson.JSONDecodeError:
         parsed = None
-    return classify(status, headers.get("Retry-After"), parsed)
+    return classify(status, headers, parsed)
 
 
-def classify(status: int, retry_after_header: str | None, parsed_body: Any) -> SendError:
-    """Classify a non-2xx answer (a whole response or one $batch item): throttled, 5xx, auth, other 4xx."""
+def classify(status: int, headers: Any, parsed_body: Any, *, fallback: str | None = None) -> SendError:
+    """Classify a non-2xx answer (a whole response or one $batch item): redirect, throttled, 5xx, auth, 4xx.
+
+    `headers` is a mapping with case-insensitive or lower-case keys whose values are strings.
+    """
+    if 300 <= status < 400:
+        return redirect_error(status, headers.get("location"))
     code, message, detail = graph_error(parsed_body)
-    retry_after = parse_retry_after(retry_after_header)
-    text = message or f"HTTP {status}"
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    text = message or fallback or f"HTTP {status}"
     if status == 429 or (status == 503 and retry_after is not None):
         return ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
     if status >= 500 or status == 424:  # 424: a $batch item not run because another failed: try again
@@ -163,3 +207,20 @@ def classify(status: int, retry_after_header: str | None, parsed_body: Any) -> S
     if status in (401, 403):
         return AuthError(text, status=status, code=code, detail=detail)
     return PermanentError(text, status=status, code=code, detail=detail)
+
+
+def redirect_error(status: int, location: Any) -> RedirectError:
+    """A 3xx as a final failure, naming the Location's host (and port) only: its path or query may hold a secret."""
+    where = "without a readable Location"
+    if isinstance(location, str):
+        try:
+            url = URL(location)
+        except ValueError:
+            url = None
+        if url is not None and url.host:
+            port = f":{url.explicit_port}" if url.explicit_port else ""
+            where = f"to host {url.host[:255]}{port}"
+        elif location.startswith("/"):
+            where = "to another path on the same host"
+    message = f"HTTP {status} redirect {where}: not followed (Graph does not redirect a PATCH)"
+    return RedirectError(message, status=status)

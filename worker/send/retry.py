@@ -98,14 +98,19 @@ async def retry_after_failure(
     *,
     started: float,
     on_retry: RetryHook | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> T:
-    """Continue after a first attempt (made outside, at `started`) failed with `first`."""
+    """Continue after a first attempt (made outside, at `started`) failed with `first`.
+
+    `sleep` waits between attempts (default `asyncio.sleep`; the systemic guard's may end early).
+    """
+    sleep = sleep or asyncio.sleep
     delay = policy.delay(first, 1)
     if policy.max_attempts <= 1 or policy.waits_too_long(first) or delay >= policy.max_elapsed_s:
         raise first
     if on_retry is not None:
         on_retry(first, delay)
-    await asyncio.sleep(delay)
+    await sleep(delay)
 
     def wait(retry_state: RetryCallState) -> float:
         return policy.delay(_last_error(retry_state), retry_state.attempt_number + 1)
@@ -120,6 +125,7 @@ async def retry_after_failure(
         stop=stop_after_attempt(policy.max_attempts - 1) | stop_before_delay(remaining) | _RetryAfterTooLong(policy),
         wait=wait,
         before_sleep=before_sleep,
+        sleep=sleep,
         reraise=True,
     )
     return await retrying(attempt)

@@ -27,6 +27,7 @@ import orjson
 import structlog
 from aiohttp import web
 
+from worker.client_gone import client_gone
 from worker.record.metrics import CONTENT_TYPE, ServiceMetrics
 from worker.service.auth import bearer_matches
 from worker.service.batches import (
@@ -112,7 +113,7 @@ async def require_api_key(request: web.Request, handler: Handler) -> web.StreamR
 
 def create_app(batches: Batches, metrics: ServiceMetrics, api_key: bytes, service: ServiceSettings) -> web.Application:
     """The service's aiohttp application."""
-    app = web.Application(middlewares=[errors_as_json, require_api_key])
+    app = web.Application(middlewares=[client_gone("info"), errors_as_json, require_api_key])
     app[BATCHES] = batches
     app[METRICS] = metrics
     app[API_KEY] = api_key

@@ -12,6 +12,9 @@ States:
                  └──> cancelled          DELETE /v1/batches/{id} (from queued, running or interrupted): jobs
                                          in flight finish; every line never sent still gets its one result,
                                          `failed` with error kind `cancelled` (or its rejection)
+
+The API shows a cancelled batch as `cancelling` (no `finishedAt`) until every line has its result: jobs in
+flight still finish after the DELETE, so counts move until then, and `cancelled` means they are final.
 """
 
 from __future__ import annotations
@@ -86,14 +89,15 @@ class Batch:
         """The API's view of the batch."""
         total = self.total
         progress = None if not total else round(min(1.0, self.done / total), 4)
+        draining = self.state == "cancelled" and (total is None or self.done < total)
         return {
             "id": self.id,
             "name": self.name,
-            "state": self.state,
+            "state": "cancelling" if draining else self.state,
             "createdAt": _iso(self.created),
             "updatedAt": _iso(self.updated),
             "startedAt": _iso(self.started),
-            "finishedAt": _iso(self.finished),
+            "finishedAt": None if draining else _iso(self.finished),
             "inputBytes": self.input_bytes,
             "total": total,
             "done": self.done,

@@ -16,16 +16,20 @@ The same `Pipeline` as `run` (validate -> lanes -> send -> record), for the life
   last error and gets a `failed` result (kind `delivery_limit`).
 - cancel: a job of a cancelled batch is not sent; it is recorded as `failed` with error kind `cancelled`
   (a job already sent when the batch was cancelled keeps its real result).
+- systemic failures (`worker.send.systemic`): once a lane is halted, the jobs of that lane in the batches
+  that had jobs here then are not sent (`failed`, kind `not_sent`), and the batch's `error` names the
+  cause; a batch first seen later tries the lane again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -37,6 +41,7 @@ from worker.app import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
 from worker.pipeline import Execute, Pipeline
 from worker.record.metrics import ServiceMetrics
+from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
 from worker.service.redis_keys import GROUP, RECORD, RENEW, Keys
 from worker.settings import Settings
@@ -71,9 +76,18 @@ class Consumer:
     """Takes jobs from the stream and runs them through the pipeline until `stop`."""
 
     def __init__(
-        self, settings: Settings, client: aioredis.Redis, keys: Keys, metrics: ServiceMetrics, execute: Execute
+        self,
+        settings: Settings,
+        client: aioredis.Redis,
+        keys: Keys,
+        metrics: ServiceMetrics,
+        execute: Execute,
+        *,
+        guard: SystemicGuard | None = None,
     ) -> None:
         self._settings = settings
+        self._guard = guard
+        self._halts = None if guard is None else BatchHalts(guard, self._running_batches)
         self._queue = settings.queue
         self._client = client
         self._keys = keys
@@ -105,7 +119,8 @@ class Consumer:
         )
         log.info("queue.consuming", consumer=self.name, stream=self._keys.jobs)
         try:
-            await pipeline.run()
+            with self._listening():
+                await pipeline.run()
         finally:
             await self._flush(writer)
             heartbeat.cancel()
@@ -205,7 +220,27 @@ class Consumer:
         delivery = self.in_flight[job.line]
         if await self._cancelled(delivery.batch_id):  # not sent; recorded as `failed`, kind `cancelled`
             return await not_sent(job)
-        return await self._execute_job(job)
+        held = await self._halted(delivery.batch_id, job)
+        return held if held is not None else await self._execute_job(job)
+
+    def _listening(self) -> contextlib.AbstractContextManager[None]:
+        if self._guard is None or self._halts is None:
+            return contextlib.nullcontext()
+        return self._guard.listen(self._halts.on_trip)
+
+    def _running_batches(self) -> Iterator[str]:
+        return (delivery.batch_id for delivery in self.in_flight.values())
+
+    async def _halted(self, batch_id: str, job: Job) -> Outcome | None:
+        """The `not_sent` result of a job whose lane is halted in its batch (the batch's `error` says why once)."""
+        held = None if self._halts is None else self._halts.hold(batch_id, job)
+        cause = None if held is None or self._halts is None else self._halts.report(batch_id)
+        if cause is not None:
+            try:
+                await self._client.hset(self._keys.batch(batch_id), "error", f"stopped: {cause}")
+            except RedisError as exc:
+                log.warning("queue.note_failed", error=str(exc))
+        return held
 
     async def _cancelled(self, batch_id: str) -> bool:
         now = time.monotonic()

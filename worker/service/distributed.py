@@ -25,6 +25,7 @@ from worker.errors import ConfigError
 from worker.pipeline import Execute
 from worker.record.metrics import MeteredSender, ServiceMetrics
 from worker.send.executor import Sender
+from worker.send.halt import SystemicGuard
 from worker.service.batches import (
     STATES,
     STATUSES,
@@ -59,14 +60,21 @@ class RedisBatches:
     """`Batches` over Redis, with this replica's consumer."""
 
     def __init__(
-        self, settings: Settings, client: aioredis.Redis, keys: Keys, metrics: ServiceMetrics, execute: Execute
+        self,
+        settings: Settings,
+        client: aioredis.Redis,
+        keys: Keys,
+        metrics: ServiceMetrics,
+        execute: Execute,
+        *,
+        guard: SystemicGuard | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
         self._keys = keys
         self._cancel = client.register_script(CANCEL)
         self._prune = client.register_script(PRUNE)
-        self.consumer = Consumer(settings, client, keys, metrics, execute)
+        self.consumer = Consumer(settings, client, keys, metrics, execute, guard=guard)
         self._task: asyncio.Task[None] | None = None
         self._draining = False
         self._uploads = settings.service.state_dir / "uploads"
@@ -206,7 +214,7 @@ class RedisBatches:
 @asynccontextmanager
 async def distributed_mode(
     settings: Settings, metrics: ServiceMetrics
-) -> AsyncIterator[tuple[Callable[[Execute], RedisBatches], Callable[[Sender], Sender]]]:
+) -> AsyncIterator[tuple[Callable[[Execute, SystemicGuard | None], RedisBatches], Callable[[Sender], Sender]]]:
     """Connect to Redis (ConfigError when it cannot be reached) for the life of the service."""
     queue = settings.queue
     url = settings.service.queue
@@ -227,7 +235,7 @@ async def distributed_mode(
         def wrap(sender: Sender) -> Sender:
             return SharedRateSender(MeteredSender(sender, metrics), rate)
 
-        yield (lambda execute: RedisBatches(settings, client, keys, metrics, execute)), wrap
+        yield (lambda execute, guard: RedisBatches(settings, client, keys, metrics, execute, guard=guard)), wrap
     finally:
         await client.aclose()
 

@@ -11,6 +11,9 @@ concurrent batches share each tenant's lane and never multiply its rate), and a 
   once, and a pass cut short by a stop is finished at the next start.
 - SIGTERM sets it on every running batch (`drain`): they drain the same way and become `interrupted`;
   the next start resumes them, and every batch still queued.
+- A systemic failure (`worker.send.systemic`: a tenant's credentials refused, a permission missing, Graph
+  unreachable) halts that lane in every running batch: its lines get `not_sent` results, the batch ends
+  `failed` with the cause as its `error`; other lanes go on, and a batch started later tries again.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.results import ResultsWriter
 from worker.record.summary import RunSummary
+from worker.send.halt import SystemicGuard, SystemicWatch
 from worker.service.batches import (
     FINAL_STATES,
     Batch,
@@ -79,8 +83,17 @@ class MeteredRecorder:
 class EmbeddedBatches:
     """`Batches` for one replica: SQLite index, a ledger per batch, a scheduler of batch runs."""
 
-    def __init__(self, settings: Settings, store: BatchStore, metrics: ServiceMetrics, execute: Execute) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: BatchStore,
+        metrics: ServiceMetrics,
+        execute: Execute,
+        *,
+        guard: SystemicGuard | None = None,
+    ) -> None:
         self._settings = settings
+        self._guard = guard
         self._store = store
         self._metrics = metrics
         self._execute = execute
@@ -237,14 +250,22 @@ class EmbeddedBatches:
 
     async def _process(self, batch: Batch, running: _Running) -> tuple[State, str | None]:
         try:
-            summary = await self._pass(batch.id, self._execute, running.stop)
+            with self._watch() as watch:
+                summary = await self._pass(batch.id, self._execute, running.stop, watch)
         except PatchWorkerError as exc:  # e.g. the input is gone or the results cannot be written
             return "failed", str(exc)
         if running.stop.is_set():
             return ("cancelled" if running.cancelled else "interrupted"), None
+        if summary.stopped_by:  # a lane halted: its lines have `not_sent` results
+            return "failed", f"stopped: {summary.stopped_by}"
         return final_state(summary.by_status), None
 
-    async def _pass(self, batch_id: str, execute: Execute, stop: asyncio.Event | None) -> RunSummary:
+    def _watch(self) -> contextlib.AbstractContextManager[SystemicWatch | None]:
+        return contextlib.nullcontext() if self._guard is None else self._guard.watch()
+
+    async def _pass(
+        self, batch_id: str, execute: Execute, stop: asyncio.Event | None, watch: SystemicWatch | None = None
+    ) -> RunSummary:
         """One pass of the pipeline over the batch's lines without a result, appending to its results file."""
         ledger = await asyncio.to_thread(Ledger.open, self._store.batch_dir(batch_id), self._input(batch_id), None)
         source = JsonlSource(self._input(batch_id))
@@ -262,6 +283,7 @@ class EmbeddedBatches:
                 skip=ledger.done.__contains__,
                 stop=stop,
                 execute=execute,
+                watch=watch,
             )
         finally:
             mirror.cancel()

@@ -2,7 +2,8 @@
 
 Start-up: API key (none: exit 2), Graph credentials verified (refused: exit 2), the store opened, the
 HTTP site bound, then batches resumed. One sending stack (one ClientSession, one set of lanes) serves
-every batch for the life of the process.
+every batch for the life of the process. A systemic guard watches it: a lane whose credentials are refused,
+or that lacks a permission, stops in the batches running then (see `worker.send.systemic`).
 
 Shutdown, as Kubernetes expects it (arq-style): the first SIGTERM/SIGINT flips /readyz to 503 and refuses
 new uploads; running batches stop taking jobs, jobs in flight get `run.grace_s` to finish and be
@@ -26,7 +27,9 @@ from worker.pipeline import Execute
 from worker.record.metrics import ServiceMetrics, metered_sender
 from worker.schedule.lanes import LaneSet
 from worker.send.auth import verify_credentials
+from worker.send.auth_setup import effective_base_url
 from worker.send.executor import Sender
+from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key
 from worker.service.batches import Batches, StoreUnavailableError
@@ -93,11 +96,12 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
         metrics = ServiceMetrics()
         lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
         metrics.watch_lanes(lanes)
+        guard = SystemicGuard(effective_base_url(settings), halt_all=False)
         async with (
             _mode(settings, metrics) as (make_mode, wrap),
-            sending_stack(settings, tokens, lanes, wrap=wrap) as execute,
+            sending_stack(settings, tokens, lanes, wrap=wrap, guard=guard) as execute,
         ):
-            mode = make_mode(metrics.metered(execute))
+            mode = make_mode(metrics.metered(execute), guard)
             async with _site(settings, mode, metrics, api_key) as url:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
@@ -114,7 +118,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
     log.info("service.stopped")
 
 
-ModeFactory = Callable[[Execute], Mode]
+ModeFactory = Callable[[Execute, SystemicGuard | None], Mode]
 Wrap = Callable[[Sender], Sender]
 
 
@@ -131,8 +135,8 @@ async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tu
     await store.open()
     try:
 
-        def embedded(execute: Execute) -> Mode:
-            return EmbeddedBatches(settings, store, metrics, execute)
+        def embedded(execute: Execute, guard: SystemicGuard | None) -> Mode:
+            return EmbeddedBatches(settings, store, metrics, execute, guard=guard)
 
         yield embedded, metered_sender(metrics)
     finally:

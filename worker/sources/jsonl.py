@@ -1,4 +1,4 @@
-"""A JSONL file (gzip by suffix) or stdin (`-`), read in a thread a chunk at a time and split into lines.
+"""A JSONL file or stdin (`-`), gzip or not (told by its magic bytes), read in a thread a chunk at a time.
 
 Reading happens off the event loop (stdin can block for as long as its writer likes), a 1 MiB chunk at
 a time, so the thread hop and the read call are paid once per several hundred lines. A line longer than
@@ -25,8 +25,27 @@ from worker.errors import InputError
 CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 OVERSIZED = b"\x00oversized"  # never valid JSON, so it cannot collide with a real line
+GZIP_MAGIC = b"\x1f\x8b"
 DEFAULT_MAX_DECOMPRESSED_RATIO = 500.0  # real JSONL deflates 5-300x; a bomb of one repeated byte ~1000x
 RATIO_CHECK_AFTER = 16 << 20
+
+
+class _Counting:
+    """gzip's input, counting the compressed bytes taken (stdin cannot say where it is): the ratio check."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.taken = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read from the input, counting."""
+        data = self._raw.read(size)
+        self.taken += len(data)
+        return data
+
+    def seek(self, offset: int, /) -> int:
+        """Only for gzip rewinding (never done here)."""
+        return self._raw.seek(offset)
 
 
 class JsonlSource:
@@ -44,7 +63,9 @@ class JsonlSource:
         self.max_line_bytes = max_line_bytes
         self.max_decompressed_ratio = max_decompressed_ratio
         self._inflated = 0
-        self._raw, self._stream = self._open(target)
+        self._compressed: _Counting | None = None  # gzip's input, when it is gzip
+        self._raw = self._open(target)
+        self._stream: BinaryIO | None = None  # decided by the first bytes, in the reading thread (stdin may wait)
         self.total_bytes = self._size(target)
         self._line_no = 0
         self._carry = b""
@@ -65,17 +86,23 @@ class JsonlSource:
         )
 
     @staticmethod
-    def _open(target: str) -> tuple[BinaryIO, BinaryIO]:
+    def _open(target: str) -> BinaryIO:
         if target == "-":
-            return sys.stdin.buffer, sys.stdin.buffer
+            return sys.stdin.buffer
         path = Path(target)
         try:
-            raw = path.open("rb")
+            return path.open("rb")
         except OSError as exc:
             raise InputError(f"cannot open input {path}: {exc.strerror or exc}") from None
-        if path.suffix == ".gz":
-            return raw, gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
-        return raw, raw
+
+    def _decompressed(self) -> BinaryIO:
+        """The input's bytes, through gzip for a .gz name or gzip's magic bytes (whatever the name, stdin too)."""
+        peek = getattr(self._raw, "peek", None)
+        head = peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] if peek is not None else b""
+        if head == GZIP_MAGIC or self._target.endswith(".gz"):
+            self._compressed = _Counting(self._raw)
+            return gzip.GzipFile(fileobj=self._compressed, mode="rb")  # type: ignore[return-value]
+        return self._raw
 
     @staticmethod
     def _size(target: str) -> int | None:
@@ -87,6 +114,11 @@ class JsonlSource:
             return None
 
     @property
+    def lines_read(self) -> int:
+        """Lines numbered so far (blank ones too): with `bytes_read`, the progress bar's estimate of the total."""
+        return self._line_no
+
+    @property
     def bytes_read(self) -> int:
         """Bytes consumed from the file so far (compressed bytes for .gz): drives the progress bar."""
         try:
@@ -96,6 +128,8 @@ class JsonlSource:
 
     def _read_block(self) -> list[tuple[int, bytes]]:
         try:
+            if self._stream is None:
+                self._stream = self._decompressed()
             chunk = self._stream.read(CHUNK_BYTES)
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             raise InputError(f"cannot read {self.name} after line {self._line_no}: {exc}") from None
@@ -134,10 +168,11 @@ class JsonlSource:
 
     def _check_ratio(self, size: int) -> None:
         """InputError when a gzip input inflates past `max_decompressed_ratio` times what was read of it."""
-        if self._stream is self._raw or not self.max_decompressed_ratio:
+        if self._compressed is None or not self.max_decompressed_ratio:
             return
         self._inflated += size
-        if self._inflated > RATIO_CHECK_AFTER and self._inflated > self.max_decompressed_ratio * self.bytes_read:
+        taken = self._compressed.taken
+        if self._inflated > RATIO_CHECK_AFTER and self._inflated > self.max_decompressed_ratio * taken:
             raise InputError(
                 f"cannot read {self.name} after line {self._line_no}: it inflates more than "
                 f"{self.max_decompressed_ratio:g} times its compressed size (a gzip bomb?); "
@@ -160,5 +195,6 @@ class JsonlSource:
     def close(self) -> None:
         """Close the file (stdin is left open)."""
         if self._raw is not sys.stdin.buffer:
-            self._stream.close()
+            if self._stream is not None:
+                self._stream.close()
             self._raw.close()

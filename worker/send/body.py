@@ -1,0 +1,71 @@
+"""Reading an answer's body from a server we do not control: bounded in size and in time.
+
+aiohttp reads whatever it is sent: `response.read()` has no size cap and inflates gzip without limit (a
+1 MB gzip body becomes 1 GB), and `sock_read` bounds only the gap between chunks (a body dripping a byte a
+second never trips it). Here the body is read in chunks, counting the *decompressed* bytes, under one
+deadline for the whole read (and the status line and headers under one of their own: `sock_read` would
+let them drip too). A 2xx body is not needed: it is read (and dropped) up to the cap so the
+connection can go back to the pool, and beyond the cap the connection is closed instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+
+CHUNK = 64 * 1024
+DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024
+DEFAULT_READ_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """How much of an answer is read (decompressed bytes), how long the whole read may take, and how long
+    the answer's status and headers may take from the request's start (None: no bound beyond `sock_read`)."""
+
+    max_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    headers_timeout_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """What was read: at most `max_bytes` bytes, and whether the server sent more."""
+
+    data: bytes
+    cut: bool
+
+
+def answer_deadline(limits: BodyLimits) -> asyncio.Timeout:
+    """The deadline of one attempt: `headers_timeout_s` for the status and headers; `read_body` then moves
+    it to `read_timeout_s` from then on for the body (one timer per attempt: it is on every request's path)."""
+    return asyncio.timeout(limits.headers_timeout_s)
+
+
+async def read_body(
+    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: asyncio.Timeout, *, keep: bool = True
+) -> Body:
+    """Read the body up to `limits.max_bytes` within `limits.read_timeout_s` (TimeoutError beyond).
+
+    With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
+    rest is never read.
+    """
+    if response.content.at_eof():  # no body (204), or all of it already here: nothing to wait for
+        deadline.reschedule(None)
+        return EMPTY
+    deadline.reschedule(asyncio.get_running_loop().time() + limits.read_timeout_s)
+    parts: list[bytes] = []
+    size = 0
+    while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
+        size += len(chunk)
+        if keep:
+            parts.append(chunk)
+        if size > limits.max_bytes:
+            response.close()
+            return Body(b"".join(parts)[: limits.max_bytes], cut=True)
+    return Body(b"".join(parts), cut=False)
+
+
+EMPTY = Body(b"", cut=False)
