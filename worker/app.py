@@ -59,7 +59,7 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
 
 async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials | None) -> RunSummary:
     ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
-    source = JsonlSource(request.input)
+    source = JsonlSource(request.input, max_decompressed_ratio=settings.run.max_decompressed_ratio)
     summary = RunSummary()
     writer = _results_writer(request, ledger)
     if ledger is not None:
