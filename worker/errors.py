@@ -16,8 +16,8 @@
     │   └── NotSentError            not sent at all: a systemic failure halted the lane (`worker.send.systemic`)
     ├── TokenFetchError             the token service refused or failed (`worker.auth.tokens`; becomes a SendError)
     ├── SubmitError                 `patch-worker submit` could not hand its file to the service
-    └── service-internal            UploadTooLargeError, ApiError, BatchConflictError, StoreUnavailableError:
-                                    each becomes an HTTP error answer of the service API (`worker.service`)
+    └── service-internal            UploadTooLargeError, UploadStalledError, ApiError, BatchConflictError,
+                                    StoreUnavailableError: each an HTTP error answer of the API (`worker.service`)
 
 A job's final result is built from the last SendError it saw (see `worker.send.retry`). A SendError's message
 and detail are scrubbed of secrets and cut to a few KB when it is made (see `worker.redact`).

@@ -29,7 +29,7 @@ class UploadTooLargeError(PatchWorkerError):
     """The body is larger than the limit."""
 
 
-class UploadStalledError(Exception):
+class UploadStalledError(PatchWorkerError):
     """The client sent nothing for the body's idle timeout (a slow-body attack or a dead client)."""
 
 
