@@ -101,7 +101,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
             sending_stack(settings, tokens, lanes, wrap=wrap, guard=guard) as execute,
         ):
             mode = make_mode(metrics.metered(execute), guard)
-            async with _site(settings, mode, metrics, api_key) as url:
+            async with _site(settings, mode, metrics, api_key, lanes) as url:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
                 try:
@@ -140,9 +140,11 @@ async def _mode(settings: Settings, metrics: ServiceMetrics) -> AsyncIterator[tu
 
 
 @asynccontextmanager
-async def _site(settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
+async def _site(
+    settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes, lanes: LaneSet
+) -> AsyncIterator[str]:
     service = settings.service
-    app = create_app(mode, metrics, api_key, service.max_upload_bytes)
+    app = create_app(mode, metrics, api_key, service.max_upload_bytes, lanes)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False)
     await runner.setup()
     try:
