@@ -57,7 +57,7 @@ async def _scan(
     seen = 0  # result lines read past so far
     async for chunk in stream:
         count = chunk.count(b"\n")
-        if seen + count <= cursor:  # the whole chunk lies before the cursor
+        if seen + count <= cursor or not _matches(chunk, marks):  # before the cursor, or no line of interest
             seen += count
             continue
         for line in chunk.split(b"\n")[:-1]:
