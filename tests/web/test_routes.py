@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -110,3 +111,14 @@ async def test_lines_page_counts_lines_across_any_chunking(size: int) -> None:
     assert [row["line"] for row in after.lines] == [15, 18, 21, 24]
     last = await lines_page(chunks(rows, size), frozenset({"failed"}), 4, after.next or 0)
     assert ([row["line"] for row in last.lines], last.next) == ([27, 30], None)
+
+
+async def test_a_gzip_upload_as_the_page_sends_it(emulator: RunningEmulator, tmp_path: Path) -> None:
+    """The page sends a .gz file as it is, with `Content-Encoding: gzip`: the service counts its lines."""
+    headers = {**AUTH, "Content-Type": "application/x-ndjson", "Content-Encoding": "gzip"}
+    async with started(service_settings(emulator.base_url, tmp_path)) as (_service, client):
+        async with client.post("/v1/batches", data=gzip.compress(numbered(3)), headers=headers) as response:
+            assert response.status == 202, await response.text()
+            batch_id = (await response.json())["id"]
+        final = await wait_for_state(client, batch_id)
+        assert (final["total"], final["counts"]["succeeded"]) == (3, 3)
