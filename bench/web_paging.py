@@ -21,7 +21,7 @@ import orjson
 
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.server import start_emulator
-from worker.service.batches import Batch, new_batch_id, now
+from worker.service.batches import Batch, State, new_batch_id, now
 from worker.service.server import running_service
 from worker.service.store import BatchStore
 from worker.settings import load_settings
@@ -49,7 +49,7 @@ async def fill(state: Path, batches: int, lines: int) -> str:
     big = ""
     for index in range(batches):
         big = new_batch_id()
-        kind = "failed" if index % 100 == 0 else "succeeded"
+        kind: State = "failed" if index % 100 == 0 else "succeeded"
         await store.insert(Batch(id=big, state="queued", created=moment, updated=moment, total=lines))
         await store.set_state(big, kind)
     folder = store.batch_dir(big)

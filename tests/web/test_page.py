@@ -16,12 +16,13 @@ import pytest
 import requests
 
 from tests.conftest import EXAMPLES, TOKEN
+from tests.service.conftest import redis_url
 from tests.service.helpers import API_KEY, AUTH, numbered, service_settings, started, upload, wait_for_state
 from tests.web.browser import browser, until
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.server import start_emulator
 
-__all__ = ["browser"]  # the fixture, used by name
+__all__ = ["browser", "redis_url"]  # fixtures, used by name
 
 #: where the README's screenshots are written when set (PATCH_WORKER_SCREENSHOTS=docs)
 SHOTS = os.environ.get("PATCH_WORKER_SCREENSHOTS")
@@ -72,7 +73,6 @@ def upload_and_watch(driver: Any, url: str) -> None:
     rejected = requests.get(f"{url}/v1/batches/{batch_id}/lines?status=rejected", headers=AUTH, timeout=10).json()
     field = next(row["error"]["detail"][0]["loc"] for row in rejected["lines"] if row["error"]["detail"])
     until(lambda: field in by_id(driver, "lines").text, what=f"the rejected field {field!r}")
-    shot(driver, "web-batch-done.png")
     by_id(driver, "download").click()
     target = driver.downloads / f"{batch_id}.results.jsonl"
     until(target.is_file, what="the downloaded results")
@@ -84,11 +84,15 @@ def upload_and_watch(driver: Any, url: str) -> None:
     assert API_KEY not in driver.page_source
 
 
-async def test_sign_in_upload_watch_and_download(browser: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["embedded", "redis"])
+async def test_sign_in_upload_watch_and_download(
+    browser: Any, tmp_path: Path, mode: str, request: pytest.FixtureRequest
+) -> None:
+    queue = {"queue": request.getfixturevalue("redis_url")} if mode == "redis" else {}
     config = EmulatorConfig(accepted_tokens=frozenset({TOKEN}), seed=1)
     async with (
         await start_emulator(config) as emulator,
-        started(service_settings(emulator.base_url, tmp_path / "state")) as (service, _client),
+        started(service_settings(emulator.base_url, tmp_path / "state", **queue)) as (service, _client),
     ):
         await asyncio.to_thread(upload_and_watch, browser, service.url)
 
