@@ -86,7 +86,7 @@ def upload_and_watch(driver: Any, url: str) -> None:
 
 @pytest.mark.parametrize("mode", ["embedded", "redis"])
 async def test_sign_in_upload_watch_and_download(
-    browser: Any, tmp_path: Path, mode: str, request: pytest.FixtureRequest
+    browser: Any, tmp_path: Path, mode: str, request: pytest.FixtureRequest, capfd: pytest.CaptureFixture[str]
 ) -> None:
     queue = {"queue": request.getfixturevalue("redis_url")} if mode == "redis" else {}
     config = EmulatorConfig(accepted_tokens=frozenset({TOKEN}), seed=1)
@@ -95,6 +95,9 @@ async def test_sign_in_upload_watch_and_download(
         started(service_settings(emulator.base_url, tmp_path / "state", **queue)) as (service, _client),
     ):
         await asyncio.to_thread(upload_and_watch, browser, service.url)
+    logged = capfd.readouterr()
+    assert "batch.accepted" in logged.out + logged.err  # the service's log was captured
+    assert API_KEY not in logged.out + logged.err
 
 
 def history_points(driver: Any) -> list[str]:

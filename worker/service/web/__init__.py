@@ -43,6 +43,7 @@ def add_web(app: web.Application, lanes: LaneSet | None) -> None:
     """Register the page, its files and its JSON routes; sample the lanes while the app runs."""
     app.router.add_get("/", page)
     app.router.add_get("/ui/{name}", asset)
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/v1/lanes", lane_figures)
     app.router.add_get("/v1/batches/{id}/lines", result_lines)
     if lanes is not None:
@@ -55,6 +56,11 @@ async def page(_request: web.Request) -> web.Response:
     """The page: static HTML, the same for everyone."""
     body = (STATIC / "index.html").read_bytes()
     return web.Response(body=body, content_type="text/html", charset="utf-8", headers=PAGE_HEADERS)
+
+
+async def no_icon(_request: web.Request) -> web.Response:
+    """No icon (a browser asks for one: an empty answer, not a 404 in its console)."""
+    return web.Response(status=204)
 
 
 async def asset(request: web.Request) -> web.Response:

@@ -75,8 +75,11 @@ function stop() { if (timer) clearTimeout(timer); timer = null; }
 function poll(fn) {
   stop();
   const tick = async () => {
-    try { await fn(); }
-    catch (error) { if (error instanceof SignedOut) return showSignIn(error.message && "Your key was refused."); }
+    try { await fn(); $("offline").textContent = ""; }
+    catch (error) {
+      if (error instanceof SignedOut) return showSignIn(error.message && "Your key was refused.");
+      $("offline").textContent = `The service did not answer (${error.message}); trying again.`;
+    }
     timer = setTimeout(tick, POLL_MS);
   };
   tick();
