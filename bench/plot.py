@@ -1,5 +1,6 @@
 """The quota scenario over time, as a PNG: requests/s sent and 429s per second (from the emulator's
 records), the quota, and patch-worker's lane state at each throttle (paced rate and concurrency limit).
+`plot_rates` draws the throttling matrix's hardest cells the same way: 200s and 429s per half second.
 
 Time 0 is each client's first request. The lane state is known only at the `lane.paused` log events
 (patch-worker logs nothing about its lane between throttles), so it is drawn as points, not a curve.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import matplotlib as mpl
 
@@ -20,10 +22,11 @@ from bench.quota import Timeline
 BIN_S = 1.0
 
 
-def _per_second(times: list[float], end: float) -> tuple[list[float], list[float]]:
-    counts = Counter(int(t // BIN_S) for t in times if t >= 0)
-    bins = range(int(end // BIN_S) + 1)
-    return [b * BIN_S for b in bins], [counts.get(b, 0) / BIN_S for b in bins]
+def _per_second(times: list[float], end: float, bin_s: float = BIN_S) -> tuple[list[float], list[float]]:
+    """Counts per bin of `bin_s` seconds, as a rate per second."""
+    counts = Counter(int(t // bin_s) for t in times if t >= 0)
+    bins = range(int(end // bin_s) + 1)
+    return [b * bin_s for b in bins], [counts.get(b, 0) / bin_s for b in bins]
 
 
 def plot_quota(timelines: dict[str, Timeline], quota: float, jobs: int, path: Path) -> Path:
@@ -70,5 +73,41 @@ def plot_quota(timelines: dict[str, Timeline], quota: float, jobs: int, path: Pa
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _rate_panel(ax: Any, title: str, timeline: Timeline, quota: float, bin_s: float) -> None:
+    origin = min((t for t, _ in timeline.requests), default=0.0)
+    times = [(t - origin, status) for t, status in timeline.requests]
+    end = max((t for t, _ in times), default=1.0) + bin_s
+    ok_x, ok_y = _per_second([t for t, status in times if status == 200], end, bin_s)
+    throttled_x, throttled_y = _per_second([t for t, status in times if status == 429], end, bin_s)
+    throttled = sum(1 for _, status in times if status == 429)
+    ax.step(ok_x, ok_y, where="post", color="tab:blue", label="200s/s")
+    ax.bar(throttled_x, throttled_y, width=bin_s, align="edge", color="tab:red", alpha=0.6, label="429s/s")
+    ax.axhline(quota, color="gray", linestyle="--", linewidth=1, label=f"quota {quota:g}/s")
+    ax.set_title(f"{title}: {len(times)} requests, {throttled / max(len(times), 1):.1%} answered 429", fontsize=9)
+    ax.set_ylim(bottom=0, top=max(*ok_y, *throttled_y, quota) * 1.5)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+
+
+def plot_rates(rows: list[tuple[str, dict[str, Timeline], float]], path: Path, bin_s: float = 0.5) -> Path:
+    """One row per (title, timelines by client, quota in requests/s), patch-worker left, naive right."""
+    names = ("patchWorker", "naive")
+    labels = {"patchWorker": "patch-worker", "naive": "naive aiohttp + tenacity"}
+    fig, axes = plt.subplots(len(rows), 2, figsize=(13, 2.8 * len(rows)), squeeze=False)
+    for (title, timelines, quota), row in zip(rows, axes, strict=True):
+        for name, ax in zip(names, row, strict=True):
+            if name in timelines:
+                _rate_panel(ax, f"{title} — {labels[name]}", timelines[name], quota, bin_s)
+            ax.set_ylabel("per second")
+    for ax in axes[-1]:
+        ax.set_xlabel("seconds since the client's first request")
+    fig.suptitle(f"Throttling matrix: answers per {bin_s:g} s, as rates", fontsize=12)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

@@ -32,12 +32,14 @@ class Timeline:
     lane_events: list[dict[str, Any]] = field(default_factory=list)  # lane.paused: t, rate, limit, pauseS
 
 
-def _share_429(root: str) -> tuple[int, int]:
+def share_429(root: str) -> tuple[int, int]:
+    """Requests the emulator answered since its last reset, and how many of them with 429."""
     stats = emulator_call(root + "/_emulator/stats")
     return int(stats["total"]), int(stats["by_status"].get("429", 0))
 
 
-def _recorded(root: str, started: float) -> list[tuple[float, int]]:
+def recorded(root: str, started: float) -> list[tuple[float, int]]:
+    """(time since `started`, status) of every request the emulator recorded, oldest first."""
     records = emulator_call(root + "/_emulator/requests")
     return sorted((float(r["time"]) - started, int(r["status"])) for r in records)
 
@@ -69,7 +71,7 @@ def scenario(
         source = write_jobs(Path(tmp) / "jobs.jsonl", jobs)
         started = time.monotonic()
         timed = run_cli(worker_args(source, emu.base_url, Path(tmp) / "r.jsonl", concurrency, "--log-level", log_level))
-        total, throttled = _share_429(emu.root)
+        total, throttled = share_429(emu.root)
         summary = timed.json_line("run.summary")
         figures["patchWorker"] = {
             "seconds": round(timed.seconds, 2),
@@ -83,12 +85,12 @@ def scenario(
         }
         if timelines is not None:
             timelines["patchWorker"] = Timeline(
-                started, _recorded(emu.root, started), _lane_events(timed.stderr, started)
+                started, recorded(emu.root, started), _lane_events(timed.stderr, started)
             )
         emulator_call(emu.root + "/_emulator/reset", "POST")
         started = time.monotonic()
         seconds = asyncio.run(naive_run(emu.base_url, jobs, concurrency))
-        total, throttled = _share_429(emu.root)
+        total, throttled = share_429(emu.root)
         figures["naive"] = {
             "seconds": round(seconds, 2),
             "vsIdeal": round(seconds / ideal, 3),
@@ -96,7 +98,7 @@ def scenario(
             "share429": round(throttled / total, 4),
         }
         if timelines is not None:
-            timelines["naive"] = Timeline(started, _recorded(emu.root, started))
+            timelines["naive"] = Timeline(started, recorded(emu.root, started))
     return figures
 
 

@@ -1,8 +1,9 @@
-"""Every benchmark scenario of issue 9 in one command; writes bench/results/latest.{json,md} and quota.png.
+"""Every benchmark scenario of issue 9 in one command; writes bench/results/latest.{json,md}, quota.png and
+throttling.png (issue 13's matrix, `bench/throttling.py`).
 
-    uv run python -m bench.run            # full: about 10 minutes on 2 cores
-    uv run python -m bench.run --quick    # smaller inputs, one round: about 3 minutes
-    uv run python -m bench.run --only a,b # some scenarios (a b c d quota batch limiter)
+    uv run python -m bench.run            # full: about 25 minutes on 2 cores (15 of them the throttling matrix)
+    uv run python -m bench.run --quick    # smaller inputs, one round: about 8 minutes
+    uv run python -m bench.run --only a,b # some scenarios (a b c d quota batch limiter throttling)
 
 Every comparison is a ratio of two figures measured in the same run, against the same emulator process
 (a separate process, as are both clients). Clients that are compared run alternately, `rounds` times each,
@@ -39,6 +40,7 @@ from bench.common import (
     emulator_call,
     run_cli,
     run_measured,
+    use_bytecode_cache,
     worker_args,
     write_jobs,
 )
@@ -46,16 +48,13 @@ from bench.limiter import scenario as limiter_scenario
 from bench.plot import plot_quota
 from bench.quota import Timeline
 from bench.quota import scenario as quota_scenario
+from bench.throttling import matrix, matrix_table
 
 RESULTS = REPO / "bench" / "results"
 # A full run of every scenario writes its tables between these lines of the README.
 README_START = "<!-- bench:start (written by `uv run python -m bench.run`; do not edit by hand) -->"
 README_END = "<!-- bench:end -->"
 CONCURRENCY = 64
-# Children compile bytecode once into this cache (outside the repo and the venv) and reuse it, as an
-# installed package does: with PYTHONDONTWRITEBYTECODE set (as on these machines) every start would
-# compile aiohttp, pydantic, structlog... from source again, ~1 s of CPU that no deployment pays.
-PYCACHE = Path(tempfile.gettempdir()) / "patch-worker-bench-pycache"
 
 
 @dataclass(frozen=True)
@@ -71,6 +70,7 @@ class Sizes:
     quota_jobs: int
     batch_jobs: int
     limiter_jobs: int
+    throttling_quick: bool  # the matrix's own quick sizes (N = 1,500) rather than its full ones (N = 6,000)
 
 
 FULL = Sizes(
@@ -83,6 +83,7 @@ FULL = Sizes(
     quota_jobs=6_000,
     batch_jobs=2_000,
     limiter_jobs=2_000,
+    throttling_quick=False,
 )
 QUICK = Sizes(
     rounds=1,
@@ -94,6 +95,7 @@ QUICK = Sizes(
     quota_jobs=3_000,
     batch_jobs=800,
     limiter_jobs=800,
+    throttling_quick=True,
 )
 
 
@@ -393,6 +395,11 @@ def limiter(sizes: Sizes, _tmp: Path, _out: Path) -> dict[str, Any]:
     return limiter_scenario(200.0, sizes.limiter_jobs)
 
 
+def throttling(sizes: Sizes, _tmp: Path, out: Path) -> dict[str, Any]:
+    """Issue 13's matrix (bench/throttling.py): every quota shape, no --rate, the naive client beside it."""
+    return matrix(quick=sizes.throttling_quick, out=out, say=say)
+
+
 SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "a": throughput,
     "b": cpu,
@@ -401,6 +408,7 @@ SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "quota": quota,
     "batch": batch,
     "limiter": limiter,
+    "throttling": throttling,
 }
 
 
@@ -472,6 +480,10 @@ def targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
         row("quota: share of requests answered 429", f"{pw['share429']:.1%}", "<= 2 %", pw["share429"] <= 0.02)
     if (e := scenarios.get("batch")) and "skipped" not in e:
         row("batch: jobs/s, --batch-size 20 vs 1", f"{e['ratio']:.1f}x", ">= 10x", e["ratio"] >= 10)
+    if t := scenarios.get("throttling"):
+        met = sum(1 for cell in t["cells"] if cell["met"])
+        cells = len(t["cells"])
+        row("throttling matrix: cells within their bounds", f"{met} of {cells}", "all", met == cells)
     return rows
 
 
@@ -499,6 +511,16 @@ def _limiter_table(lim: dict[str, Any]) -> list[str]:
             if row["limiter"] == name and row["serverBucket"] == bucket
         ]
         lines.append(f"| {name} | {' | '.join(cells)} | {cost[name]['cpuMicrosPerAcquire']:.1f} µs |")
+    return lines
+
+
+def _tables_below(scenarios: dict[str, Any]) -> list[str]:
+    """The tables after the main one: the rate limiters, the throttling matrix."""
+    lines: list[str] = []
+    if lim := scenarios.get("limiter"):
+        lines += _limiter_table(lim)
+    if t := scenarios.get("throttling"):
+        lines += ["", *matrix_table(t)]
     return lines
 
 
@@ -576,8 +598,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f" | --batch-size 1: {_n(e['batchSize1']['jobsPerSecond'])} jobs/s"
                 f" | **{e['ratio']:.1f}x** |"
             )
-    if lim := s.get("limiter"):
-        lines += _limiter_table(lim)
+    lines += _tables_below(s)
     lines += ["", "| target | figure | bound | met |", "|---|---|---|---|"]
     lines += [
         f"| {t['target']} | {t['figure']} | {t['bound']} | {'yes' if t['met'] else '**no**'} |"
@@ -604,6 +625,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"- {report['rounds']} round(s) per compared pair, alternated; the median round is shown.",
         "",
         "![quota scenario over time](quota.png)" if "quota" in s else "",
+        "",
+        "![throttling matrix over time](throttling.png)" if "plot" in s.get("throttling", {}) else "",
     ]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -613,7 +636,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
-    parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 3 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller inputs and one round (about 8 minutes)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios (default: all)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json and latest.md go")
     parser.add_argument(
@@ -631,8 +654,7 @@ def main() -> None:
     command = "uv run python -m bench.run" + (" --quick" if ns.quick else "")
     if set(chosen) != set(SCENARIOS):
         command += f" --only {','.join(chosen)}"
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    use_bytecode_cache()
     started = time.perf_counter()
     report: dict[str, Any] = {
         "command": command,
@@ -670,6 +692,20 @@ def publish(report: dict[str, Any], out: Path) -> None:
         say("README.md: the Performance figures are updated")
 
 
+def publish_scenario(name: str, figures: dict[str, Any], out: Path = RESULTS) -> None:
+    """Put one scenario's fresh figures into latest.json and publish it again.
+
+    For a scenario measured on its own (`python -m bench.throttling` at full size): once latest.json holds
+    a full run of every scenario, the README gets the new table without measuring everything again.
+    """
+    path = out / "latest.json"
+    report = orjson.loads(path.read_bytes())
+    report["scenarios"][name] = figures
+    report["targets"] = targets(report["scenarios"])
+    path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    publish(report, out)
+
+
 def update_readme(latest_md: str) -> None:
     """Put latest.md (without its title; the plot's path from the repo root) between the README's markers."""
     readme = REPO / "README.md"
@@ -677,7 +713,9 @@ def update_readme(latest_md: str) -> None:
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < start:
         raise RuntimeError(f"README.md has no {README_START} ... {README_END} block")
-    body = latest_md.split("\n", 1)[1].strip().replace("](quota.png)", "](bench/results/quota.png)")
+    body = latest_md.split("\n", 1)[1].strip()
+    for png in ("quota.png", "throttling.png"):
+        body = body.replace(f"]({png})", f"](bench/results/{png})")
     readme.write_text(text[: start + len(README_START)] + "\n" + body + "\n" + text[end:])
 
 

@@ -124,6 +124,7 @@ async def test_stats_count_statuses_tenants_and_successes(
         "total": 6,
         "by_status": {"200": 4, "400": 1, "429": 1},
         "by_tenant": {"x": 4, "y": 2},
+        "by_tenant_status": {"x": {"200": 3, "429": 1}, "y": {"200": 1, "400": 1}},
         "throttled": 1,
         "dropped": 0,
         "in_flight": 0,

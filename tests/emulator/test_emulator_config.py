@@ -18,6 +18,15 @@ def test_defaults_are_a_fault_free_unlimited_emulator() -> None:
         "latency_ms": 0.0,
         "quota_per_s": None,
         "quota_burst": None,
+        "quota_model": "token-bucket",
+        "quota_window_s": 1.0,
+        "app_quota_per_s": None,
+        "app_quota_burst": None,
+        "app_quota_model": "token-bucket",
+        "app_quota_window_s": 1.0,
+        "quotas": [],
+        "resource_unit_cost": 1,
+        "throttle_header": True,
         "retry_after": "seconds",
         "error_rate": 0.0,
         "error_status": 503,
@@ -173,3 +182,57 @@ def test_help_explains_every_knob(capsys: pytest.CaptureFixture[str]) -> None:
     ]:
         assert flag in text
     assert "emu.<tenant>" in text
+
+
+def test_quota_flags_build_the_rules() -> None:
+    ns = _parse(
+        *("--quota", "0.5", "--quota-model", "fixed-window", "--quota-window-s", "10"),
+        *("--app-quota", "600", "--app-quota-burst", "50", "--resource-unit-cost", "2", "--no-throttle-header"),
+        *("--quota-rule", '{"model": "sliding-window", "limit": 9, "window_s": 3, "per": "app"}'),
+        *("--retry-after", "combined"),
+    )
+
+    config = config_from_args(ns)
+
+    assert [(rule.model, rule.limit, rule.window_s, rule.burst, rule.per) for rule in config.rules] == [
+        ("fixed-window", 5.0, 10.0, None, "tenant"),
+        ("token-bucket", 600.0, 1.0, 50.0, "app"),
+        ("sliding-window", 9.0, 3.0, None, "app"),
+    ]
+    assert (config.resource_unit_cost, config.throttle_header, config.retry_after) == (2, False, "combined")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--quota-model", "leaky"], "--quota-model"),
+        (["--app-quota-window-s", "0"], "--app-quota-window-s"),
+        (["--resource-unit-cost", "0"], "--resource-unit-cost"),
+        (["--quota-rule", "{"], "not JSON"),
+        (["--quota-rule", '{"model": "fixed-window"}'], "needs at least model and limit"),
+        (["--quota", "1", "--quota-model", "sliding-window", "--quota-burst", "5"], "quota_burst applies to"),
+        (["--quota", "2", "--resource-unit-cost", "3"], "no request could ever pass"),
+    ],
+)
+def test_bad_quota_flags_exit_with_a_one_line_usage_error(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        config_from_args(_parse(*argv))
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_help_explains_the_quota_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        _parse("--help")
+
+    text = " ".join(capsys.readouterr().out.split())
+    for flag in ["--quota-model", "--quota-window-s", "--app-quota ", "--app-quota-burst", "--app-quota-model"]:
+        assert flag in text
+    for flag in ["--app-quota-window-s", "--quota-rule", "--resource-unit-cost", "--no-throttle-header", "combined"]:
+        assert flag in text
+    assert "longest of their waits" in text

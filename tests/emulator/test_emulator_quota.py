@@ -11,27 +11,17 @@ import aiohttp
 import pytest
 
 from worker.emulator import EmulatorConfig, RunningEmulator
-from worker.emulator.quota import TenantBuckets
+from worker.emulator.quota import Quotas
 
-from .helpers import COLLECTION, Reply, graph_error, patch
+from .helpers import COLLECTION, FakeClock, Reply, graph_error, patch
 from .retry_after_shapes import shape_of
 
 BODY = {"action": "Update"}
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_bucket_allows_the_burst_then_says_how_long_to_wait() -> None:
     clock = FakeClock()
-    buckets = TenantBuckets(EmulatorConfig(quota_per_s=2.0, quota_burst=3.0), clock)
+    buckets = Quotas(EmulatorConfig(quota_per_s=2.0, quota_burst=3.0), clock)
 
     assert [buckets.try_acquire("t") for _ in range(3)] == [None, None, None]
     assert buckets.try_acquire("t") == pytest.approx(0.5)
@@ -43,7 +33,7 @@ def test_bucket_allows_the_burst_then_says_how_long_to_wait() -> None:
 
 def test_bucket_refills_up_to_its_capacity_only() -> None:
     clock = FakeClock()
-    buckets = TenantBuckets(EmulatorConfig(quota_per_s=10.0), clock)
+    buckets = Quotas(EmulatorConfig(quota_per_s=10.0), clock)
     buckets.try_acquire("t")
     clock.now += 3600
 
@@ -54,14 +44,14 @@ def test_bucket_refills_up_to_its_capacity_only() -> None:
 
 def test_burst_defaults_to_one_second_and_never_below_one_request() -> None:
     clock = FakeClock()
-    slow = TenantBuckets(EmulatorConfig(quota_per_s=0.5), clock)
+    slow = Quotas(EmulatorConfig(quota_per_s=0.5), clock)
 
     assert slow.try_acquire("t") is None
     assert slow.try_acquire("t") == pytest.approx(2.0)
 
 
 def test_tenants_have_separate_buckets() -> None:
-    buckets = TenantBuckets(EmulatorConfig(quota_per_s=1.0), FakeClock())
+    buckets = Quotas(EmulatorConfig(quota_per_s=1.0), FakeClock())
 
     assert buckets.try_acquire("a") is None
     assert buckets.try_acquire("a") is not None
@@ -69,14 +59,14 @@ def test_tenants_have_separate_buckets() -> None:
 
 
 def test_no_quota_means_unlimited() -> None:
-    buckets = TenantBuckets(EmulatorConfig(), FakeClock())
+    buckets = Quotas(EmulatorConfig(), FakeClock())
 
     assert all(buckets.try_acquire("t") is None for _ in range(10_000))
     assert buckets.usage("t") == 0.0
 
 
 def test_usage_is_the_share_of_the_bucket_spent() -> None:
-    buckets = TenantBuckets(EmulatorConfig(quota_per_s=1.0, quota_burst=10.0), FakeClock())
+    buckets = Quotas(EmulatorConfig(quota_per_s=1.0, quota_burst=10.0), FakeClock())
 
     assert buckets.usage("t") == 0.0
     for _ in range(9):
@@ -86,7 +76,7 @@ def test_usage_is_the_share_of_the_bucket_spent() -> None:
 
 
 def test_clear_gives_every_tenant_a_full_bucket() -> None:
-    buckets = TenantBuckets(EmulatorConfig(quota_per_s=1.0), FakeClock())
+    buckets = Quotas(EmulatorConfig(quota_per_s=1.0), FakeClock())
     buckets.try_acquire("t")
 
     buckets.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from email.utils import parsedate_to_datetime
 
@@ -47,3 +48,16 @@ def test_rotation_restarts() -> None:
     renderer.restart()
 
     assert renderer.render("rotate", 1) == "1"
+
+
+@pytest.mark.parametrize(("wait", "text"), [(0.2, "1,4"), (2.5, "3,12"), (30.0, "30,120"), (0.0, "0,1")])
+def test_combined_joins_the_own_value_and_a_larger_one(wait: float, text: str) -> None:
+    assert RetryAfterRenderer().render("combined", wait) == text
+
+
+def test_rotation_leaves_combined_out() -> None:
+    renderer = RetryAfterRenderer()
+
+    values = [renderer.render("rotate", 1) for _ in range(12)]
+
+    assert not any(value is not None and re.fullmatch(r"\d+,\d+", value) for value in values)

@@ -17,7 +17,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description=(
             "A local Microsoft Graph emulator for patch-worker's tests, demo and benchmarks: it answers "
             "PATCH /beta/... and /v1.0/... and POST /{beta,v1.0}/$batch (JSON batching, up to 20 items, each "
-            "evaluated on its own) like Graph (auth, per-tenant quota with 429 + Retry-After, "
+            "evaluated on its own) like Graph (auth, quotas per tenant and per app with 429 + Retry-After, "
             "validation) and injects latency and faults. Inspect it under /_emulator/ "
             "(requests, stats, config, reset, health)."
         ),

@@ -3,7 +3,7 @@ Graph would, faults included.
 
 A single PATCH passes these checks in order, and the first that fails answers:
 latency sleep → connection reset fault → auth (401) → then `exchange.evaluate`: known route (404) →
-tenant quota (429) → injected 5xx → body size (413) → JSON body (400) → resource validation (400) → 200 with
+quota rules (429) → injected 5xx → body size (413) → JSON body (400) → resource validation (400) → 200 with
 the object echoed. A `$batch` item goes through the same `evaluate` (see `batch`).
 
 It also issues tokens like the Microsoft identity platform's client-credentials flow (`token_endpoint`).

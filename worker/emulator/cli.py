@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import ssl
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from worker.emulator.config import ERROR_STATUSES, RETRY_AFTER_FORMATS, EmulatorConfig, check_setting
+import orjson
+
+from worker.emulator.config import ERROR_STATUSES, RETRY_AFTER_FORMATS, EmulatorConfig, SettingError, check_setting
+from worker.emulator.rules import QUOTA_MODELS, QuotaRule, RuleError, rule_from_json
 
 
 def _checked(knob: str, convert: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -29,7 +33,16 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=8081, help="port to listen on; 0 picks a free one (default: %(default)s)"
     )
-    group = parser.add_argument_group("latency and quota")
+    group = parser.add_argument_group(
+        "latency, quota and Retry-After",
+        "Every PATCH (single or $batch item) costs --resource-unit-cost units against every quota in force: "
+        "the per-tenant one (--quota), the app's across all tenants (--app-quota) and each --quota-rule. It "
+        "passes only if all of them admit it; otherwise 429 with the longest of their waits as Retry-After. "
+        "A quota of PER_S over a window of W seconds allows PER_S * W units per W seconds: a token bucket "
+        "refills PER_S units a second up to its burst (default PER_S * W), a fixed window admits PER_S * W "
+        "units per window (windows back to back from the emulator's start), a sliding window at most PER_S * W "
+        "units in any W-second span.",
+    )
     group.add_argument(
         "--latency-ms",
         type=_checked("latency_ms", float),
@@ -37,20 +50,31 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MS",
         help="delay before every HTTP request (a PATCH or a whole $batch) is answered, in milliseconds (default: 0)",
     )
+    _add_quota_arguments(parser, "quota", "per tenant")
+    _add_quota_arguments(parser, "app_quota", "for the whole app, across all tenants")
     group.add_argument(
-        "--quota",
-        dest="quota_per_s",
-        type=_checked("quota_per_s", float),
+        "--quota-rule",
+        dest="quotas",
+        type=_rule,
+        action="append",
         default=None,
-        metavar="PER_S",
-        help="requests per second allowed per tenant (token bucket); beyond it: 429 (default: unlimited)",
+        metavar="JSON",
+        help='a further quota as JSON, e.g. \'{"model": "fixed-window", "limit": 5, "window_s": 10, '
+        '"per": "tenant"}\' (limit units per window_s; burst for token buckets; per tenant or app; '
+        '"tenant": "NAME" for that tenant only); repeatable',
     )
     group.add_argument(
-        "--quota-burst",
-        type=_checked("quota_burst", float),
-        default=None,
-        metavar="REQUESTS",
-        help="bucket capacity: requests a rested tenant may send at once (default: one second of --quota)",
+        "--resource-unit-cost",
+        type=_checked("resource_unit_cost", int),
+        default=1,
+        metavar="UNITS",
+        help="units each PATCH costs against every quota, sent back as x-ms-resource-unit (default: %(default)s)",
+    )
+    group.add_argument(
+        "--no-throttle-header",
+        dest="throttle_header",
+        action="store_false",
+        help="never send x-ms-throttle-limit-percentage (default: sent on 200s past 80 %% of a quota)",
     )
     group.add_argument(
         "--retry-after",
@@ -60,11 +84,60 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         help=(
             "Retry-After shape on 429s and injected 5xx: seconds (integer, rounded up), "
             "fractional (e.g. 2.128), http-date, past-date (an HTTP-date already gone), "
-            "garbage (unparseable), none (no header), rotate (each in turn) (default: %(default)s)"
+            "garbage (unparseable), none (no header), combined (two values joined by a proxy, "
+            "'own,4 x own', e.g. '2,8': the larger is never early), rotate (each in turn but combined) "
+            "(default: %(default)s)"
         ),
     )
     _add_fault_arguments(parser)
     _add_token_arguments(parser)
+
+
+def _add_quota_arguments(parser: argparse.ArgumentParser, knob: str, whom: str) -> None:
+    """--quota, --quota-burst, --quota-model, --quota-window-s (or the same with app-), knob = quota_*."""
+    flag = "--" + knob.replace("_", "-")
+    group = parser.add_argument_group(f"{flag} ({whom})")
+    group.add_argument(
+        flag,
+        dest=f"{knob}_per_s",
+        type=_checked(f"{knob}_per_s", float),
+        default=None,
+        metavar="PER_S",
+        help=f"requests (units) per second allowed {whom}; beyond it: 429 (default: unlimited)",
+    )
+    group.add_argument(
+        f"{flag}-model",
+        dest=f"{knob}_model",
+        choices=QUOTA_MODELS,
+        default="token-bucket",
+        help="shape of the quota (default: %(default)s)",
+    )
+    group.add_argument(
+        f"{flag}-window-s",
+        dest=f"{knob}_window_s",
+        type=_checked(f"{knob}_window_s", float),
+        default=1.0,
+        metavar="W",
+        help=f"window in seconds: {flag} PER_S allows PER_S * W units per W seconds (default: 1)",
+    )
+    group.add_argument(
+        f"{flag}-burst",
+        dest=f"{knob}_burst",
+        type=_checked(f"{knob}_burst", float),
+        default=None,
+        metavar="REQUESTS",
+        help="token bucket only: capacity, the requests a rested client may send at once; 1 works "
+        "(default: one window of quota, PER_S * W)",
+    )
+
+
+def _rule(text: str) -> QuotaRule:
+    try:
+        return rule_from_json(orjson.loads(text))
+    except orjson.JSONDecodeError:
+        raise argparse.ArgumentTypeError(f"not JSON: {text!r}") from None
+    except RuleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _client(text: str) -> tuple[str, str]:
@@ -186,11 +259,32 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(ns: argparse.Namespace) -> EmulatorConfig:
-    """Build the config from flags added by `add_emulator_arguments`."""
+    """Build the config from flags added by `add_emulator_arguments`.
+
+    Flags that each pass but do not fit together (a burst for a window model, a cost above a quota) end
+    the program with a one-line usage error (exit 2), as argparse does for a single bad flag.
+    """
+    try:
+        return _config(ns)
+    except SettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _config(ns: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         latency_ms=ns.latency_ms,
         quota_per_s=ns.quota_per_s,
         quota_burst=ns.quota_burst,
+        quota_model=ns.quota_model,
+        quota_window_s=ns.quota_window_s,
+        app_quota_per_s=ns.app_quota_per_s,
+        app_quota_burst=ns.app_quota_burst,
+        app_quota_model=ns.app_quota_model,
+        app_quota_window_s=ns.app_quota_window_s,
+        quotas=tuple(ns.quotas or ()),
+        resource_unit_cost=ns.resource_unit_cost,
+        throttle_header=ns.throttle_header,
         retry_after=ns.retry_after,
         error_rate=ns.error_rate,
         error_status=ns.error_status,

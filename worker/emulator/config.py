@@ -1,4 +1,4 @@
-"""The emulator's knobs: latency, quota, Retry-After format, injected faults (per PATCH and per $batch),
+"""The emulator's knobs: latency, quota rules, Retry-After format, injected faults (per PATCH and per $batch),
 accepted tokens, and the token endpoint's registered apps, known tenants and token lifetime.
 
 One `EmulatorConfig` is shared by the running app and read on every request, so a change (in-process, or
@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Literal, cast
 
-RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "rotate"]
+from worker.emulator.rules import QUOTA_MODELS, Per, QuotaModel, QuotaRule, RuleError, rule_from_json
 
-#: Every Retry-After shape the emulator can send; "rotate" cycles through the others.
+RetryAfterFormat = Literal["seconds", "fractional", "http-date", "past-date", "garbage", "none", "combined", "rotate"]
+
+#: Every Retry-After shape the emulator can send; "rotate" cycles through those before "combined".
 RETRY_AFTER_FORMATS: tuple[RetryAfterFormat, ...] = (
     "seconds",
     "fractional",
@@ -24,8 +26,22 @@ RETRY_AFTER_FORMATS: tuple[RetryAfterFormat, ...] = (
     "past-date",
     "garbage",
     "none",
+    "combined",
     "rotate",
 )
+#: The knobs that make up `EmulatorConfig.rules`.
+QUOTA_KNOBS = (
+    "quota_per_s",
+    "quota_burst",
+    "quota_model",
+    "quota_window_s",
+    "app_quota_per_s",
+    "app_quota_burst",
+    "app_quota_model",
+    "app_quota_window_s",
+    "quotas",
+)
+_RULE_EXAMPLE = '{"model": "fixed-window", "limit": 5, "window_s": 10, "per": "tenant"}'
 #: The 5xx statuses that `error_status` may inject.
 ERROR_STATUSES = (500, 502, 503, 504)
 
@@ -39,8 +55,17 @@ class EmulatorConfig:
     """Runtime-changeable emulator settings; `None` means "off" or "unlimited" where allowed."""
 
     latency_ms: float = 0.0  # delay before each HTTP request (PATCH or whole $batch) is answered
-    quota_per_s: float | None = None  # token bucket refill rate per tenant; None: unlimited
-    quota_burst: float | None = None  # bucket capacity; None: one second of quota
+    quota_per_s: float | None = None  # per-tenant quota in requests (resource units) per second; None: unlimited
+    quota_burst: float | None = None  # token-bucket capacity; None: one window (quota_window_s) of quota
+    quota_model: QuotaModel = "token-bucket"  # shape of the per-tenant quota
+    quota_window_s: float = 1.0  # window: quota_per_s * quota_window_s units per quota_window_s seconds
+    app_quota_per_s: float | None = None  # one quota across all tenants (the app's); None: unlimited
+    app_quota_burst: float | None = None
+    app_quota_model: QuotaModel = "token-bucket"
+    app_quota_window_s: float = 1.0
+    quotas: tuple[QuotaRule, ...] = ()  # further rules in the generic form (rules.QuotaRule)
+    resource_unit_cost: int = 1  # units each PATCH costs against every rule (x-ms-resource-unit)
+    throttle_header: bool = True  # send x-ms-throttle-limit-percentage on 200s past 80 % of a quota
     retry_after: RetryAfterFormat = "seconds"  # shape of Retry-After on 429s and injected 5xx
     error_rate: float = 0.0  # share of PATCHes (single or $batch items) answered with error_status
     error_status: int = 503
@@ -60,12 +85,20 @@ class EmulatorConfig:
     def __post_init__(self) -> None:
         for name in _CHECKS:
             setattr(self, name, check_setting(name, getattr(self, name)))
+        _check_rules(self.rules, self.resource_unit_cost)
 
     @property
     def burst(self) -> float:
-        """Bucket capacity in requests: `quota_burst`, else one second of quota, and never below one token."""
-        capacity = self.quota_burst if self.quota_burst is not None else self.quota_per_s
+        """Per-tenant bucket capacity: `quota_burst`, else one window of quota, and never below one request."""
+        window = None if self.quota_per_s is None else self.quota_per_s * self.quota_window_s
+        capacity = self.quota_burst if self.quota_burst is not None else window
         return max(1.0, capacity or 1.0)
+
+    @property
+    def rules(self) -> tuple[QuotaRule, ...]:
+        """Every quota rule in force: the per-tenant and app knobs' rules, then `quotas`."""
+        knobs = (_knob_rule(self, "quota", "tenant"), _knob_rule(self, "app_quota", "app"))
+        return (*(rule for rule in knobs if rule is not None), *self.quotas)
 
     @property
     def registered_apps(self) -> bool:
@@ -78,6 +111,7 @@ class EmulatorConfig:
         if unknown:
             raise SettingError(f"unknown emulator setting(s): {', '.join(unknown)}")
         checked = {name: check_setting(name, value) for name, value in changes.items()}
+        replace(self, **checked)  # checks the knobs together (rules against the cost) before any change
         for name, value in checked.items():
             setattr(self, name, value)
 
@@ -88,7 +122,33 @@ class EmulatorConfig:
             value = data[name]
             if value is not None:  # listed sorted; for apps only the client ids (secrets are not served)
                 data[name] = sorted(value)
+        data["quotas"] = [rule.to_dict() for rule in self.quotas]
         return data
+
+
+def _knob_rule(config: EmulatorConfig, prefix: str, per: Per) -> QuotaRule | None:
+    """The rule of the `quota_*` (per tenant) or `app_quota_*` (app) knobs: per_s * window_s per window_s."""
+    per_s: float | None = getattr(config, f"{prefix}_per_s")
+    if per_s is None:
+        return None
+    model: QuotaModel = getattr(config, f"{prefix}_model")
+    window_s: float = getattr(config, f"{prefix}_window_s")
+    burst: float | None = getattr(config, f"{prefix}_burst")
+    if burst is not None and model != "token-bucket":
+        raise SettingError(f"{prefix}_burst applies to {prefix}_model token-bucket only, not {model}")
+    try:
+        return QuotaRule(model, per_s * window_s, window_s, burst, per)
+    except RuleError as exc:
+        raise SettingError(f"{prefix}: {exc}") from None
+
+
+def _check_rules(rules: tuple[QuotaRule, ...], cost: int) -> None:
+    for rule in rules:
+        if rule.capacity < cost:
+            raise SettingError(
+                f"a {rule.model} quota per {rule.per} holds {rule.capacity:g} unit(s) at most, less than "
+                f"resource_unit_cost {cost}: no request could ever pass"
+            )
 
 
 def check_setting(name: str, value: Any) -> Any:
@@ -154,6 +214,27 @@ def _retry_after(name: str, value: Any) -> RetryAfterFormat:
     return cast("RetryAfterFormat", value)
 
 
+def _quota_model(name: str, value: Any) -> QuotaModel:
+    if value not in QUOTA_MODELS:
+        raise SettingError(f"{name} must be one of {', '.join(QUOTA_MODELS)}; got {value!r}")
+    return cast("QuotaModel", value)
+
+
+def _quota_rules(name: str, value: Any) -> tuple[QuotaRule, ...]:
+    if isinstance(value, str | Mapping) or not isinstance(value, list | tuple):
+        raise SettingError(f"{name} must be a list of rules such as {_RULE_EXAMPLE}, got {value!r}")
+    try:
+        return tuple(rule if isinstance(rule, QuotaRule) else rule_from_json(rule) for rule in value)
+    except RuleError as exc:
+        raise SettingError(f"{name}: {exc}") from None
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def _error_status(name: str, value: Any) -> int:
     if _integer(name, value) not in ERROR_STATUSES:
         raise SettingError(f"{name} must be one of {ERROR_STATUSES}, got {value!r}")
@@ -189,7 +270,7 @@ def _certificates(name: str, value: Any) -> dict[str, str]:
     return checked
 
 
-def _record_limit(name: str, value: Any) -> int:
+def _at_least_one(name: str, value: Any) -> int:
     if _integer(name, value) < 1:
         raise SettingError(f"{name} must be >= 1, got {value!r}")
     return cast("int", value)
@@ -199,6 +280,15 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "latency_ms": _non_negative,
     "quota_per_s": _optional(_positive),
     "quota_burst": _optional(_burst),
+    "quota_model": _quota_model,
+    "quota_window_s": _positive,
+    "app_quota_per_s": _optional(_positive),
+    "app_quota_burst": _optional(_burst),
+    "app_quota_model": _quota_model,
+    "app_quota_window_s": _positive,
+    "quotas": _quota_rules,
+    "resource_unit_cost": _at_least_one,
+    "throttle_header": _flag,
     "retry_after": _retry_after,
     "error_rate": _fraction,
     "error_status": _error_status,
@@ -210,6 +300,6 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "clients": _optional(_secrets),
     "client_certificates": _optional(_certificates),
     "known_tenants": _optional(_tokens),
-    "record_limit": _record_limit,
+    "record_limit": _at_least_one,
     "seed": _optional(_integer),
 }

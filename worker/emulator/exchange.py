@@ -1,7 +1,7 @@
 """One PATCH evaluated the way Graph would: the code path shared by single requests and `$batch` items.
 
 `evaluate` runs these checks in order, and the first that fails answers:
-known route (404) → method (405) → tenant quota (429) → injected 5xx → body size (413) → JSON body (400) →
+known route (404) → method (405) → quota rules (429) → injected 5xx → body size (413) → JSON body (400) →
 resource validation (400) → 200 with the object echoed. Authentication, latency and dropped connections
 belong to the HTTP request (a single PATCH or a whole `$batch`), not to this function.
 """
@@ -35,6 +35,8 @@ PATCH = "PATCH"
 # plain str header names: these also become JSON keys in `$batch` item headers
 RETRY_AFTER = "Retry-After"
 THROTTLE_PERCENTAGE = "x-ms-throttle-limit-percentage"
+# the resource units a request cost against the quota; Graph sends it on answers that count
+RESOURCE_UNIT = "x-ms-resource-unit"
 _WWW_AUTHENTICATE = 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'
 BAD_JSON = (
     "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
@@ -196,13 +198,14 @@ def with_retry_after(headers: dict[str, str], state: EmulatorState, wait: float)
 
 
 def _check_quota(exchange: Exchange, state: EmulatorState) -> Answer | None:
-    wait = state.buckets.try_acquire(exchange.tenant)
+    wait = state.quotas.try_acquire(exchange.tenant)
     if wait is None:
         return None
     message = (
         f"Too many requests from Identifier:{exchange.tenant} under category:throttle.emulator. Please try again later."
     )
-    return error_answer(429, message, with_retry_after(exchange.headers, state, wait))
+    headers = {**exchange.headers, RESOURCE_UNIT: str(state.config.resource_unit_cost)}
+    return error_answer(429, message, with_retry_after(headers, state, wait))
 
 
 def injected_fault(rate: float, state: EmulatorState, headers: dict[str, str], what: str) -> Answer | None:
@@ -222,11 +225,12 @@ def _invalid(exchange: Exchange, errors: list[FieldError]) -> Answer:
 
 
 def _echo(exchange: Exchange, state: EmulatorState, body: Any) -> Answer:
-    headers = exchange.headers
-    usage = state.buckets.usage(exchange.tenant)
+    config = state.config
+    headers = {**exchange.headers, RESOURCE_UNIT: str(config.resource_unit_cost)}
+    usage = state.quotas.usage(exchange.tenant) if config.throttle_header else 0.0
     if usage > THROTTLE_WARNING:
-        # Graph's documented form: the share of the limit used, from 0.8 up
-        headers = {**headers, THROTTLE_PERCENTAGE: f"{usage:.3f}"}
+        # Graph's documented form: the share of the limit used (of the most-used rule), from 0.8 up
+        headers[THROTTLE_PERCENTAGE] = f"{usage:.3f}"
     return Answer(200, headers, _stored_object(exchange, body))
 
 

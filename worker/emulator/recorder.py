@@ -72,6 +72,7 @@ class Recorder:
         self._records: deque[RecordedRequest] = deque()
         self._by_status: Counter[int] = Counter()
         self._by_tenant: Counter[str] = Counter()
+        self._by_tenant_status: Counter[tuple[str, int]] = Counter()
         self._succeeded_ids: set[str] = set()
         self._duplicate_successes = 0
         self._batches: Counter[int] = Counter()
@@ -85,6 +86,7 @@ class Recorder:
         self._records.clear()
         self._by_status.clear()
         self._by_tenant.clear()
+        self._by_tenant_status.clear()
         self._succeeded_ids.clear()
         self._duplicate_successes = 0
         self._batches.clear()
@@ -110,6 +112,7 @@ class Recorder:
             records.popleft()
         self._by_status[request.status] += 1
         self._by_tenant[request.tenant] += 1
+        self._by_tenant_status[request.tenant, request.status] += 1
         if request.batch_id is not None:
             self._batch_items += 1
         if request.status == 200 and request.client_request_id is not None:
@@ -144,11 +147,17 @@ class Recorder:
         single PATCH. `batches` counts `$batch` HTTP requests (`batches_by_status` by envelope status, 0 for
         a dropped connection) and `batch_items` the recorded PATCHes that came inside one. `token_requests`
         counts requests to the token endpoint per tenant (they are not PATCHes: not in `total`).
+        `by_tenant_status` splits `by_tenant` by status (e.g. {"a": {"200": 5, "429": 1}}); when each
+        answer was given is in `/_emulator/requests` (`time`, `time.monotonic()` of the emulator).
         """
+        by_tenant_status: dict[str, dict[str, int]] = {}
+        for (tenant, status), count in sorted(self._by_tenant_status.items()):
+            by_tenant_status.setdefault(tenant, {})[str(status)] = count
         return {
             "total": self._by_status.total(),
             "by_status": {str(status): count for status, count in sorted(self._by_status.items())},
             "by_tenant": dict(sorted(self._by_tenant.items())),
+            "by_tenant_status": by_tenant_status,
             "throttled": self._by_status[429],
             "dropped": self._by_status[DROPPED],
             "in_flight": self._in_flight,

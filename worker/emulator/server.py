@@ -61,7 +61,7 @@ class RunningEmulator:
         return self.state.recorder.stats()
 
     def reset(self) -> None:
-        """Clear records, counters and quota buckets (same as `POST /_emulator/reset`)."""
+        """Clear records, counters and quota counters (same as `POST /_emulator/reset`)."""
         self.state.reset()
 
     async def close(self) -> None:

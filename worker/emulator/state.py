@@ -1,4 +1,4 @@
-"""Everything one emulator instance keeps between requests: config, quota buckets, recorder, fault dice."""
+"""Everything one emulator instance keeps between requests: config, quota counters, recorder, fault dice."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from worker.emulator.config import EmulatorConfig
-from worker.emulator.quota import TenantBuckets
+from worker.emulator.config import QUOTA_KNOBS, EmulatorConfig
+from worker.emulator.quota import Quotas
 from worker.emulator.recorder import Recorder
 from worker.emulator.retry_after import RetryAfterRenderer
 from worker.emulator.tokens import IssuedTokens
 
-_QUOTA_KNOBS = frozenset({"quota_per_s", "quota_burst"})
+# resource_unit_cost is not among them: it is read on every request, no reset needed
+_QUOTA_KNOBS = frozenset(QUOTA_KNOBS)
 
 
 class EmulatorState:
@@ -22,7 +23,7 @@ class EmulatorState:
 
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
-        self.buckets = TenantBuckets(config)
+        self.quotas = Quotas(config)
         self.recorder = Recorder(config)
         self.retry_after = RetryAfterRenderer()
         # one seeded generator for every fault decision, so a seeded run injects the same faults
@@ -31,19 +32,19 @@ class EmulatorState:
         self.issued = IssuedTokens()
 
     def reset(self) -> None:
-        """Clear records, counters and buckets; reseed the fault dice and restart the Retry-After rotation."""
+        """Clear records, counters and quota counters; reseed the fault dice and restart the Retry-After rotation."""
         self.recorder.clear()
-        self.buckets.clear()
+        self.quotas.clear()
         self.retry_after.restart()
         self.rng.seed(self.config.seed)
 
     def reconfigure(self, changes: Mapping[str, Any]) -> None:
-        """Change knobs at runtime, all or nothing; a new quota gives every tenant a full bucket."""
+        """Change knobs at runtime, all or nothing; a new quota starts every counter afresh."""
         self.config.update(changes)
         if "seed" in changes:
             self.rng.seed(self.config.seed)
         if _QUOTA_KNOBS.intersection(changes):
-            self.buckets.clear()
+            self.quotas.clear()
 
     def roll(self, rate: float) -> bool:
         """True with probability `rate` (no draw at all when the fault is off, keeping seeded runs stable)."""

@@ -15,6 +15,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+LATE_S = 0.002  # a slot due less than this before its grant was a late timer, not a banked slot
+
 
 class Pacer:
     """Hands out send slots `1/rate` apart; `rate=None` means unpaced."""
@@ -82,7 +84,12 @@ class Pacer:
             raise
 
     def _grant(self, slot: float, slots: int) -> None:
-        self._last, self._last_slots = slot, slots
+        # A timer wakes up to a millisecond late: the next slot counts from when this one really went, so
+        # two sends are never closer than the interval (a bucket of one request refuses the one that is).
+        # A banked slot (well in the past: an idle lane's burst) keeps its own time.
+        now = self._clock()
+        self._last = slot if slot < now - LATE_S else max(slot, now)
+        self._last_slots = slots
 
     def _release(self) -> None:
         """The timer: grant every waiter whose slot is due, then wait for the next."""

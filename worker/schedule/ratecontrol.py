@@ -48,7 +48,7 @@ class Tuning:
     ramp: float = 1.0  # growth per step below a provisional estimate
     probe: float = 0.002  # growth per step once measured, at least
     close_gap: float = 0.3  # ... or this share of the way back to the pace last refused
-    accelerate_s: float = 5.0  # ... and twice as fast for every this many seconds without a refusal
+    accelerate_s: float = 2.0  # ... and twice as fast for every this many seconds without a refusal
     accelerate_requests: float = 50.0  # ... or this many requests at the current pace, if longer
     step_s: float = 1.0  # growth cadence
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
