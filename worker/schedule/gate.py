@@ -56,7 +56,7 @@ class ThrottleGate:
         if probe_after is not None and not self.probing:
             planned = now + probe_after
             if self._probe_at is None or planned < self._probe_at:
-                self.probe_interval = probe_after - max(0.0, seconds - 1.0)
+                self.probe_interval = probe_after
                 self._probe_at = planned
         if self._probe_at is not None and self._probe_at >= self._open_at:
             self._probe_at = None

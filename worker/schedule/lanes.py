@@ -156,7 +156,8 @@ class Lane:
             return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
             if await self.gate.wait():
-                return True  # the probe skips the pacer: the pause holds it
+                self.pacer.note_sent(slots)  # the probe skips the pacer's queue (the pause holds it), not its spacing
+                return True
             if learner is not None:
                 learner.settle_due()
             await self.pacer.acquire(slots)
@@ -190,16 +191,17 @@ class Lane:
             )
 
     def _probe_after(self, retry_after: float | None, pause: float, probe: bool) -> float | None:
-        """When one request may try before a coarse pause ends (a whole number of seconds, or none given).
+        """When one request may try before a coarse pause ends: `Retry-After: 1` (or none at all).
 
-        `Retry-After: n` in whole seconds is a wait in (n - 1, n]: a probe goes within the last second, a
-        few send intervals of the lane's rate into it (the doubled interval after a refused probe).
+        A whole-second `Retry-After: 1` is a wait anywhere in (0, 1] (a token bucket refilling in 5 ms says
+        it too): one request tries a few send intervals of the lane's rate into it, then at twice that
+        interval, and so on. A longer whole-second wait n is in (n - 1, n]: probing would buy less than a
+        second at the cost of refusals, so it is kept.
         """
-        if not _coarse(retry_after):
-            return None  # a fractional Retry-After is precise: wait exactly that
+        if not _coarse(retry_after) or pause > 1.0:
+            return None
         rate = self.pacer.rate
-        interval = 2 * self.gate.probe_interval if probe else max(PROBE_MIN_S, 2.0 / rate if rate else PROBE_UNPACED_S)
-        return max(0.0, pause - 1.0) + interval
+        return 2 * self.gate.probe_interval if probe else max(PROBE_MIN_S, 2.0 / rate if rate else PROBE_UNPACED_S)
 
     def stats(self) -> dict[str, Any]:
         """Per-lane figures for the run summary."""

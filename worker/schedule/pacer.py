@@ -61,6 +61,11 @@ class Pacer:
         self._hold = 0.0
         self._reschedule()
 
+    def note_sent(self, slots: int = 1) -> None:
+        """A send that did not wait for a slot (a throttled lane's probe) still takes one: the next waits."""
+        self._grant(self._clock(), slots)
+        self._reschedule()
+
     async def acquire(self, slots: int = 1) -> None:
         """Wait for this caller's slot(s). A $batch of n items takes n: Graph counts every item."""
         if self._rate is None:

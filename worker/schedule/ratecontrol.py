@@ -22,8 +22,8 @@ client asks for more than the quota, what gets through is the quota. So the cont
   until a refusal comes while paced. Then it closes part of the gap to just under the pace refused, and
   beyond that probes slowly, faster the longer nothing is refused (the quota may have grown, or other
   lanes freed their share of an app-wide limit). `x-ms-throttle-limit-percentage` (Graph: past 80 % of
-  the quota) stops that growth, and slows down while it rises; it cannot hold a ramp: a bucket of a few
-  requests reads "past 80 %" after every one of them, at any rate.
+  the quota) slows the lane down a little each time it rises; a steady hint holds nothing: a bucket of a
+  few requests reads "past 80 %" after every one of them, at any rate.
 - A configured ceiling (`tenants.<t>.rate`) caps everything; an exact rate (`--rate`) is never learned.
 """
 
@@ -129,7 +129,7 @@ class LaneController:
             self._step(now)
         elif rising:
             self._change(rate * 0.97, now)
-        elif hint < HINT_THRESHOLD:
+        else:  # a steady hint holds nothing: a bucket of one request reads 100 % after every request
             self._set(rate * (1.0 + self._growth(rate)))
 
     def _step(self, now: float) -> None:

@@ -17,13 +17,16 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Protocol
 
 import structlog
 from aiohttp import web
 
 from worker.app import credentials, lane_limits, sending_stack
+from worker.errors import OutputError
 from worker.pipeline import Execute
+from worker.record.learned import load_learned, save_learned
 from worker.record.metrics import ServiceMetrics, metered_sender
 from worker.schedule.lanes import LaneSet
 from worker.send.auth import verify_credentials
@@ -93,7 +96,9 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
     try:
         await verify_credentials(tokens)
         metrics = ServiceMetrics()
-        lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+        # each lane starts where the last service run left it (the store's lanes.json), and leaves its own
+        state_dir = settings.service.state_dir
+        lanes = LaneSet(lane_limits(settings, load_learned(state_dir)), app_rate=settings.run.app_rate or None)
         metrics.watch_lanes(lanes)
         guard = SystemicGuard(effective_base_url(settings), halt_all=False)
         async with (
@@ -109,9 +114,18 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                         yield service
                 finally:
                     await service.drain()
+                    _keep_learned(state_dir, lanes)
     finally:
         await tokens.aclose()
     log.info("service.stopped")
+
+
+def _keep_learned(state_dir: Path, lanes: LaneSet) -> None:
+    """Save the lanes' learned rates for the next start; a failure to is worth a warning, not a failed stop."""
+    try:
+        save_learned(state_dir, lanes.learned())
+    except OutputError as exc:
+        log.warning("service.rates_not_kept", error=str(exc))
 
 
 ModeFactory = Callable[[Execute, SystemicGuard | None], Mode]
