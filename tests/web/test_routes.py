@@ -122,3 +122,11 @@ async def test_a_gzip_upload_as_the_page_sends_it(emulator: RunningEmulator, tmp
             batch_id = (await response.json())["id"]
         final = await wait_for_state(client, batch_id)
         assert (final["total"], final["counts"]["succeeded"]) == (3, 3)
+
+
+def test_the_page_weighs_under_200_kib() -> None:
+    """HTML + JS + CSS, everything the page loads (no CDN, no other request)."""
+    static = Path(__file__).resolve().parents[2] / "worker" / "service" / "web" / "static"
+    weight = sum(path.stat().st_size for path in static.iterdir())
+    assert weight < 200 * 1024
+    assert "http" not in (static / "index.html").read_text().replace("http-equiv", "")
