@@ -33,6 +33,7 @@ from worker.send.http import GraphClient, new_session
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
 from worker.signals import stop_on_signals
+from worker.sources.identity import guarded_reopen
 from worker.sources.jsonl import OVERSIZED, JsonlSource
 from worker.validate import parse_line
 
@@ -131,7 +132,7 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
 
 async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials | None) -> RunSummary:
     ledger = Ledger.open(request.state, request.input, request.results) if request.state else None
-    source = JsonlSource(request.input)
+    source = JsonlSource(request.input, max_decompressed_ratio=settings.run.max_decompressed_ratio)
     summary = RunSummary()
     writer = _results_writer(request, ledger)
     if ledger is not None:
@@ -185,18 +186,20 @@ async def process(
     if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
         parse = _counting(parse, jobs_by_lane)
     sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary, state_dir)
+    workers_per_lane = settings.run.concurrency * settings.run.batch_size
     async with sending as (executor, halts):
         pipeline = Pipeline(
             source=source,
             parse=parse,
             execute=executor,
             recorder=recorder,
-            workers_per_lane=settings.run.concurrency * settings.run.batch_size,
+            workers_per_lane=workers_per_lane,
             skip=skip,
             grace_s=settings.run.grace_s,
             stop=stop,
-            reread=source.reopen if source.rereadable else None,
+            reread=guarded_reopen(source) if source.rereadable else None,
             hold=None if halts is None else halts.hold,
+            max_workers=max(4 * settings.graph.max_connections, 2 * workers_per_lane),
         )
         await pipeline.run()
     summary.stopped_by = None if halts is None else halts.cause

@@ -1,8 +1,12 @@
 """Wires the stages: source -> parse + validate -> schedule + send -> record.
 
-Each lane (tenant) gets a bounded queue and a fixed pool of workers, made when its first job arrives:
-one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled
-tenant occupy every worker. Rejected lines go straight to the recorder.
+Each lane (tenant) gets a bounded queue and up to `workers_per_lane` workers: one task per line would
+cost hundreds of MB on big inputs, and one shared pool would let a throttled tenant occupy every worker.
+Workers are started as jobs are queued and exit when their lane's queue is empty, and an empty lane's
+queue is dropped: with thousands of tenants, a lane costs memory only while it has work (5,000 tenants
+with a full pool each took 418 MB). Past `max_workers` in all, a lane gets no worker beyond its first:
+every lane keeps going, and thousands of tenants do not mean hundreds of thousands of waiting tasks.
+Rejected lines go straight to the recorder.
 
 A slow or paused lane must not hold up the others, and nothing may pile up in memory. When a lane's
 queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIND_AFTER_S`: a lane that
@@ -11,6 +15,12 @@ stays full its lines are only noted in a bitmap (one bit per line) and the reade
 other lane gets its jobs. Once the input is read, it is read again (`reread`) for the noted lines only,
 and those wait for room in their lane. A busy lane frees slots far faster, so a one-tenant run never
 reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
+
+A read error (a truncated gzip, say) ends the reading only: the jobs already queued are still sent and
+recorded, then the error is raised (exit 2), so nothing Graph applied is left without its result line.
+The second reading sends only the very bytes the first one saw: a CRC-32 of each deferred line (4 bytes
+a line) is kept and compared, and `reread` may refuse a file whose identity changed. A changed input
+stops the run with InputError; each deferred line not sent by then gets a `not_sent` failed result.
 
 Stopping (`stop` set, e.g. by SIGTERM): the reader stops, workers take no new job, jobs in flight get
 `grace_s` to finish and be recorded; after that they are cancelled. Jobs never started have no result
@@ -24,12 +34,15 @@ at once, so every line of the input still gets its result.
 from __future__ import annotations
 
 import asyncio
+import zlib
+from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
 
-from worker.jobs import Job, Outcome, Rejected
+from worker.errors import InputError
+from worker.jobs import ErrorInfo, Job, Outcome, Rejected
 from worker.record.ledger import LineBitmap
 from worker.record.recorder import Recorder
 
@@ -42,6 +55,14 @@ Hold = Callable[[Job], Outcome | None]
 LANE_BUFFER = 512
 REFILL = 32
 BEHIND_AFTER_S = 0.2
+
+
+def not_sent_outcome(line: int, error: ErrorInfo) -> Outcome:
+    """The result of a line that was never sent: `failed`, error kind `not_sent` (its job id: the line)."""
+    return Outcome(
+        job_id=str(line), line=line, status="failed", http_status=None, attempts=0,
+        elapsed_ms=0.0, client_request_id=None, error=error,
+    )  # fmt: skip
 
 
 class LineSource(Protocol):
@@ -61,10 +82,12 @@ class LaneQueue(asyncio.Queue[Job]):
     delay the responses the event loop is waiting for.
     """
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, tenant: str) -> None:
         super().__init__(maxsize)
         self.low_water = maxsize - min(REFILL, maxsize)
         self.room = asyncio.Event()
+        self.tenant = tenant
+        self.workers = 0  # running workers of this lane
 
     def get_nowait(self) -> Job:
         """Take a job (`get` ends here too); with `REFILL` slots free, wake the reader if it waits."""
@@ -98,12 +121,14 @@ class Pipeline:
         stop: asyncio.Event | None = None,
         reread: Callable[[], ClosableLineSource] | None = None,
         hold: Hold | None = None,
+        max_workers: int | None = None,
     ) -> None:
         self._source = source
         self._parse = parse
         self._execute = execute
         self._recorder = recorder
         self._workers_per_lane = workers_per_lane
+        self._max_workers = max_workers or 1 << 30
         self._skip = skip
         self._grace_s = grace_s
         self._reread = reread
@@ -116,13 +141,20 @@ class Pipeline:
         self.deferred = 0
         self._behind: set[str] = set()
         self._queues: dict[str, LaneQueue] = {}
-        self._workers: list[asyncio.Task[None]] = []
+        self._workers: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
+        self._deferred_crc = array("I")  # CRC-32 of each deferred line, in line order
+        self._last_deferred = 0
+        self._resent = 0  # deferred lines queued by the second reading
 
     async def run(self) -> None:
         """Process the source (or until `stop`); return when every started job is recorded or abandoned."""
         try:
-            await self._feed()
+            try:
+                await self._feed()
+            except InputError as exc:  # the reading ends; what was queued is still sent and recorded
+                if self._failure is None:
+                    self._failure = exc
             await self._finish()
         finally:
             for worker in self._workers:
@@ -134,26 +166,44 @@ class Pipeline:
     def _queue(self, tenant: str) -> LaneQueue:
         queue = self._queues.get(tenant)
         if queue is None:
-            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane))
-            self._workers.extend(asyncio.create_task(self._work(queue)) for _ in range(self._workers_per_lane))
+            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane), tenant)
         return queue
+
+    def _enqueue(self, queue: LaneQueue, job: Job) -> None:
+        """Queue a job (the queue has room); start one more worker for its lane while under the lane's pool
+        size and `max_workers` in all (a lane's first worker always starts)."""
+        queue.put_nowait(job)
+        if queue.workers < self._workers_per_lane and (not queue.workers or len(self._workers) < self._max_workers):
+            queue.workers += 1
+            worker = asyncio.create_task(self._work(queue))
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
 
     async def _feed(self) -> None:
         deferred = LineBitmap() if self._reread is not None and self._execute is not None else None
+        try:
+            if await self._read_first(deferred) and self.deferred and self._reread is not None and deferred:
+                await self._feed_deferred(self._reread, deferred)
+        except InputError as exc:  # deferred lines that will never be sent get their result now
+            if deferred is not None and self.deferred:
+                self._not_sent(deferred, f"not sent: {exc}")
+            raise
+
+    async def _read_first(self, deferred: LineBitmap | None) -> bool:
+        """The first reading: every line queued, rejected, skipped or deferred; False on stop."""
         async for line_no, raw in self._source.lines():
             if self.stop.is_set():
-                return
+                return False
             job = self._job_of(line_no, raw)
             if job is None or self._execute is None:
                 continue
             if deferred is None:
                 queued = await self._put(self._queue(job.tenant), job)
             else:
-                queued = await self._put_or_defer(job, deferred)
+                queued = await self._put_or_defer(job, raw, deferred)
             if not queued:
-                return
-        if self.deferred and self._reread is not None and deferred is not None:
-            await self._feed_deferred(self._reread(), deferred)
+                return False
+        return True
 
     def _job_of(self, line_no: int, raw: bytes) -> Job | None:
         """The line's job; None for a line done before (resume), a blank line or a rejected one (recorded)."""
@@ -169,12 +219,12 @@ class Pipeline:
         self.valid_jobs += 1
         return parsed
 
-    async def _put_or_defer(self, job: Job, deferred: LineBitmap) -> bool:
+    async def _put_or_defer(self, job: Job, raw: bytes, deferred: LineBitmap) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
         queue, tenant = self._queue(job.tenant), job.tenant
         if not queue.full():
             self._behind.discard(tenant)  # caught up
-            queue.put_nowait(job)
+            self._enqueue(queue, job)
             return True
         if tenant not in self._behind and await self._put(queue, job, patience=BEHIND_AFTER_S):
             return True
@@ -184,11 +234,14 @@ class Pipeline:
             self._behind.add(tenant)
             log.info("lane.behind", lane=tenant, hint="reading on for the other lanes; its lines are read again later")
         deferred.add(job.line)
+        self._deferred_crc.append(zlib.crc32(raw))
         self.deferred += 1
+        self._last_deferred = job.line
         return True
 
-    async def _feed_deferred(self, source: ClosableLineSource, deferred: LineBitmap) -> None:
-        """The second reading: only the lines left for a full lane, each waiting for room in it."""
+    async def _feed_deferred(self, reread: Callable[[], ClosableLineSource], deferred: LineBitmap) -> None:
+        """Only the lines left for a full lane, each waiting for room in it, each the same bytes as before."""
+        source = reread()
         log.info("run.reading_deferred", lines=self.deferred)
         try:
             async for line_no, raw in source.lines():
@@ -196,11 +249,24 @@ class Pipeline:
                     return
                 if line_no not in deferred:
                     continue
+                if zlib.crc32(raw) != self._deferred_crc[self._resent]:
+                    raise InputError(f"the input changed during the run: line {line_no} is not what it was")
                 parsed = self._parse(raw, line_no)  # valid the first time: the same bytes are valid again
                 if isinstance(parsed, Job) and not await self._put(self._queue(parsed.tenant), parsed):
                     return
+                self._resent += 1
         finally:
             source.close()
+        if self._resent < self.deferred:
+            raise InputError(f"the input changed during the run: it ends before line {self._last_deferred}")
+
+    def _not_sent(self, deferred: LineBitmap, message: str) -> None:
+        """A `not_sent` failed result for each deferred line not queued again (they come in line order)."""
+        error = ErrorInfo(kind="not_sent", message=message)
+        lines = (n for n in range(1, self._last_deferred + 1) if n in deferred)
+        for index, line in enumerate(lines):
+            if index >= self._resent:
+                self._recorder.record(not_sent_outcome(line, error))
 
     async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:
         """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
@@ -216,7 +282,7 @@ class Pipeline:
                 stopped.cancel()
             if self.stop.is_set() or queue.full():
                 return False
-        queue.put_nowait(job)
+        self._enqueue(queue, job)
         return True
 
     async def _finish(self) -> None:
@@ -235,25 +301,34 @@ class Pipeline:
             joined.cancel()
 
     async def _work(self, queue: LaneQueue) -> None:
+        """Run the lane's jobs until its queue is empty; the last worker out drops the empty queue."""
         execute = self._execute
         assert execute is not None  # workers exist only when sending
-        while True:
-            job = await queue.get()
-            try:
-                if self.stop.is_set():
-                    continue  # not sent: no result line, so a resumed run sends it
-                if self._hold is not None and (held := self._hold(job)) is not None:
-                    self._recorder.record(held)  # not sent: its lane is halted
-                    continue
-                self.in_flight += 1
+        try:
+            while not queue.empty():
+                job = queue.get_nowait()
                 try:
-                    outcome = await execute(job)
+                    if not self.stop.is_set():  # once stopped: not sent, no result line, a resumed run sends it
+                        await self._run_job(execute, job)
                 finally:
-                    self.in_flight -= 1
-                self._recorder.record(outcome)
-            except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
-                if self._failure is None:
-                    self._failure = exc
-                self.stop.set()
+                    queue.task_done()
+        finally:
+            queue.workers -= 1
+            if not queue.workers and queue.empty() and self._queues.get(queue.tenant) is queue:
+                del self._queues[queue.tenant]
+
+    async def _run_job(self, execute: Execute, job: Job) -> None:
+        try:
+            if self._hold is not None and (held := self._hold(job)) is not None:
+                self._recorder.record(held)  # not sent: its lane is halted
+                return
+            self.in_flight += 1
+            try:
+                outcome = await execute(job)
             finally:
-                queue.task_done()
+                self.in_flight -= 1
+            self._recorder.record(outcome)
+        except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
+            if self._failure is None:
+                self._failure = exc
+            self.stop.set()

@@ -66,6 +66,7 @@ class RunSettings(_Section):
     results: str | None = None
     grace_s: float = Field(default=25.0, ge=0)
     event_loop: EventLoopChoice = "auto"
+    max_decompressed_ratio: float = Field(default=500.0, ge=0)
 
 
 class RetrySettings(_Section):
@@ -99,6 +100,11 @@ class ServiceSettings(_Section):
     max_parallel_batches: int = Field(default=1, ge=1, le=64)
     queue: str | None = None
     retention_s: float = Field(default=7 * 24 * 3600.0, ge=0)
+    header_timeout_s: float = Field(default=15.0, gt=0)
+    body_timeout_s: float = Field(default=60.0, gt=0)
+    max_connections: int = Field(default=256, ge=1, le=100_000)
+    metrics_public: bool = False
+    lane_idle_s: float = Field(default=600.0, gt=0)
 
     @field_validator("queue")
     @classmethod

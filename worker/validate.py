@@ -111,7 +111,8 @@ def _from_envelope(data: dict[str, Any], line_no: int, default_tenant: str, erro
     if errors:
         return _rejected(job_id, line_no, "validation", None, errors)
     try:
-        body_bytes = orjson.dumps(body)
+        # a right-sized copy: orjson's bytes keep a 4 KiB buffer, 400 MB per 100,000 queued jobs
+        body_bytes = bytes(memoryview(orjson.dumps(body)))
     except orjson.JSONEncodeError:
         error = FieldError(loc="body", message="body nests too deeply to be sent", type="too_deep")
         return _rejected(job_id, line_no, "validation", None, [error])

@@ -252,7 +252,7 @@ async def test_health_readiness_and_metrics(emulator: RunningEmulator, tmp_path:
             assert response.status == 200
         created = await upload(client, EXAMPLES.read_bytes())
         await wait_for_state(client, created["id"])
-        async with client.get("/metrics") as response:
+        async with client.get("/metrics", headers=AUTH) as response:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")
             text = await response.text()
@@ -276,7 +276,7 @@ async def test_throttling_is_counted_per_lane(emulator: RunningEmulator, tmp_pat
     async with started(service_settings(emulator.base_url, tmp_path / "state")) as (_, client):
         created = await upload(client, numbered(4))
         done = await wait_for_state(client, created["id"])
-        async with client.get("/metrics") as response:
+        async with client.get("/metrics", headers=AUTH) as response:
             text = await response.text()
     assert done["state"] == "succeeded"
     samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("patch_worker_"))

@@ -52,7 +52,7 @@ async def test_a_batch_runs_through_redis_and_any_replica_answers(
         rows = await results(second, created["id"])
         async with second.get("/v1/batches", headers=AUTH) as response:
             listed = await response.json()
-        async with second.get("/metrics") as response:
+        async with second.get("/metrics", headers=AUTH) as response:
             metrics = await response.text()
     assert done["state"] == "failed"
     assert done["counts"] == {"succeeded": 5, "failed": 0, "rejected": 10}

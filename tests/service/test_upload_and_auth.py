@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
@@ -14,27 +15,35 @@ from worker.service.batches import Batch, now
 from worker.service.store import BatchStore
 from worker.service.upload import LineCounter
 from worker.settings import ServiceSettings
+from worker.sources.jsonl import JsonlSource
+
+MAX_LINE = 30
 
 
-def reference_count(body: bytes) -> int:
-    """What the JSONL source + parser give a result: non-blank lines."""
-    return sum(1 for line in body.split(b"\n") if line.strip())
+async def reference_count(body: bytes, path: Path) -> int:
+    """The lines the JSONL source yields (each gets a result): non-blank ones, and every oversized one."""
+    await asyncio.to_thread(path.write_bytes, body)
+    source = JsonlSource(str(path), max_line_bytes=MAX_LINE)
+    try:
+        return sum([1 async for _ in source.lines()])
+    finally:
+        source.close()
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_line_counter_matches_the_source_whatever_the_chunking(seed: int) -> None:
+async def test_line_counter_matches_the_source_whatever_the_chunking(seed: int, tmp_path: Path) -> None:
     rng = random.Random(seed)
-    pieces = [b"{}", b"", b"  ", b"\t", b'{"a": 1}', b"x" * 50]
+    pieces = [b"{}", b"", b"  ", b"\t", b'{"a": 1}', b"x" * 50, b" " * 40, b"\t" * 31]
     body = b"\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
     if rng.random() < 0.5:
         body += b"\n"
-    counter = LineCounter()
+    counter = LineCounter(MAX_LINE)
     position = 0
     while position < len(body):
         step = rng.randint(1, 7)
         counter.feed(body[position : position + step])
         position += step
-    assert counter.finish() == reference_count(body)
+    assert counter.finish() == await reference_count(body, tmp_path / "in.jsonl")
 
 
 def test_api_key_from_settings_file_or_refusal(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import structlog
@@ -223,7 +223,7 @@ class Lane:
 
 
 class LaneSet:
-    """Lanes by tenant, made on first use."""
+    """Lanes by tenant, made on first use; a long-lived process drops idle ones (`release_idle`)."""
 
     def __init__(
         self,
@@ -235,13 +235,39 @@ class LaneSet:
         self._clock = clock
         self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate, clock=clock)
         self.lanes: dict[str, Lane] = {}
+        self._used: dict[str, float] = {}  # when each lane was last asked for
+        self._remembered: dict[str, float] = {}  # learned rates of released lanes
 
     def lane(self, tenant: str) -> Lane:
         """The lane of a tenant."""
         lane = self.lanes.get(tenant)
         if lane is None:
-            lane = self.lanes[tenant] = Lane(tenant, self._limits(tenant), self._app_pacer, self._clock)
+            limits = self._limits(tenant)
+            remembered = self._remembered.pop(tenant, None)
+            if remembered is not None and limits.rate is None and limits.learned is None:
+                limits = replace(limits, learned=remembered)  # a released lane starts where it ended
+            lane = self.lanes[tenant] = Lane(tenant, limits, self._app_pacer, self._clock)
+        self._used[tenant] = self._clock()
         return lane
+
+    def release_idle(self, idle_s: float) -> int:
+        """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
+
+        The service meets thousands of tenants over its life: without this each one's lane would be kept
+        forever. A released tenant's learned rate is kept (a float), and its next lane starts from it.
+        """
+        cutoff = self._clock() - idle_s
+        idle = [
+            name
+            for name, lane in self.lanes.items()
+            if self._used.get(name, 0.0) < cutoff and not lane.limit.in_flight and lane.gate.is_open()
+        ]
+        for name in idle:
+            lane = self.lanes.pop(name)
+            self._used.pop(name, None)
+            if lane.learner is not None and lane.pacer.rate is not None:
+                self._remembered[name] = lane.pacer.rate  # a float a tenant: what it learned is kept
+        return len(idle)
 
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
@@ -249,11 +275,13 @@ class LaneSet:
 
     def learned(self) -> dict[str, dict[str, float | None]]:
         """The rate each learning lane ended with (and the quota it measured), to start from next time."""
-        return {
-            name: {"rate": lane.pacer.rate, "measured": lane.learner.measured}
+        kept: dict[str, dict[str, float | None]] = {name: {"rate": rate} for name, rate in self._remembered.items()}
+        kept.update(
+            (name, {"rate": lane.pacer.rate, "measured": lane.learner.measured})
             for name, lane in self.lanes.items()
             if lane.learner is not None and lane.pacer.rate is not None
-        }
+        )
+        return kept
 
 
 class LaneSender:

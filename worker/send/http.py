@@ -84,8 +84,17 @@ class GraphClient:
         self._base_url = base_url.rstrip("/")
         self._credentials = credentials
         self._limits = limits or BodyLimits()
+        connector = session.connector
+        # attempts past the pool's size wait here, as a suspended coroutine, instead of as a prepared request
+        # in the pool's queue (~10 KB each: thousands of tenants put thousands of attempts in flight)
+        self._slots = asyncio.Semaphore(connector.limit if connector is not None and connector.limit else 100)
 
     async def patch(self, job: Job) -> Answer:
+        """One attempt, once a connection of the pool is free."""
+        async with self._slots:
+            return await self._attempt(job)
+
+    async def _attempt(self, job: Job) -> Answer:
         """One attempt; a 401 gets one token refresh and one more try inside the same attempt."""
         tokens = self._credentials.for_tenant(job.tenant)
         if tokens is None:

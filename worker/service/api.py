@@ -11,13 +11,17 @@
     GET    /metrics                    Prometheus text format           200
     GET    /                           the web page; its routes are in `worker.service.web`
 
-Every /v1 route needs `Authorization: Bearer <service API key>`. Every error is
-`{"error": {"code", "message"}}` with its status: 400, 401, 404, 405, 409, 413, 415, 503.
+Every /v1 route and /metrics need `Authorization: Bearer <service API key>` (with `service.metrics_public`,
+/metrics also answers without the key, every tenant's lane label then replaced by a keyed hash). Every
+error is `{"error": {"code", "message"}}` with its status: 400, 401, 404, 405, 408, 409, 413, 415, 503.
 A malformed JSONL line is not an upload error: it becomes that line's `rejected` result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,14 +42,17 @@ from worker.service.batches import (
     links,
     new_batch_id,
 )
-from worker.service.upload import JSONL_TYPES, UploadTooLargeError, receive
+from worker.service.upload import JSONL_TYPES, UploadStalledError, UploadTooLargeError, receive
+from worker.settings import ServiceSettings
 
 log = structlog.get_logger("worker.service.api")
 
 BATCHES = web.AppKey("batches", Batches)
 METRICS = web.AppKey("metrics", ServiceMetrics)
 API_KEY = web.AppKey("api_key", bytes)
-MAX_UPLOAD = web.AppKey("max_upload", int)
+SERVICE = web.AppKey("service", ServiceSettings)
+HASH_LANES = web.RequestKey("hash_lanes", bool)  # /metrics answered without the key: no tenant name
+LANE_LABEL = re.compile(rb'lane="((?:[^"\\\n]|\\.)*)"')
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -93,19 +100,22 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
 
 @web.middleware
 async def require_api_key(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every /v1 route needs the bearer API key; nothing else runs without it."""
-    if request.path.startswith("/v1") and not bearer_matches(
+    """Every /v1 route and /metrics need the bearer API key; nothing else runs without it."""
+    if not request.path.startswith(("/v1", "/metrics")) or bearer_matches(
         request.headers.get("Authorization"), request.app[API_KEY]
     ):
-        return error_response(
-            401, "unauthorized", "missing or wrong API key: send 'Authorization: Bearer <key>'",
-            headers={"WWW-Authenticate": 'Bearer realm="patch-worker"'},
-        )  # fmt: skip
-    return await handler(request)
+        return await handler(request)
+    if request.path == "/metrics" and request.app[SERVICE].metrics_public:
+        request[HASH_LANES] = True
+        return await handler(request)
+    return error_response(
+        401, "unauthorized", "missing or wrong API key: send 'Authorization: Bearer <key>'",
+        headers={"WWW-Authenticate": 'Bearer realm="patch-worker"'},
+    )  # fmt: skip
 
 
 def create_app(
-    batches: Batches, metrics: ServiceMetrics, api_key: bytes, max_upload_bytes: int, lanes: LaneSet | None = None
+    batches: Batches, metrics: ServiceMetrics, api_key: bytes, service: ServiceSettings, lanes: LaneSet | None = None
 ) -> web.Application:
     """The service's aiohttp application (with its web page, `worker.service.web`)."""
     from worker.service.web import add_web  # the page's routes use this module's helpers
@@ -114,7 +124,7 @@ def create_app(
     app[BATCHES] = batches
     app[METRICS] = metrics
     app[API_KEY] = api_key
-    app[MAX_UPLOAD] = max_upload_bytes
+    app[SERVICE] = service
     app.router.add_post("/v1/batches", submit)
     app.router.add_get("/v1/batches", list_batches)
     app.router.add_get("/v1/batches/{id}", show)
@@ -141,11 +151,15 @@ async def submit(request: web.Request) -> web.Response:
     if name is not None and (len(name) > MAX_NAME or not name.isprintable()):
         raise ApiError(400, "bad_request", f"name must be printable and at most {MAX_NAME} characters")
     batch_id = new_batch_id()
-    limit = request.app[MAX_UPLOAD]
+    service = request.app[SERVICE]
+    limit = service.max_upload_bytes
     try:
-        upload = await receive(request, batches.upload_dir / f"{batch_id}.part", limit)
+        upload = await receive(request, batches.upload_dir / f"{batch_id}.part", limit, service.body_timeout_s)
     except UploadTooLargeError:
         raise ApiError(413, "payload_too_large", f"the body is larger than {limit} bytes") from None
+    except UploadStalledError:
+        message = f"the body sent nothing for {service.body_timeout_s:g} s (service.body_timeout_s)"
+        raise ApiError(408, "request_timeout", message) from None
     if upload.lines == 0:
         upload.path.unlink(missing_ok=True)
         raise ApiError(400, "empty_batch", "the body has no JSONL line")
@@ -220,4 +234,18 @@ async def metrics_text(request: web.Request) -> web.Response:
     """Prometheus metrics."""
     metrics = request.app[METRICS]
     metrics.set_batches(await request.app[BATCHES].count_by_state())
-    return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+    body = metrics.render()
+    if request.get(HASH_LANES):
+        body = hash_lanes(body, request.app[API_KEY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def hash_lanes(text: bytes, key: bytes) -> bytes:
+    """Every `lane="NAME"` label as `lane="t-HASH"`: keyed (the API key), so a list of tenant names cannot be
+    hashed to find which ones this service serves, yet stable across scrapes and replicas."""
+
+    def hashed(match: re.Match[bytes]) -> bytes:
+        digest = hmac.new(key, match.group(1), hashlib.sha256).hexdigest()[:16]
+        return b'lane="t-' + digest.encode() + b'"'
+
+    return LANE_LABEL.sub(hashed, text)

@@ -39,4 +39,5 @@ def bearer_matches(header: str | None, key: bytes) -> bool:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(token.strip().encode(), key)
+    # a header may carry any bytes (aiohttp keeps undecodable ones as surrogates): never let them raise
+    return hmac.compare_digest(token.strip().encode("utf-8", "replace"), key)

@@ -37,6 +37,7 @@ from worker.service.api import create_app
 from worker.service.auth import load_api_key
 from worker.service.batches import Batches, StoreUnavailableError
 from worker.service.embedded import EmbeddedBatches
+from worker.service.guard import listen
 from worker.service.store import BatchStore
 from worker.settings import Settings
 from worker.signals import stop_on_signals
@@ -110,7 +111,10 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
                 try:
-                    async with _pruning(mode, settings.service.retention_s):
+                    async with (
+                        _pruning(mode, settings.service.retention_s),
+                        _releasing_lanes(lanes, settings.service.lane_idle_s),
+                    ):
                         yield service
                 finally:
                     await service.drain()
@@ -158,17 +162,42 @@ async def _site(
     settings: Settings, mode: Mode, metrics: ServiceMetrics, api_key: bytes, lanes: LaneSet
 ) -> AsyncIterator[str]:
     service = settings.service
-    app = create_app(mode, metrics, api_key, service.max_upload_bytes, lanes)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False)
+    app = create_app(mode, metrics, api_key, service, lanes)
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False,
+        keepalive_timeout=service.header_timeout_s,  # also bounds the wait for a request's headers: see guard
+    )  # fmt: skip
     await runner.setup()
     try:
-        await web.TCPSite(runner, service.host, service.port).start()
-        port = runner.addresses[0][1]
-        host = f"[{service.host}]" if ":" in service.host else service.host
-        log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
-        yield f"http://{host}:{port}"
+        server = await listen(runner, service.host, service.port, service.max_connections)
+        try:
+            port = server.sockets[0].getsockname()[1]
+            host = f"[{service.host}]" if ":" in service.host else service.host
+            log.info("service.started", host=service.host, port=port, mode="redis" if service.queue else "embedded")
+            yield f"http://{host}:{port}"
+        finally:
+            server.close()
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def _releasing_lanes(lanes: LaneSet, idle_s: float) -> AsyncIterator[None]:
+    """Drop the lanes of tenants idle for `idle_s` (checked every `idle_s / 2`), so the service does not keep
+    a lane for every tenant it ever met (a 3,000-tenant batch kept 200 MB before)."""
+
+    async def release_forever() -> None:
+        while True:
+            await asyncio.sleep(idle_s / 2)
+            if released := lanes.release_idle(idle_s):
+                log.info("service.lanes_released", lanes=released, kept=len(lanes.lanes))
+
+    task = asyncio.create_task(release_forever(), name="release-lanes")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager

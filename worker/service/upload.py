@@ -17,6 +17,7 @@ from typing import BinaryIO
 from aiohttp import web
 
 from worker.service.batches import Upload
+from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES
 
 CHUNK = 256 * 1024
 #: Media types a JSONL body may be sent as (parameters such as charset are ignored).
@@ -27,39 +28,54 @@ class UploadTooLargeError(Exception):
     """The body is larger than the limit."""
 
 
-class LineCounter:
-    """Counts the lines that will get a result: non-blank ones, exactly as the JSONL source splits them."""
+class UploadStalledError(Exception):
+    """The client sent nothing for the body's idle timeout (a slow-body attack or a dead client)."""
 
-    def __init__(self) -> None:
+
+class LineCounter:
+    """Counts the lines that will get a result exactly as the JSONL source splits them: non-blank ones, and
+    any line longer than `max_line_bytes` (rejected as too long even when it is only whitespace)."""
+
+    def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self.lines = 0
-        self._open_line_has_content = False  # the current (unterminated) line has a non-blank byte
+        self._max = max_line_bytes
+        self._open_has_content = False  # the current (unterminated) line has a non-blank byte
+        self._open_length = 0  # bytes of the current line so far
 
     def feed(self, chunk: bytes) -> None:
         """Count the lines completed by `chunk`."""
         pieces = chunk.split(b"\n")
         for piece in pieces[:-1]:  # each ends a line
-            if self._open_line_has_content or piece.strip():
+            if self._counts(piece):
                 self.lines += 1
-            self._open_line_has_content = False
-        if pieces[-1].strip():
-            self._open_line_has_content = True
+            self._open_has_content, self._open_length = False, 0
+        last = pieces[-1]
+        self._open_has_content = self._counts(last)
+        self._open_length += len(last)
+
+    def _counts(self, piece: bytes) -> bool:
+        """Whether the open line, ended (so far) by `piece`, gets a result."""
+        if self._open_has_content or self._open_length + len(piece) > self._max:
+            return True
+        return bool(piece) and not piece.isspace()
 
     def finish(self) -> int:
         """The count, with a last line that has no newline."""
-        if self._open_line_has_content:
+        if self._open_has_content:
             self.lines += 1
-            self._open_line_has_content = False
+            self._open_has_content, self._open_length = False, 0
         return self.lines
 
 
-async def receive(request: web.Request, path: Path, limit: int) -> Upload:
-    """Write the body of `request` to `path`; UploadTooLargeError past `limit` bytes (the file is removed)."""
+async def receive(request: web.Request, path: Path, limit: int, idle_timeout_s: float = 60.0) -> Upload:
+    """Write the body of `request` to `path`; UploadTooLargeError past `limit` bytes, UploadStalledError when
+    no byte comes for `idle_timeout_s` (the file is removed either way)."""
     if request.content_length is not None and request.content_length > limit:
         raise UploadTooLargeError
     counter = LineCounter()
     out = await asyncio.to_thread(path.open, "xb")
     try:
-        size = await _copy(request, out, counter, limit)
+        size = await _copy(request, out, counter, limit, idle_timeout_s)
         await asyncio.to_thread(_sync_close, out)
     except BaseException:
         await asyncio.to_thread(_discard, out, path)
@@ -67,15 +83,23 @@ async def receive(request: web.Request, path: Path, limit: int) -> Upload:
     return Upload(path=path, size=size, lines=counter.finish())
 
 
-async def _copy(request: web.Request, out: BinaryIO, counter: LineCounter, limit: int) -> int:
+async def _copy(request: web.Request, out: BinaryIO, counter: LineCounter, limit: int, idle_s: float) -> int:
     size = 0
-    while chunk := await request.content.read(CHUNK):
+    while chunk := await _read(request, idle_s):
         size += len(chunk)
         if size > limit:
             raise UploadTooLargeError
         counter.feed(chunk)
         await asyncio.to_thread(out.write, chunk)
     return size
+
+
+async def _read(request: web.Request, idle_s: float) -> bytes:
+    try:
+        async with asyncio.timeout(idle_s):
+            return await request.content.read(CHUNK)
+    except TimeoutError:
+        raise UploadStalledError from None
 
 
 def _sync_close(out: BinaryIO) -> None:

@@ -3,7 +3,12 @@
 Reading happens off the event loop (stdin can block for as long as its writer likes), a 1 MiB chunk at
 a time, so the thread hop and the read call are paid once per several hundred lines. A line longer than
 `max_line_bytes` is not held in memory: it is yielded as `OVERSIZED` and skipped to its end, and
-becomes a rejected result.
+becomes a rejected result (even when it is only whitespace: it is counted as a line everywhere).
+Blank lines are not yielded at all (their numbers are still counted), so an input of millions of empty
+lines costs one split per chunk, not one trip through the pipeline per line.
+
+A gzip input that inflates more than `max_decompressed_ratio` times its compressed size (checked once
+`RATIO_CHECK_AFTER` bytes are out, so small files never trip it) is refused as a likely gzip bomb.
 """
 
 from __future__ import annotations
@@ -21,15 +26,44 @@ CHUNK_BYTES = 1 << 20
 DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
 OVERSIZED = b"\x00oversized"  # never valid JSON, so it cannot collide with a real line
 GZIP_MAGIC = b"\x1f\x8b"
+DEFAULT_MAX_DECOMPRESSED_RATIO = 500.0  # real JSONL deflates 5-300x; a bomb of one repeated byte ~1000x
+RATIO_CHECK_AFTER = 16 << 20
+
+
+class _Counting:
+    """gzip's input, counting the compressed bytes taken (stdin cannot say where it is): the ratio check."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.taken = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read from the input, counting."""
+        data = self._raw.read(size)
+        self.taken += len(data)
+        return data
+
+    def seek(self, offset: int, /) -> int:
+        """Only for gzip rewinding (never done here)."""
+        return self._raw.seek(offset)
 
 
 class JsonlSource:
     """Lines of one input, as (line number, bytes) pairs."""
 
-    def __init__(self, target: str, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_decompressed_ratio: float = DEFAULT_MAX_DECOMPRESSED_RATIO,
+    ) -> None:
         self.name = "stdin" if target == "-" else target
         self._target = target
         self.max_line_bytes = max_line_bytes
+        self.max_decompressed_ratio = max_decompressed_ratio
+        self._inflated = 0
+        self._compressed: _Counting | None = None  # gzip's input, when it is gzip
         self._raw = self._open(target)
         self._stream: BinaryIO | None = None  # decided by the first bytes, in the reading thread (stdin may wait)
         self.total_bytes = self._size(target)
@@ -47,7 +81,9 @@ class JsonlSource:
         """A new source reading the same file from its first line."""
         if not self.rereadable:
             raise InputError("stdin cannot be read a second time")
-        return JsonlSource(self._target, max_line_bytes=self.max_line_bytes)
+        return JsonlSource(
+            self._target, max_line_bytes=self.max_line_bytes, max_decompressed_ratio=self.max_decompressed_ratio
+        )
 
     @staticmethod
     def _open(target: str) -> BinaryIO:
@@ -64,7 +100,8 @@ class JsonlSource:
         peek = getattr(self._raw, "peek", None)
         head = peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] if peek is not None else b""
         if head == GZIP_MAGIC or self._target.endswith(".gz"):
-            return gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[return-value]
+            self._compressed = _Counting(self._raw)
+            return gzip.GzipFile(fileobj=self._compressed, mode="rb")  # type: ignore[return-value]
         return self._raw
 
     @staticmethod
@@ -99,34 +136,55 @@ class JsonlSource:
         if not chunk:
             self.exhausted = True
             return self._last_line()
+        self._check_ratio(len(chunk))
         if self._oversized:  # still inside a line already reported as too long: drop up to its end
             end = chunk.find(b"\n")
             if end < 0:
                 return []
             self._oversized = False
             chunk = chunk[end + 1 :]
+        if not self._carry and chunk.count(b"\n") == len(chunk):  # only empty lines: count them, nothing to split
+            self._line_no += len(chunk)
+            return []
         pieces = chunk.split(b"\n")
         pieces[0] = self._carry + pieces[0]
         self._carry = pieces.pop()  # the unfinished last line, completed by the next chunk
-        block = [self._numbered(piece) for piece in pieces]
+        block = self._numbered(pieces)
         if len(self._carry) > self.max_line_bytes:  # too long already: report it now, drop the rest
             self._carry = b""
             self._oversized = True
-            block.append(self._numbered(OVERSIZED))
+            block += self._numbered([OVERSIZED])
         return block
 
-    def _numbered(self, piece: bytes) -> tuple[int, bytes]:
-        self._line_no += 1
-        if len(piece) > self.max_line_bytes:
-            return self._line_no, OVERSIZED
-        return self._line_no, piece
+    def _numbered(self, pieces: list[bytes]) -> list[tuple[int, bytes]]:
+        """Number the lines, leaving out blank ones (one comprehension: cheap for millions of them)."""
+        first, limit = self._line_no + 1, self.max_line_bytes
+        self._line_no += len(pieces)
+        return [
+            (line_no, OVERSIZED if len(piece) > limit else piece)
+            for line_no, piece in enumerate(pieces, first)
+            if len(piece) > limit or (piece and not piece.isspace())
+        ]
+
+    def _check_ratio(self, size: int) -> None:
+        """InputError when a gzip input inflates past `max_decompressed_ratio` times what was read of it."""
+        if self._compressed is None or not self.max_decompressed_ratio:
+            return
+        self._inflated += size
+        taken = self._compressed.taken
+        if self._inflated > RATIO_CHECK_AFTER and self._inflated > self.max_decompressed_ratio * taken:
+            raise InputError(
+                f"cannot read {self.name} after line {self._line_no}: it inflates more than "
+                f"{self.max_decompressed_ratio:g} times its compressed size (a gzip bomb?); "
+                "raise run.max_decompressed_ratio (0 = no limit) if the input is genuine"
+            )
 
     def _last_line(self) -> list[tuple[int, bytes]]:
         """The input's last line when it has no trailing newline."""
         carry, self._carry = self._carry, b""
         if self._oversized or not carry:
             return []
-        return [self._numbered(carry)]
+        return self._numbered([carry])
 
     async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
         """Yield (line number, raw bytes) until the input ends."""
