@@ -54,7 +54,8 @@ class Tuning:
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
     min_step_s: float = 0.2  # ... but never more often
     cut: float = 0.7  # cut per refusal while a span is too short to measure
-    gentle_cut: float = 0.95  # cut when a refusal came although we got all we paced
+    gentle_cut: float = 0.99  # trim when a refusal came although we got all we paced
+    edge: float = 0.985  # ... "all we paced": at least this share of it
     min_span_s: float = 1.0  # a span shorter than this is pooled with the next
     min_successes: int = 4  # ... or one with fewer successes
     rounding_error: float = 0.125  # a span ending at a rounded Retry-After is trusted when long enough for this
@@ -202,6 +203,12 @@ class LaneController:
         if span < self.tuning.min_span_s or delivered < self.tuning.min_successes:
             # too short to mean anything: cut, but not below what got through; keep pooling
             self._change(max(rate * self.tuning.cut, delivered_rate), now)
+        elif delivered_rate >= rate * self.tuning.edge:
+            # we got what we paced all along: refused at a window's edge, or by timing noise on a tiny bucket;
+            # a trim only (cutting to what got through at every such refusal would drift down for ever)
+            self._change(rate * self.tuning.gentle_cut, now)
+            self._refused_at_rate = rate
+            self._new_span(reopen)
         elif delivered_rate >= self._span_min_rate * 0.9:
             # under the quota for part of the span (ramping up): it lies between what we got and our pace
             self._change(max(rate * self.tuning.cut, delivered_rate), now)
@@ -212,9 +219,7 @@ class LaneController:
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
 
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
-        if delivered_rate >= rate * 0.9:  # we got what we paced: over the quota only at an edge
-            self._change(rate * self.tuning.gentle_cut, now)
-        elif trusted:  # growth aims at the quota, not past it
+        if trusted:  # growth aims at the quota, not past it
             self.measured = self._refused_at_rate = delivered_rate
             self._change(delivered_rate * self.tuning.margin, now)
         else:  # a lower bound of the quota only: cut, but not below it

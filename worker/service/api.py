@@ -2,12 +2,14 @@
 
     POST   /v1/batches                 a JSONL body, streamed to disk   202 {"id", "state", "links"} + Location
     GET    /v1/batches?limit=&cursor=  batches, newest first            200 {"batches", "next"}
+                      [&state=a,b]     only batches in these states
     GET    /v1/batches/{id}            state, counts, total, progress   200
     GET    /v1/batches/{id}/results    the results JSONL so far         200, chunked
     DELETE /v1/batches/{id}            cancel                           200 (409 when already finished)
     GET    /healthz                    the process is alive             200
     GET    /readyz                     store open and not draining      200 or 503
     GET    /metrics                    Prometheus text format           200
+    GET    /                           the web page; its routes are in `worker.service.web`
 
 Every /v1 route and /metrics need `Authorization: Bearer <service API key>` (with `service.metrics_public`,
 /metrics also answers without the key, every tenant's lane label then replaced by a keyed hash). Every
@@ -30,6 +32,7 @@ from aiohttp import web
 from worker.client_gone import client_gone
 from worker.errors import PatchWorkerError
 from worker.record.metrics import CONTENT_TYPE, ServiceMetrics
+from worker.schedule.lanes import LaneSet
 from worker.service.auth import bearer_matches
 from worker.service.batches import (
     Batch,
@@ -112,8 +115,12 @@ async def require_api_key(request: web.Request, handler: Handler) -> web.StreamR
     )  # fmt: skip
 
 
-def create_app(batches: Batches, metrics: ServiceMetrics, api_key: bytes, service: ServiceSettings) -> web.Application:
-    """The service's aiohttp application."""
+def create_app(
+    batches: Batches, metrics: ServiceMetrics, api_key: bytes, service: ServiceSettings, lanes: LaneSet | None = None
+) -> web.Application:
+    """The service's aiohttp application (with its web page, `worker.service.web`)."""
+    from worker.service.web import add_web  # the page's routes use this module's helpers
+
     app = web.Application(middlewares=[client_gone("info"), errors_as_json, require_api_key])
     app[BATCHES] = batches
     app[METRICS] = metrics
@@ -127,6 +134,7 @@ def create_app(batches: Batches, metrics: ServiceMetrics, api_key: bytes, servic
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_text)
+    add_web(app, lanes)
     return app
 
 
@@ -167,12 +175,14 @@ async def list_batches(request: web.Request) -> web.Response:
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_PAGE:
         raise ApiError(400, "bad_request", f"limit must be an integer from 1 to {MAX_PAGE}")
     limit = int(limit_text)
-    found, cursor = await request.app[BATCHES].page(limit, request.query.get("cursor"))
-    following = None if cursor is None else f"/v1/batches?limit={limit}&cursor={cursor}"
+    from worker.service.web.listing import batch_page  # `state=` filters
+
+    found, cursor, query = await batch_page(request.app[BATCHES], limit, request.query)
+    following = None if cursor is None else f"/v1/batches?limit={limit}&cursor={cursor}{query}"
     return json_response({"batches": [batch.to_json() for batch in found], "next": following})
 
 
-async def _batch(request: web.Request) -> Batch:
+async def batch_of(request: web.Request) -> Batch:
     batch_id = request.match_info["id"]
     batch = await request.app[BATCHES].get(batch_id) if is_batch_id(batch_id) else None
     if batch is None:
@@ -182,12 +192,12 @@ async def _batch(request: web.Request) -> Batch:
 
 async def show(request: web.Request) -> web.Response:
     """One batch."""
-    return json_response((await _batch(request)).to_json())
+    return json_response((await batch_of(request)).to_json())
 
 
 async def results(request: web.Request) -> web.StreamResponse:
     """The batch's results so far, streamed in chunks."""
-    batch = await _batch(request)
+    batch = await batch_of(request)
     response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
     response.enable_chunked_encoding()
     await response.prepare(request)

@@ -91,7 +91,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
             sending_stack(settings, tokens, lanes, wrap=wrap, guard=guard) as execute,
         ):
             mode = make_backend(metrics.metered(execute), guard)
-            async with _site(settings, mode, metrics, api_key) as url:
+            async with _site(settings, mode, metrics, api_key, lanes) as url:
                 service = RunningService(url, mode, settings.run.grace_s)
                 mode.start()
                 try:
@@ -117,9 +117,11 @@ def _keep_learned(state_dir: Path, lanes: LaneSet) -> None:
 
 
 @asynccontextmanager
-async def _site(settings: Settings, mode: Backend, metrics: ServiceMetrics, api_key: bytes) -> AsyncIterator[str]:
+async def _site(
+    settings: Settings, mode: Backend, metrics: ServiceMetrics, api_key: bytes, lanes: LaneSet
+) -> AsyncIterator[str]:
     service = settings.service
-    app = create_app(mode, metrics, api_key, service)
+    app = create_app(mode, metrics, api_key, service, lanes)
     runner = web.AppRunner(
         app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False,
         keepalive_timeout=service.header_timeout_s,  # also bounds the wait for a request's headers: see guard
