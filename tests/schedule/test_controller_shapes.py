@@ -8,6 +8,7 @@ yet are pinned at what it does today, so a regression shows, and named in the RE
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -20,8 +21,12 @@ N = 6000
 
 
 @pytest.fixture(autouse=True)
-def _quiet() -> None:
+def _quiet() -> Iterator[None]:
+    """Thousands of simulated refusals log nothing; the configuration is restored for the next tests."""
+    saved = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    yield
+    structlog.configure(**saved)
 
 
 CELLS: dict[str, tuple[list[Rule], str, float, float, float]] = {

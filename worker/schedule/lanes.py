@@ -212,10 +212,8 @@ class Lane:
             "succeeded": self.succeeded,
             "throttled": self.throttled,
             "effectiveRate": round(self.succeeded / elapsed, 2),
-            "pacedRate": None if rate is None else round(rate, 2),
-            "measuredRate": None
-            if self.learner is None or self.learner.measured is None
-            else round(self.learner.measured, 2),
+            "pacedRate": _rounded(rate),
+            "measuredRate": _rounded(None if self.learner is None else self.learner.measured),
             "pausedS": round(self.gate.paused_s, 3),
             "concurrency": self.limit.limit,
         }

@@ -4,8 +4,8 @@ Callers queue in FIFO order and one timer releases the head of the queue when it
 rate as it is *then*: a lane whose learned rate doubles speeds up for the callers already waiting, not
 only for the ones that come after them (slots reserved ahead at the old rate would hold a lane at it for
 as long as the queue is). Unused time is banked up to `burst` slots, so an idle lane may send a short
-burst. A server limiting a *rate* is best met by pacing at that rate (notes/performance.md: 99.9 % of
-quota, zero 429s), not by pausing.
+burst. A server limiting a *rate* is best met by pacing at that rate (measured against a token bucket:
+99.9 % of the quota, no 429), not by pausing.
 """
 
 from __future__ import annotations

@@ -155,12 +155,6 @@ class LaneController:
         probe = self.tuning.probe * float(2.0 ** min(quiet, 16.0))
         return min(self.tuning.ramp, max(probe, self.tuning.close_gap * gap))
 
-    def provisional_rate(self, pause: float) -> float | None:
-        """Before any estimate: what got through since the first send, spread until the pause ends."""
-        if self._first_send is None or self.delivered == 0:
-            return None
-        return self.delivered / max(self._clock() + pause - self._first_send, 1e-3)
-
     def reopened(self) -> None:
         """The lane went on before its pause's end (a probe went through)."""
         if self._pending is not None:
