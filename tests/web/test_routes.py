@@ -95,6 +95,8 @@ async def test_lanes_report_rates_and_history(emulator: RunningEmulator, tmp_pat
         assert lane["succeeded"] == 20
         assert lane["inFlight"] == 0
         assert isinstance(lane["history"], list)
+        latency = lane["latencyMs"]  # the latest round trips' percentiles, in milliseconds
+        assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"] < 10_000
 
 
 async def chunks(lines: list[bytes], size: int) -> AsyncIterator[bytes]:

@@ -9,6 +9,7 @@ successes grow both slowly.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -27,11 +28,21 @@ log = structlog.get_logger("worker.schedule")
 
 T = TypeVar("T")
 
+LATENCY_SAMPLES = 256  # round trips kept per lane for its latency percentiles (the summary, the web page)
 # A lane-wide pause when Graph throttles without saying for how long.
 DEFAULT_PAUSE_S = 1.0
 # A probe through a coarse pause: never sooner than this; for an unpaced lane, this long after the refusal.
 PROBE_MIN_S = 0.01
 PROBE_UNPACED_S = 0.05
+
+
+def _percentiles(latencies: deque[float]) -> dict[str, float] | None:
+    """p50, p95 and p99 of the latest round trips, in milliseconds (None before the first success)."""
+    if not latencies:
+        return None
+    ordered = sorted(latencies)
+    last = len(ordered) - 1
+    return {f"p{q}": round(ordered[min(last, q * len(ordered) // 100)] * 1000, 1) for q in (50, 95, 99)}
 
 
 def _rounded(value: float | None) -> float | None:
@@ -96,6 +107,7 @@ class Lane:
         self.sent = 0
         self.succeeded = 0
         self.throttled = 0
+        self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # the latest successes' round trips
 
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
@@ -142,6 +154,7 @@ class Lane:
 
     def _learn(self, answer: Answer, latency: float) -> None:
         self.succeeded += 1
+        self.latencies.append(latency)
         self.limit.on_success(latency)
         if self.learner is not None:
             self.learner.on_success(answer.throttle_percent)
@@ -216,6 +229,7 @@ class Lane:
             "measuredRate": _rounded(None if self.learner is None else self.learner.measured),
             "pausedS": round(self.gate.paused_s, 3),
             "concurrency": self.limit.limit,
+            "latencyMs": _percentiles(self.latencies),
         }
 
 

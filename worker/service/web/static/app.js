@@ -219,8 +219,10 @@ class BatchView {
     const rows = lanes.map((l) => el("tr", {},
       el("td", { class: "mono" }, l.lane), el("td", {}, fixed(l.history.length ? l.history[l.history.length - 1].rate : l.effectiveRate)),
       el("td", {}, fixed(l.pacedRate)), el("td", {}, fixed(l.measuredRate)), el("td", {}, l.throttled),
-      el("td", {}, fixed(l.pausedS)), el("td", {}, l.inFlight ?? "–"), el("td", {}, sparkline(l))));
-    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "8" }, "No lane has sent yet.")));
+      el("td", {}, fixed(l.pausedS)), el("td", {}, l.inFlight ?? "–"),
+      el("td", {}, l.latencyMs ? `${l.latencyMs.p50} / ${l.latencyMs.p95} / ${l.latencyMs.p99}` : "–"),
+      el("td", {}, sparkline(l))));
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "9" }, "No lane has sent yet.")));
     $("lanes").tBodies[0].replaceChildren(...rows);
   }
   async loadLines() {
