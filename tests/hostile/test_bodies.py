@@ -1,6 +1,6 @@
 """Bodies too large or too slow: read under a size cap (decompressed bytes) and one deadline, RSS bounded.
 
-Peak RSS is the CLI child's own (`wait4`), for 3 jobs each answered by the hostile body.
+Peak RSS is the CLI child's own (its VmHWM, see `helpers.PEAK_RSS`), for 3 jobs each answered by the hostile body.
 """
 
 from __future__ import annotations

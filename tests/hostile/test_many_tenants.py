@@ -10,23 +10,10 @@ import orjson
 import pytest
 
 from tests.conftest import REPO, cli_env, read_results
+from tests.hostile.helpers import PEAK_RSS, peak_rss_kib
 from worker.emulator.server import RunningEmulator
 
 TENANTS = 5000
-
-#: Runs the CLI and reports its own peak RSS (KiB) on stderr: VmHWM, the high-water mark of this process's
-#: memory. Not getrusage's ru_maxrss: Linux carries that over an exec from the parent that forked it, so a
-#: child of a test process grown to 200 MB reported 200 MB whatever it used itself.
-PEAK_RSS = """
-import runpy, sys
-sys.argv = ["worker", *sys.argv[1:]]
-try:
-    runpy.run_module("worker", run_name="__main__")
-finally:
-    with open("/proc/self/status") as status:
-        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    sys.stderr.write(f"\\npeak-rss-kib={peak}\\n")
-"""
 
 
 @pytest.mark.timeout(300)
@@ -50,6 +37,6 @@ async def test_five_thousand_tenants_stay_under_200_mb(
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), 240)
     assert proc.returncode == 0, err.decode()[-2000:]
-    peak_mib = int(err.decode().rsplit("peak-rss-kib=", 1)[1].split()[0]) / 1024
+    peak_mib = peak_rss_kib(err.decode()) / 1024
     assert peak_mib < 200, f"peak RSS {peak_mib:.0f} MiB"  # about 130 MiB measured (437 before)
     assert len(read_results(results)) == 2 * TENANTS
