@@ -5,19 +5,19 @@ window, or several at once, and the client is never told which. What every shape
 client asks for more than the quota, what gets through is the quota. So the controller measures the
 *delivered* rate over spans during which the lane was refused at both ends, and paces just under it.
 
-- **Slow start.** A lane with no rate yet is unpaced; its concurrency window starts small and doubles with
-  each full window of successes (`AdaptiveLimit`), so a small quota is met by a few requests, not by 32.
+- **Slow start.** A lane with no rate yet is unpaced; its requests go in rounds of 2, 4, 8 ... each once
+  the last completed with no refusal (`AdaptiveLimit`), so a small quota is met by a few requests, not by 32.
 - **First refusal.** The rate becomes what was delivered from the lane's first send until the moment the
   server lets it go on (the 429's Retry-After): the burst it let through, spread over the time it asks
-  us to wait. Rough, and marked so: a *provisional* estimate.
+  us to wait. Rough, and marked so: a *provisional* estimate. The rate is set when the lane goes on
+  (`settle_due`), before the next request is admitted.
 - **Saturated spans.** Each later refusal (of a request sent after the last change, so a burst of 429s
   from requests in flight together is one event) closes a span that began when the previous refusal let
   the lane go on. Its delivered rate is the quota, as long as the span is long enough to mean anything
   (`min_span_s`, `min_successes`); shorter spans are pooled with the next ones, and meanwhile the rate is
-  cut multiplicatively, never below what the short spans delivered. A span that delivered what we paced
-  (we were not over the quota: a 429 at a window's edge, or jitter on a tiny bucket) cuts gently.
-- **Burst.** The first span's successes beyond the measured rate are the server's burst (a bucket's size,
-  a window's count): the pacer banks up to most of it, so the tokens a pause refills are used at once.
+  cut multiplicatively, never below what the short spans delivered. A span that delivered all we paced
+  (`edge`: a 429 at a window's edge, or timing noise on a tiny bucket) only trims the rate. A span ending
+  at a whole-second Retry-After (late by up to a second) is a lower bound until it is long (`rounding_error`).
 - **Growth.** Below a provisional estimate the rate ramps up quickly (the estimate may be far too low),
   until a refusal comes while paced. Then it closes part of the gap to just under the pace refused, and
   beyond that probes slowly, faster the longer nothing is refused (the quota may have grown, or other
@@ -62,7 +62,7 @@ class Tuning:
 
 
 class LaneController:
-    """Moves a pacer's rate (and burst) from successes, refusals and Graph's throttle hint."""
+    """Moves a pacer's rate from successes, refusals and Graph's throttle hint."""
 
     def __init__(
         self,
