@@ -51,6 +51,7 @@ class Tuning:
     accelerate_s: float = 2.0  # ... and twice as fast for every this many seconds without a refusal
     accelerate_requests: float = 50.0  # ... or this many requests at the current pace, if longer
     step_s: float = 1.0  # growth cadence
+    step_requests: float = 5.0  # ... once measured: or once per this many requests at the pace, if longer
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
     min_step_s: float = 0.2  # ... but never more often
     cut: float = 0.7  # cut per refusal while a span is too short to measure
@@ -139,6 +140,8 @@ class LaneController:
         rate = self.pacer.rate
         if self._ramping and rate:
             self._next_step = now + max(self.tuning.min_step_s, self.tuning.ramp_requests / rate)
+        elif rate:  # a probe past the quota costs a refusal: at a slow pace, probe per request, not per second
+            self._next_step = now + max(self.tuning.step_s, self.tuning.step_requests / rate)
         else:
             self._next_step = now + self.tuning.step_s
 
@@ -186,10 +189,7 @@ class LaneController:
         self._pending = None
         now = self._clock()
         if rate is None or self._span_start is None:  # the first refusal: no span before it
-            start = self._first_send if self._first_send is not None else reopen
-            if self.delivered:
-                self._change(self.delivered / max(reopen - start, 1e-3), now)
-            self._new_span(reopen)
+            self._first_estimate(reopen, now)
             return
         span = reopen - self._span_start
         delivered = self.delivered - self._span_delivered
@@ -211,6 +211,27 @@ class LaneController:
             # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
             trusted = self._precise or span >= ROUNDING_S / self.tuning.rounding_error
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
+
+    def _first_estimate(self, reopen: float, now: float) -> None:
+        """What got through before the first refusal, spread until the lane may go on.
+
+        Usually a guess (a burst over a short pause: the ramp then looks for the rate). But a pause long
+        enough to dwarf a whole-second rounding (a window of "5 per 10 s" closing) makes the span a
+        measure: the lane paces just under it at once, instead of ramping past it and being refused again.
+        """
+        start = self._first_send if self._first_send is not None else reopen
+        span = max(reopen - start, 1e-3)
+        if not self.delivered:
+            self._new_span(reopen)
+            return
+        first_rate = self.delivered / span
+        if span >= ROUNDING_S / self.tuning.rounding_error and self.delivered >= self.tuning.min_successes:
+            self._ramping = False
+            self.measured = self._refused_at_rate = first_rate
+            self._change(first_rate * self.tuning.margin, now)
+        else:
+            self._change(first_rate, now)
+        self._new_span(reopen)
 
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
         if trusted:  # growth aims at the quota, not past it
