@@ -59,7 +59,7 @@ def test_the_seeds_quota_of_5_per_10_s_is_found_within_a_few_refusals(retry_afte
     run = simulate(graph, {"t": 60})
     assert run.succeeded == 60
     assert run.elapsed_s / ((60 - 5) / 0.5) <= 1.10
-    assert run.throttled <= 5  # the issue asks <= 5 % (3 of 60): not met yet
+    assert run.throttled <= 3  # the issue's 5 % of 60
 
 
 def test_eight_tenants_each_paced_at_their_own_quota() -> None:
@@ -74,13 +74,13 @@ def test_eight_tenants_each_paced_at_their_own_quota() -> None:
 
 
 def test_an_app_wide_limit_across_tenants_is_shared() -> None:
-    # Not yet within the issue's bounds: lanes learn their share of the app's limit on their own, and the
-    # last lane regrows slowly once the others have finished (1.34x of the ideal today).
+    # lanes refused together hand a finished lane's share to each other (`worker.schedule.sharing`): without
+    # that, the last lane regrew from its share slowly (1.28x here, 1.65x with whole-second Retry-After)
     tenants = [f"tenant-{i}" for i in range(4)]
     graph = SimulatedGraph(
         {t: [TokenBucket(Q, 10)] for t in tenants}, app_rules=[TokenBucket(2 * Q, 20)], retry_after="fractional"
     )
     run = simulate(graph, dict.fromkeys(tenants, 1500))
     assert run.succeeded == 6000
-    assert run.elapsed_s / ((6000 - 20) / (2 * Q)) <= 1.5
+    assert run.elapsed_s / ((6000 - 20) / (2 * Q)) <= 1.10
     assert run.throttled_share <= 0.02

@@ -23,6 +23,7 @@ from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
+from worker.schedule.sharing import SharedLimit
 
 log = structlog.get_logger("worker.schedule")
 
@@ -108,6 +109,12 @@ class Lane:
         self.succeeded = 0
         self.throttled = 0
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # the latest successes' round trips
+        self.on_paused: Callable[[str], None] | None = None  # told of each pause (lanes refused together)
+
+    @property
+    def rate(self) -> float | None:
+        """The lane's pace now (None: unpaced)."""
+        return self.pacer.rate
 
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
@@ -198,6 +205,8 @@ class Lane:
         if self.learner is not None:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
+            if self.on_paused is not None:
+                self.on_paused(self.name)
             log.info(
                 "lane.paused", lane=self.name, pauseS=round(pause, 3), rate=self.pacer.rate, limit=self.limit.limit
             )
@@ -248,6 +257,7 @@ class LaneSet:
         self.lanes: dict[str, Lane] = {}
         self._used: dict[str, float] = {}  # when each lane was last asked for
         self._remembered: dict[str, float] = {}  # learned rates of released lanes
+        self._shared = SharedLimit(clock)  # what a lane stops using under an app-wide limit, others take
 
     def lane(self, tenant: str) -> Lane:
         """The lane of a tenant."""
@@ -258,7 +268,9 @@ class LaneSet:
             if remembered is not None and limits.rate is None and limits.learned is None:
                 limits = replace(limits, learned=remembered)  # a released lane starts where it ended
             lane = self.lanes[tenant] = Lane(tenant, limits, self._app_pacer, self._clock)
+            lane.on_paused = self._shared.refused
         self._used[tenant] = self._clock()
+        self._shared.check(self.lanes, self._used)
         return lane
 
     def release_idle(self, idle_s: float) -> int:
@@ -276,6 +288,7 @@ class LaneSet:
         for name in idle:
             lane = self.lanes.pop(name)
             self._used.pop(name, None)
+            self._shared.forget(name)
             if lane.learner is not None and lane.pacer.rate is not None:
                 self._remembered[name] = lane.pacer.rate  # a float a tenant: what it learned is kept
         return len(idle)

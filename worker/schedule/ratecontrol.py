@@ -158,6 +158,18 @@ class LaneController:
         probe = self.tuning.probe * float(2.0 ** min(quiet, 16.0))
         return min(self.tuning.ramp, max(probe, self.tuning.close_gap * gap))
 
+    def capacity_freed(self, extra: float) -> None:
+        """A lane refused together with this one stopped: its `extra` requests/s of an app-wide limit are
+        free. Taken at once (just under), and the pace aimed at grows with it (`worker.schedule.sharing`)."""
+        rate = self.pacer.rate
+        if rate is None or self._pending is not None:
+            return
+        if self._refused_at_rate is not None:
+            self._refused_at_rate += extra
+        if self.measured is not None:
+            self.measured += extra
+        self._change(rate + extra * self.tuning.margin, self._clock())
+
     def reopened(self) -> None:
         """The lane went on before its pause's end (a probe went through)."""
         if self._pending is not None:
