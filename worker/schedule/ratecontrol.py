@@ -53,7 +53,7 @@ class Tuning:
     step_s: float = 1.0  # growth cadence
     step_requests: float = 5.0  # ... once measured: or once per this many requests at the pace, if longer
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
-    max_ramp_step_s: float = 0.5  # ... or this often, at least (a bucket of one guesses a rate far too low)
+    max_ramp_step_s: float = 0.25  # ... or this often, at least (a bucket of one guesses a rate far too low)
     min_step_s: float = 0.2  # ... but never more often
     cut: float = 0.7  # cut per refusal while a span is too short to measure
     gentle_cut: float = 0.99  # trim when a refusal came although we got all we paced
