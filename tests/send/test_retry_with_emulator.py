@@ -178,7 +178,8 @@ async def test_paused_lane_does_not_block_another() -> None:
     async for h in harness(config):
         a_jobs = [h.executor.execute(job("tenant-a")) for _ in range(3)]
         a_task = asyncio.gather(*a_jobs)
-        await asyncio.sleep(0.3)  # a is now paused
+        while h.lanes.lane("tenant-a").gate.is_open():  # until a is paused by its first 429
+            await asyncio.sleep(0.01)
         started = time.monotonic()
         b_outcome = await h.executor.execute(job("tenant-b"))
         assert b_outcome.status == "succeeded"
