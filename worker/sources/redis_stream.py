@@ -94,7 +94,7 @@ class RedisStreamSource(Generic[T]):
         self._dead_letter = dead_letter
         self._on_health = on_health
         self.name = name or consumer_name()
-        self.empty = False  # the last poll (reclaim and read) found nothing
+        self.empty = False  # the last poll found nothing to read or take over, and nothing pending in the group
         self._renew = client.register_script(RENEW)
 
     async def ensure_group(self) -> None:
@@ -117,7 +117,7 @@ class RedisStreamSource(Generic[T]):
                 for item in reclaimed:
                     yield item
                 read = await self._read()
-                self.empty = not reclaimed and not read
+                self.empty = not reclaimed and not read and not await self._pending()
                 for item in read:
                     yield item
                 self._on_health(True)
@@ -165,6 +165,11 @@ class RedisStreamSource(Generic[T]):
                     taken.append(item)
             if text(cursor) == "0-0":
                 return taken
+
+    async def _pending(self) -> int:
+        """Entries delivered and not yet acknowledged, in any consumer of the group."""
+        summary: Any = await self._client.xpending(self._stream, self._group)
+        return int(summary["pending"])
 
     async def _times_delivered(self, entry_id: str) -> int:
         pending = await self._client.xpending_range(self._stream, self._group, entry_id, entry_id, 1)
