@@ -9,7 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import run_cli
-from tests.consume.helpers import STREAM, Consumer, results, until
+from tests.consume.helpers import STREAM, Consumer, add, dead, results, until
 from tests.consume.producer import body, line, template
 from worker.emulator.server import RunningEmulator
 
@@ -24,19 +24,19 @@ async def test_until_empty_sends_every_job_once_and_exits_with_runs_codes(
     emulator: RunningEmulator, redis_url: str, tmp_path: Path
 ) -> None:
     client = aioredis.Redis.from_url(redis_url)
-    good = [await client.xadd(STREAM, {"job": line(index, template())}) for index in range(3)]
+    good = [await add(client, line(index, template())) for index in range(3)]
     first = await Consumer.start(tmp_path, "first", redis_url, emulator.base_url, *UNTIL_EMPTY, env=FAST)
     assert await first.finish() == 0, first.err.read_text()[-2000:]  # every job succeeded
-    bad = [await client.xadd(STREAM, {"job": b"not json"}), await client.xadd(STREAM, {"other": b"x"})]
+    bad = [await add(client, b"not json"), await add(client, b"x", field="other")]
     second = await Consumer.start(tmp_path, "second", redis_url, emulator.base_url, *UNTIL_EMPTY, env=FAST)
     assert await second.finish() == 1  # rejected messages, like rejected lines
 
     rows = await results(client)
-    assert [row["messageId"] for row in rows] == [entry.decode() for entry in good + bad]
+    assert [row["messageId"] for row in rows] == good + bad
     assert [row["status"] for row in rows] == ["succeeded"] * 3 + ["rejected"] * 2
     assert [row["jobId"] for row in rows[:3]] == ["job-0", "job-1", "job-2"]
     assert rows[3]["error"]["kind"] == "invalid_json"
-    assert rows[4]["jobId"] == bad[1].decode()  # a message with no jobId of its own is named by its id
+    assert rows[4]["jobId"] == bad[1]  # a message with no jobId of its own is named by its id
     assert all(row["line"] is None for row in rows)
     sent = {request.path.rsplit("/", 1)[1]: request.body for request in emulator.recorder.requests()}
     assert sent == {f"obj-{index}": body(index) for index in range(3)}
@@ -50,7 +50,7 @@ async def test_a_job_that_always_gets_5xx_goes_to_the_dead_stream_after_max_deli
 ) -> None:
     emulator.configure(error_rate=1.0, error_status=500)
     client = aioredis.Redis.from_url(redis_url)
-    entry = (await client.xadd(STREAM, {"job": line(0, template())})).decode()
+    entry = await add(client, line(0, template()))
     env = {
         **FAST, "PATCH_WORKER_QUEUE__MAX_DELIVERIES": "3", "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
         "PATCH_WORKER_RETRY__BACKOFF_INITIAL_S": "0.05", "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
@@ -58,9 +58,7 @@ async def test_a_job_that_always_gets_5xx_goes_to_the_dead_stream_after_max_deli
     consumer = await Consumer.start(tmp_path, "c", redis_url, emulator.base_url, *UNTIL_EMPTY, env=env)
     assert await consumer.finish() == 1, consumer.err.read_text()[-2000:]
 
-    dead = await client.xrange(f"{STREAM}:dead")
-    assert len(dead) == 1
-    fields = {key.decode(): value.decode() for key, value in dead[0][1].items()}
+    [fields] = await dead(client)
     assert fields["messageId"] == entry
     assert fields["deliveries"] == "3"
     assert fields["error"].startswith("HTTP 500 InternalServerError: "), fields["error"]
@@ -78,7 +76,7 @@ async def test_sigterm_drains_and_a_second_consumer_finishes_the_rest(
     emulator.configure(latency_ms=200)
     client = aioredis.Redis.from_url(redis_url)
     for index in range(300):
-        await client.xadd(STREAM, {"job": line(index, template())})
+        await add(client, line(index, template()))
     env = {**FAST, "PATCH_WORKER_RUN__CONCURRENCY": "4", "PATCH_WORKER_RUN__GRACE_S": "10"}
     first = await Consumer.start(tmp_path, "first", redis_url, emulator.base_url, env=env)
     await until(lambda: _has_results(client, 1), "some results")
