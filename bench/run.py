@@ -532,7 +532,8 @@ def _consume_rows(q: dict[str, Any]) -> list[str]:
             rows.append(f"| consume ({label}) | not measured yet | | |")
             continue
         rows.append(
-            f"| consume ({label}): {q['jobs']:,} jobs, {q['latencyMs']} ms latency, concurrency {q['concurrency']}"
+            f"| consume ({label}): {q['jobs']:,} jobs, {q['latencyMs']} ms latency, concurrency {q['concurrency']},"
+            f" median of {len(q['rounds'][name])} rounds"
             f" | {_n(figures['jobsPerSecond'])} jobs/s (first to last result);"
             f" {_n(figures['cliJobsPerSecond'])} jobs/s whole CLI"
             f" | run: {_n(run['jobsPerSecond'])} jobs/s (run phase)"
