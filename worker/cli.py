@@ -413,6 +413,8 @@ def cmd_consume(ns: argparse.Namespace) -> int:
     print_summary(summary, sys.stdout, title="patch-worker consume")
     if summary.stopped_by:
         print(f"patch-worker: stopped: {summary.stopped_by}. Messages not sent stay in the queue.", file=sys.stderr)
+    if not request.until_empty and not summary.stopped_by:  # a long-lived consumer drained: its results say the rest
+        return EXIT_OK
     return _exit_code(summary)
 
 
