@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -109,3 +110,30 @@ async def test_a_bad_source_is_one_line_and_exit_2(args: tuple[str, ...], messag
     assert message in done.stderr
     assert "secret-pw" not in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_listen_serves_health_readiness_and_metrics(
+    emulator: RunningEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    await add(client, line(0, template()))
+    consumer = await Consumer.start(tmp_path, "c", redis_url, emulator.base_url, "--listen", "127.0.0.1:0", env=FAST)
+    await until(lambda: _has_results(client, 1), "the job done")
+    url = await _listening(consumer)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{url}/healthz") as health, session.get(f"{url}/readyz") as ready:
+            assert (health.status, ready.status) == (200, 200)
+        async with session.get(f"{url}/metrics") as metrics:
+            text = await metrics.text()
+    assert 'patch_worker_jobs_total{status="succeeded"} 1.0' in text
+    assert await consumer.stop() == 0
+    await client.aclose()
+
+
+async def _listening(consumer: Consumer) -> str:
+    """The URL the consumer logged as consume.listening."""
+    for line_text in consumer.err.read_text().splitlines():
+        if '"consume.listening"' in line_text:
+            url: str = orjson.loads(line_text)["url"]
+            return url
+    raise AssertionError(f"no consume.listening line: {consumer.err.read_text()[-2000:]}")
