@@ -19,6 +19,7 @@ pytestmark = pytest.mark.redis
 #: short waits, so an idle queue is noticed in about a second
 FAST = {"PATCH_WORKER_QUEUE__BLOCK_S": "0.2", "PATCH_WORKER_QUEUE__CLAIM_IDLE_S": "0.6"}
 UNTIL_EMPTY = ("--until-empty", "--idle-s", "0.5")
+JOBS_TO_DRAIN = 160
 
 
 async def test_until_empty_sends_every_job_once_and_exits_with_runs_codes(
@@ -74,20 +75,20 @@ async def test_a_job_that_always_gets_5xx_goes_to_the_dead_stream_after_max_deli
 async def test_sigterm_drains_and_a_second_consumer_finishes_the_rest(
     emulator: RunningEmulator, redis_url: str, tmp_path: Path
 ) -> None:
-    emulator.configure(latency_ms=200)
+    emulator.configure(latency_ms=100)
     client = aioredis.Redis.from_url(redis_url)
-    for index in range(300):
+    for index in range(JOBS_TO_DRAIN):
         await add(client, line(index, template()))
     env = {**FAST, "PATCH_WORKER_RUN__CONCURRENCY": "4", "PATCH_WORKER_RUN__GRACE_S": "10"}
     first = await Consumer.start(tmp_path, "first", redis_url, emulator.base_url, env=env)
     await until(lambda: _has_results(client, 1), "some results")
     assert await first.stop() == 0  # a drained long-lived consumer is no failure
     drained = len(await results(client))
-    assert 0 < drained < 300
+    assert 0 < drained < JOBS_TO_DRAIN
     second = await Consumer.start(tmp_path, "second", redis_url, emulator.base_url, *UNTIL_EMPTY, env=env)
     assert await second.finish(120) == 0, second.err.read_text()[-2000:]
     rows = await results(client)
-    assert sorted(row["jobId"] for row in rows) == sorted(f"job-{index}" for index in range(300))
+    assert sorted(row["jobId"] for row in rows) == sorted(f"job-{index}" for index in range(JOBS_TO_DRAIN))
     assert all(row["status"] == "succeeded" for row in rows)
     await client.aclose()
 
