@@ -138,3 +138,22 @@ async def _listening(consumer: Consumer) -> str:
             url: str = orjson.loads(line_text)["url"]
             return url
     raise AssertionError(f"no consume.listening line: {consumer.err.read_text()[-2000:]}")
+
+
+async def test_jobs_read_ahead_are_kept_while_they_wait_for_room_and_sent_once(
+    emulator: RunningEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    """Each job takes longer than claim_idle_s, and only one is in flight: the rest of the read waits that
+    long unsent; were its claims not renewed, the next reclaim would deliver (and send) them again."""
+    emulator.configure(latency_ms=700)
+    client = aioredis.Redis.from_url(redis_url)
+    for index in range(4):
+        await add(client, line(index, template()))
+    env = {**FAST, "PATCH_WORKER_QUEUE__MAX_IN_FLIGHT": "1", "PATCH_WORKER_QUEUE__READ_COUNT": "10"}
+    consumer = await Consumer.start(tmp_path, "c", redis_url, emulator.base_url, *UNTIL_EMPTY, env=env)
+    assert await consumer.finish() == 0, consumer.err.read_text()[-2000:]
+    assert sorted(request.path for request in emulator.recorder.requests()) == [
+        f"/auditLogs/provisioning/obj-{index}" for index in range(4)
+    ]
+    assert len(await results(client)) == 4
+    await client.aclose()
