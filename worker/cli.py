@@ -156,9 +156,9 @@ def _add_consume(commands: Any) -> None:
     consume = commands.add_parser(
         "consume",
         help="send the jobs producers push into a queue, for as long as it runs",
-        description="Take input lines from a queue and send them like `run`; each message gets one result in the "
-        "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>'; "
-        "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead. "
+        description="Take input lines from a queue and send them like `run`; each message gets one result in the\n"
+        "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>';\n"
+        "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead.\n"
         "SIGTERM drains (jobs in flight get run.grace_s); messages without a result stay in the queue.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
