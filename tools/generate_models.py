@@ -137,9 +137,15 @@ class _Recorder:
 def graph_name_of(cls: type, package: str) -> str:
     """microsoft.graph[.sub].camelName for an SDK model class."""
     module = cls.__module__.removeprefix(f"{package}.generated.models")
-    namespace = "microsoft.graph" + ".".join(module.split(".")[:-1])
+    namespace = "microsoft.graph" + ".".join(_camel(part) for part in module.split(".")[:-1])
     name = cls.__name__
     return f"{namespace}.{name[0].lower()}{name[1:]}"
+
+
+def _camel(snake: str) -> str:
+    """cloud_licensing -> cloudLicensing (Kiota's module of a sub-namespace)."""
+    first, *rest = snake.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def descriptions(cls: type) -> dict[str, str]:
@@ -273,27 +279,30 @@ def _name_set(attr: str, names: list[str]) -> list[str]:
     return [f"    {attr}: ClassVar[frozenset[str]] = frozenset({{{quoted}}})"]
 
 
-def generate(version: str) -> Path:
-    """Write and format one version's module; its path."""
+def generate(version: str, out_dir: Path = OUT_DIR) -> Path:
+    """Write and format one version's module in `out_dir`; its path."""
     package, sdk, module = SDKS[version]
     closure = Introspector(package).run()
-    path = OUT_DIR / f"{module}.py"
+    path = out_dir / f"{module}.py"
     path.write_text(render(closure, version, sdk))
-    subprocess.run(["ruff", "format", "--quiet", str(path)], check=True)  # noqa: S603, S607
-    subprocess.run(["ruff", "check", "--fix", "--quiet", str(path)], check=True)  # noqa: S603, S607
-    print(f"{path.relative_to(ROOT)}: {len(closure.types)} models, {len(closure.enums)} enums")
+    ruff = [sys.executable, "-m", "ruff"]
+    config = ["--config", str(ROOT / "pyproject.toml"), "--quiet", str(path)]
+    subprocess.run([*ruff, "check", "--fix", "--select", "F401,I", *config], check=True)  # noqa: S603 (unused imports)
+    subprocess.run([*ruff, "format", *config], check=True)  # noqa: S603
+    print(f"{path}: {len(closure.types)} models, {len(closure.enums)} enums")
     return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("versions", nargs="*", metavar="VERSION", help="v1.0 or beta (default: both)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="where to write (default: %(default)s)")
     args = parser.parse_args()
     unknown = set(args.versions) - set(SDKS)
     if unknown:
         parser.error(f"unknown version(s) {sorted(unknown)}: choose from {sorted(SDKS)}")
     for version in args.versions or sorted(SDKS):
-        generate(version)
+        generate(version, args.out)
     return 0
 
 

@@ -84,14 +84,14 @@ class AuthorizationInfo(GraphModel):
 
 
 class UserCloudLicensing(GraphModel):
-    """microsoft.graph.cloud_licensing.userCloudLicensing."""
+    """microsoft.graph.cloudLicensing.userCloudLicensing."""
 
-    odata_type_name: ClassVar[str] = "microsoft.graph.cloud_licensing.userCloudLicensing"
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.userCloudLicensing"
     navigation: ClassVar[frozenset[str]] = frozenset(
         {"assignmentErrors", "assignments", "usageRights", "waitingMembers"}
     )
     odata_type: Literal[
-        "#microsoft.graph.cloud_licensing.userCloudLicensing", "microsoft.graph.cloud_licensing.userCloudLicensing"
+        "#microsoft.graph.cloudLicensing.userCloudLicensing", "microsoft.graph.cloudLicensing.userCloudLicensing"
     ] = Field(default=ABSENT, alias="@odata.type")
 
 
@@ -622,12 +622,12 @@ class AssignedLabel(GraphModel):
 
 
 class GroupCloudLicensing(GraphModel):
-    """microsoft.graph.cloud_licensing.groupCloudLicensing."""
+    """microsoft.graph.cloudLicensing.groupCloudLicensing."""
 
-    odata_type_name: ClassVar[str] = "microsoft.graph.cloud_licensing.groupCloudLicensing"
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.groupCloudLicensing"
     navigation: ClassVar[frozenset[str]] = frozenset({"assignments", "usageRights"})
     odata_type: Literal[
-        "#microsoft.graph.cloud_licensing.groupCloudLicensing", "microsoft.graph.cloud_licensing.groupCloudLicensing"
+        "#microsoft.graph.cloudLicensing.groupCloudLicensing", "microsoft.graph.cloudLicensing.groupCloudLicensing"
     ] = Field(default=ABSENT, alias="@odata.type")
 
 
@@ -763,12 +763,12 @@ class AlternativeSecurityId(GraphModel):
 
 
 class DeviceCloudLicensing(GraphModel):
-    """microsoft.graph.cloud_licensing.deviceCloudLicensing."""
+    """microsoft.graph.cloudLicensing.deviceCloudLicensing."""
 
-    odata_type_name: ClassVar[str] = "microsoft.graph.cloud_licensing.deviceCloudLicensing"
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.deviceCloudLicensing"
     navigation: ClassVar[frozenset[str]] = frozenset({"assignments", "usageRights", "waitingMembers"})
     odata_type: Literal[
-        "#microsoft.graph.cloud_licensing.deviceCloudLicensing", "microsoft.graph.cloud_licensing.deviceCloudLicensing"
+        "#microsoft.graph.cloudLicensing.deviceCloudLicensing", "microsoft.graph.cloudLicensing.deviceCloudLicensing"
     ] = Field(default=ABSENT, alias="@odata.type")
 
 
