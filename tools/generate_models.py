@@ -20,6 +20,8 @@ What each SDK model gives, and what the generator makes of it:
   synced ...", which is conditional); not fields either, their names kept for the message;
 - every complex type and enum reachable from the five entities through writable structural properties
   (what is only reachable through read-only or navigation properties is cut).
+- the five entities are marked `directory_extensions`: they also take `extension_{appId}_{name}`
+  properties, which no metadata can list (`worker.models.extensions`).
 
 What is cut or approximated: derived types (`@odata.type` must name the declared type, as in the seed's
 models); Edm.Int32 and Edm.Int64 both become Int64 (the SDK maps both to int); a complex type that
@@ -108,6 +110,7 @@ class GraphType:
     graph_name: str
     class_name: str
     props: list[Prop] = field(default_factory=list)
+    root: bool = False  # one of ENTITIES
 
 
 @dataclass
@@ -185,7 +188,7 @@ class Introspector:
         for _, module in ENTITIES:
             models = importlib.import_module(f"{self.package}.generated.models.{module}")
             cls = next(c for c in vars(models).values() if inspect.isclass(c) and c.__module__ == models.__name__)
-            self.visit(cls)
+            self.closure.types[self.visit(cls)].root = True
         return self.closure
 
     def visit(self, cls: type) -> str:
@@ -265,6 +268,8 @@ def render_model(graph_type: GraphType) -> str:
     if not fields and not any(p.read_only or p.navigation for p in graph_type.props):
         body.append('    model_config = ConfigDict(extra="allow")  # declares no property: open, as Graph uses it')
     body.append(f'    odata_type_name: ClassVar[str] = "{name}"')
+    if graph_type.root:  # directory objects also take extension_{appId}_{name} properties
+        body.append("    directory_extensions: ClassVar[bool] = True")
     body.extend(_name_set("read_only", [p.json_name for p in graph_type.props if p.read_only]))
     body.extend(_name_set("navigation", [p.json_name for p in graph_type.props if p.navigation]))
     body.append(f'    odata_type: Literal["#{name}", "{name}"] = Field(default=ABSENT, alias="@odata.type")')

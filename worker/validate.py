@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from worker.jobs import FieldError, Job, Rejected, new_request_id
 from worker.models.base import GraphModel
 from worker.models.checker import body_validator
+from worker.models.extensions import split_extensions
 from worker.models.registry import (
     DEFAULT_PATH,
     DEFAULT_VERSION,
@@ -83,12 +84,16 @@ def _utf8_problem(text: bytes) -> str | None:
 
 def validate_body(route: Route, body: object) -> list[FieldError]:
     """Every validation error of a body for a route, located relative to the body (empty when valid)."""
+    errors: list[FieldError] = []
+    if route.model.directory_extensions and isinstance(body, dict):
+        body, problems = split_extensions(body)
+        errors = [FieldError(loc=name, message=message, type="extension_type") for name, message in problems]
     try:
         body_validator(route.model).validate_python(body)
     except ValidationError as exc:
         model = route.model
-        return [_field_error(model, err["loc"], err["type"], err["msg"]) for err in exc.errors()]
-    return []
+        errors.extend(_field_error(model, err["loc"], err["type"], err["msg"]) for err in exc.errors())
+    return errors
 
 
 def _from_bare(

@@ -262,3 +262,43 @@ def _errors(validate: Any, body: object) -> list[tuple[Any, str]]:
     except ValidationError as exc:
         return [(tuple(err["loc"]), err["type"]) for err in exc.errors()]
     return []
+
+
+APP = "0123456789abcdef0123456789ABCDEF"
+
+
+@pytest.mark.parametrize(
+    "value", ["CC-4711", 42, 2**40, True, None, ["a", "b"], [1, 2], [], "2026-12-02T00:00:00Z"], ids=repr
+)
+def test_directory_extension_properties_are_taken(value: object) -> None:
+    for version in VERSIONS:
+        for resource in RESOURCES:
+            body = {**resource.valid, f"extension_{APP}_costCenter": value}
+            job = parse(resource, body, version)
+            assert isinstance(job, Job), job
+            assert job.body == orjson.dumps(body)
+
+
+@pytest.mark.parametrize("value", [1.5, {"a": 1}, [1, "a"], [None], [1.5], [[1]]], ids=repr)
+def test_a_directory_extension_with_a_value_it_cannot_hold_is_refused(value: object) -> None:
+    name = f"extension_{APP}_costCenter"
+    assert refusal(USER, {name: value, "jobTitle": 1}, "beta") == [
+        (f"body.{name}", "extension_type"),
+        ("body.jobTitle", "string_type"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["extension_costCenter", f"extension_{APP[:-1]}_costCenter", f"extension_{APP}_", f"extension_{APP}-x"]
+)
+def test_an_ill_formed_extension_name_is_an_unknown_property(name: str) -> None:
+    assert refusal(USER, {name: "x"}, "v1.0") == [(f"body.{name}", "extra_forbidden")]
+
+
+def test_extensions_are_for_directory_objects_only() -> None:
+    raw = orjson.dumps({"body": {f"extension_{APP}_costCenter": "x"}})  # the seed's provisioning route
+    rejected = parse_line(raw, 1, default_tenant="t", version="beta")
+    assert isinstance(rejected, Rejected)
+    assert [error.type for error in rejected.errors] == ["extra_forbidden"]
+    nested = {"passwordProfile": {f"extension_{APP}_costCenter": "x"}}
+    assert refusal(USER, nested, "beta") == [(f"body.passwordProfile.extension_{APP}_costCenter", "extra_forbidden")]

@@ -88,6 +88,9 @@ class GraphModel(BaseModel):
     navigation: ClassVar[frozenset[str]] = frozenset()
     """Navigation properties (relationships, set through their own endpoints): not fields either."""
 
+    directory_extensions: ClassVar[bool] = False
+    """True for a directory object, which also takes `extension_{appId}_{name}` properties (`extensions`)."""
+
     odata_type: str | None = Field(default=None, alias="@odata.type")
 
     @classmethod

@@ -420,6 +420,7 @@ class User(GraphModel):
     """microsoft.graph.user."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.user"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "assignedPlans",
@@ -646,6 +647,7 @@ class Group(GraphModel):
     """microsoft.graph.group."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.group"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "assignedLicenses",
@@ -776,6 +778,7 @@ class Device(GraphModel):
     """microsoft.graph.device."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.device"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "approximateLastSignInDateTime",
@@ -1286,6 +1289,7 @@ class Application(GraphModel):
     """microsoft.graph.application."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.application"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {"appId", "createdByAppId", "createdDateTime", "id", "publisherDomain", "uniqueName"}
     )
@@ -1412,6 +1416,7 @@ class ServicePrincipal(GraphModel):
     """microsoft.graph.servicePrincipal."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.servicePrincipal"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset({"applicationTemplateId", "createdByAppId", "id", "signInAudience"})
     navigation: ClassVar[frozenset[str]] = frozenset(
         {

@@ -258,6 +258,7 @@ class User(GraphModel):
     """microsoft.graph.user."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.user"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "assignedPlans",
@@ -432,6 +433,7 @@ class Group(GraphModel):
     """microsoft.graph.group."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.group"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "assignedLicenses",
@@ -546,6 +548,7 @@ class Device(GraphModel):
     """microsoft.graph.device."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.device"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {
             "approximateLastSignInDateTime",
@@ -903,6 +906,7 @@ class Application(GraphModel):
     """microsoft.graph.application."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.application"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {"appId", "applicationTemplateId", "createdByAppId", "createdDateTime", "id", "publisherDomain", "uniqueName"}
     )
@@ -981,6 +985,7 @@ class ServicePrincipal(GraphModel):
     """microsoft.graph.servicePrincipal."""
 
     odata_type_name: ClassVar[str] = "microsoft.graph.servicePrincipal"
+    directory_extensions: ClassVar[bool] = True
     read_only: ClassVar[frozenset[str]] = frozenset(
         {"applicationTemplateId", "createdByAppId", "id", "resourceSpecificApplicationPermissions", "signInAudience"}
     )
