@@ -3,6 +3,7 @@ what does not is refused with its line and field, and each kind of refusal says 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -302,3 +303,14 @@ def test_extensions_are_for_directory_objects_only() -> None:
     assert [error.type for error in rejected.errors] == ["extra_forbidden"]
     nested = {"passwordProfile": {f"extension_{APP}_costCenter": "x"}}
     assert refusal(USER, nested, "beta") == [(f"body.passwordProfile.extension_{APP}_costCenter", "extra_forbidden")]
+
+
+def test_the_readme_examples_are_the_example_file_and_valid_in_both_versions() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    lines = (repo / "examples/directory.jsonl").read_bytes().splitlines()
+    readme = (repo / "README.md").read_bytes()
+    assert len(lines) == 5
+    for number, raw in enumerate(lines, start=1):
+        assert raw in readme
+        for version in VERSIONS:
+            assert isinstance(parse_line(raw, number, default_tenant="t", version=version), Job)
