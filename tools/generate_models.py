@@ -24,7 +24,8 @@ What each SDK model gives, and what the generator makes of it:
   properties, which no metadata can list (`worker.models.extensions`).
 
 What is cut or approximated: derived types (`@odata.type` must name the declared type, as in the seed's
-models); Edm.Int32 and Edm.Int64 both become Int64 (the SDK maps both to int); a complex type that
+models); Edm.Int32 and Edm.Int64 both become Int64 (the SDK maps both to int); a flags enum is known by
+Kiota reading it as a collection while declaring one value (its JSON is "a,b"); a complex type that
 declares no property is taken as open (Graph's customSecurityAttributeValue, like the seed's detailsInfo).
 """
 
@@ -120,6 +121,7 @@ class Closure:
     types: dict[str, GraphType] = field(default_factory=dict)
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    flags: set[str] = field(default_factory=set)  # enums whose value is members joined by commas
 
 
 class _Recorder:
@@ -149,6 +151,14 @@ def _camel(snake: str) -> str:
     """cloud_licensing -> cloudLicensing (Kiota's module of a sub-namespace)."""
     first, *rest = snake.split("_")
     return first + "".join(word.capitalize() for word in rest)
+
+
+def declared_types(cls: type) -> dict[str, str]:
+    """Attribute -> its annotation as written (a string: the SDK's modules use postponed annotations)."""
+    found: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        found.update({name: str(hint) for name, hint in vars(klass).get("__annotations__", {}).items()})
+    return found
 
 
 def descriptions(cls: type) -> dict[str, str]:
@@ -198,9 +208,12 @@ class Introspector:
             return name
         graph_type = GraphType(graph_name_of(cls, self.package), name)
         self.closure.types[name] = graph_type
-        notes = descriptions(cls)
+        notes, hints = descriptions(cls), declared_types(cls)
         for json_name, attr, getter, args in recorded_properties(cls):
-            graph_type.props.append(self.prop(json_name, attr, getter, args, notes.get(attr, "")))
+            # Kiota reads a flags enum ("a,b") as a collection, but declares one value
+            flags = getter == "get_collection_of_enum_values" and "list[" not in hints.get(attr, "list[")
+            kind = "flags" if flags else getter
+            graph_type.props.append(self.prop(json_name, attr, kind, args, notes.get(attr, "")))
         self.closure.order.append(name)
         return name
 
@@ -218,8 +231,10 @@ class Introspector:
             return PRIMITIVES[getter]
         if getter == "get_collection_of_primitive_values":
             return f"list[{PRIMITIVE_ITEMS[target.__name__]}]"
-        if getter in {"get_enum_value", "get_collection_of_enum_values"}:
+        if getter in {"get_enum_value", "get_collection_of_enum_values", "flags"}:
             self.closure.enums[target.__name__] = tuple(member.value for member in target)
+            if getter == "flags":
+                self.closure.flags.add(target.__name__)
             item = target.__name__
         elif getter in {"get_object_value", "get_collection_of_object_values"}:
             item = self.visit(target)
@@ -236,12 +251,12 @@ Read-only and navigation properties are not fields: a body naming one is refused
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from worker.models.base import ABSENT, DateTimeOffset, GraphModel
-from worker.models.edm import Binary, Date, Double, Duration, Guid, Int64, TimeOfDay
+from worker.models.edm import Binary, Date, Double, Duration, Guid, Int64, TimeOfDay, flags_of
 '''
 
 
@@ -251,7 +266,8 @@ def render(closure: Closure, version: str, sdk: str) -> str:
     lines = [HEADER.format(version=version, entities=entities, sdk=sdk, sdk_version=metadata.version(sdk))]
     for name, values in sorted(closure.enums.items()):
         members = ", ".join(f'"{value}"' for value in values)
-        lines.append(f"{name} = Literal[{members}]\n")
+        kind = f"Annotated[str, flags_of({members})]" if name in closure.flags else f"Literal[{members}]"
+        lines.append(f"{name} = {kind}\n")
     for name in closure.order:
         lines.append(render_model(closure.types[name]))
     return "\n".join(lines)

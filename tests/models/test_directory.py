@@ -314,3 +314,24 @@ def test_the_readme_examples_are_the_example_file_and_valid_in_both_versions() -
         assert raw in readme
         for version in VERSIONS:
             assert isinstance(parse_line(raw, number, default_tenant="t", version=version), Job)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"nativeAuthenticationApisEnabled": "all"}, None),
+        ({"requestSignatureVerification": {"allowedWeakAlgorithms": "rsaSha1"}}, None),
+        ({"requestSignatureVerification": {"allowedWeakAlgorithms": "rsaSha1,unknownFutureValue"}}, None),
+        ({"requestSignatureVerification": {"allowedWeakAlgorithms": ["rsaSha1"]}}, "flags_type"),
+        ({"requestSignatureVerification": {"allowedWeakAlgorithms": "rsaSha1,md5"}}, "flags_error"),
+        ({"nativeAuthenticationApisEnabled": ""}, "flags_error"),
+    ],
+)
+def test_flags_enums_are_members_joined_by_commas(body: dict[str, Any], error: str | None) -> None:
+    application = RESOURCES[3]
+    for version in VERSIONS:
+        if error is None:
+            assert isinstance(parse(application, body, version), Job)
+        else:
+            (refused,) = refusal(application, body, version)
+            assert refused[1] == error

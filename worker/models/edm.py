@@ -47,6 +47,21 @@ def _string_checker(kind: str, pattern: re.Pattern[str], hint: str) -> Callable[
     return check
 
 
+def flags_of(*members: str) -> PlainValidator:
+    """The check of an Edm flags enum: one or more of `members` joined by commas, e.g. "rsaSha1,unknownFutureValue"."""
+    allowed = frozenset(members)
+    hint = f"one or more of {', '.join(repr(m) for m in members)}, joined by commas"
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise PydanticCustomError("flags_type", f"Input should be a string: {hint}")
+        if not all(part.strip() in allowed for part in value.split(",")):
+            raise PydanticCustomError("flags_error", f"Input should be {hint}")
+        return value
+
+    return PlainValidator(check)
+
+
 def _check_date(value: Any) -> str:
     """Accept an Edm.Date (YYYY-MM-DD) that exists on the calendar."""
     checked = _date_format(value)

@@ -6,12 +6,12 @@ Read-only and navigation properties are not fields: a body naming one is refused
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
 from worker.models.base import ABSENT, DateTimeOffset, GraphModel
-from worker.models.edm import Binary, Guid, Int64, TimeOfDay
+from worker.models.edm import Binary, Guid, Int64, TimeOfDay, flags_of
 
 AutomaticRepliesStatus = Literal["disabled", "alwaysEnabled", "scheduled"]
 
@@ -25,9 +25,9 @@ ExternalAudienceScope = Literal["none", "contactsOnly", "all"]
 
 GroupAccessType = Literal["none", "private", "secret", "public", "unknownFutureValue"]
 
-NativeAuthenticationApisEnabled = Literal["none", "all", "unknownFutureValue"]
+NativeAuthenticationApisEnabled = Annotated[str, flags_of("none", "all", "unknownFutureValue")]
 
-WeakAlgorithms = Literal["rsaSha1", "unknownFutureValue"]
+WeakAlgorithms = Annotated[str, flags_of("rsaSha1", "unknownFutureValue")]
 
 
 class AssignedLicense(GraphModel):
@@ -804,7 +804,7 @@ class RequestSignatureVerification(GraphModel):
     odata_type: Literal[
         "#microsoft.graph.requestSignatureVerification", "microsoft.graph.requestSignatureVerification"
     ] = Field(default=ABSENT, alias="@odata.type")
-    allowed_weak_algorithms: list[WeakAlgorithms] | None = Field(default=None, alias="allowedWeakAlgorithms")
+    allowed_weak_algorithms: WeakAlgorithms | None = Field(default=None, alias="allowedWeakAlgorithms")
     is_signed_request_required: bool | None = Field(default=None, alias="isSignedRequestRequired")
 
 
@@ -944,7 +944,7 @@ class Application(GraphModel):
     key_credentials: list[KeyCredential] | None = Field(default=None, alias="keyCredentials")
     logo: Binary | None = Field(default=None, alias="logo")
     manager_applications: list[Guid] | None = Field(default=None, alias="managerApplications")
-    native_authentication_apis_enabled: list[NativeAuthenticationApisEnabled] | None = Field(
+    native_authentication_apis_enabled: NativeAuthenticationApisEnabled | None = Field(
         default=None, alias="nativeAuthenticationApisEnabled"
     )
     notes: str | None = Field(default=None, alias="notes")
