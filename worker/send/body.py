@@ -52,13 +52,16 @@ async def read_body(
     With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
     rest is never read.
     """
-    if response.content.at_eof():  # no body (204), or all of it already here: nothing to wait for
+    content = response.content
+    if content.at_eof():  # no body (204), or all of it already read: nothing to wait for
         deadline.reschedule(None)
         return EMPTY
-    deadline.reschedule(asyncio.get_running_loop().time() + limits.read_timeout_s)
+    # all of it already received (a small answer usually is): reading cannot wait, so no timer is armed
+    # (one timer less per request); the size cap below still applies
+    deadline.reschedule(None if content.is_eof() else asyncio.get_running_loop().time() + limits.read_timeout_s)
     parts: list[bytes] = []
     size = 0
-    while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
+    while chunk := await content.read(min(CHUNK, limits.max_bytes + 1 - size)):
         size += len(chunk)
         if keep:
             parts.append(chunk)
