@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from worker.send.deadline import Deadline
+
 CHUNK = 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024
 DEFAULT_READ_TIMEOUT_S = 60.0
@@ -38,14 +40,15 @@ class Body:
     cut: bool
 
 
-def answer_deadline(limits: BodyLimits) -> asyncio.Timeout:
+def answer_deadline(limits: BodyLimits) -> Deadline:
     """The deadline of one attempt: `headers_timeout_s` for the status and headers; `read_body` then moves
-    it to `read_timeout_s` from then on for the body (one timer per attempt: it is on every request's path)."""
-    return asyncio.timeout(limits.headers_timeout_s)
+    it to `read_timeout_s` from then on for the body (one deadline per attempt, and no timer of its own:
+    it is on every request's path, see `worker.send.deadline`)."""
+    return Deadline(limits.headers_timeout_s)
 
 
 async def read_body(
-    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: asyncio.Timeout, *, keep: bool = True
+    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: Deadline, *, keep: bool = True
 ) -> Body:
     """Read the body up to `limits.max_bytes` within `limits.read_timeout_s` (TimeoutError beyond).
 
@@ -56,8 +59,8 @@ async def read_body(
     if content.at_eof():  # no body (204), or all of it already read: nothing to wait for
         deadline.reschedule(None)
         return EMPTY
-    # all of it already received (a small answer usually is): reading cannot wait, so no timer is armed
-    # (one timer less per request); the size cap below still applies
+    # all of it already received (a small answer usually is): reading cannot wait, so no deadline is needed
+    # (the size cap below still applies)
     deadline.reschedule(None if content.is_eof() else asyncio.get_running_loop().time() + limits.read_timeout_s)
     parts: list[bytes] = []
     size = 0
