@@ -5,8 +5,8 @@ deadline is on every request's path. `asyncio.timeout` arms a timer per deadline
 headers are in: two timers a request, each pushed onto and cancelled in the loop's heap, with a state
 machine around them; at thousands of requests a second that was one of the largest costs of the worker
 beside aiohttp itself. Here a deadline is an entry in a dict of its loop's watch, and a single timer,
-armed only while some deadline is set, checks them all every `TICK_S` (at most 256 requests are in
-flight: the connection pool's size). A deadline fires up to `TICK_S` late, nothing for deadlines of
+armed only while some deadline is set, checks them all every `TICK_S` (no more than the connection
+pool's size are in flight: 256 by default). A deadline fires up to `TICK_S` late, nothing for deadlines of
 seconds. Otherwise it behaves as `asyncio.timeout`: the task is cancelled, and TimeoutError comes out of
 the `async with` unless the task was also cancelled from outside.
 """
