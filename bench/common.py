@@ -181,11 +181,16 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None, time
         )
 
 
-def run_cli(args: Sequence[str], env: dict[str, str] | None = None, timeout_s: float = 1800.0) -> Timed:
-    """Run `python -m worker ARGS` with GRAPH_TOKEN set; exit codes other than 0 and 1 raise, and so does
-    a run past `timeout_s` (subprocess.TimeoutExpired, the process killed)."""
+def run_cli(
+    args: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout_s: float = 1800.0,
+    launcher: Sequence[str] = ("-m", "worker"),
+) -> Timed:
+    """Run `python -m worker ARGS` (or `python LAUNCHER ARGS`) with GRAPH_TOKEN set; exit codes other than 0
+    and 1 raise, and so does a run past `timeout_s` (subprocess.TimeoutExpired, the process killed)."""
     done = run_measured(
-        [sys.executable, "-m", "worker", *args], env={"GRAPH_TOKEN": TOKEN, **(env or {})}, timeout_s=timeout_s
+        [sys.executable, *launcher, *args], env={"GRAPH_TOKEN": TOKEN, **(env or {})}, timeout_s=timeout_s
     )
     if done.code not in (0, 1):
         raise RuntimeError(f"patch-worker exited {done.code}: {done.stderr[-2000:]}")

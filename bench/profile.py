@@ -1,6 +1,6 @@
 """Where patch-worker's CPU goes, per job: the CLI profiled against a zero-latency emulator.
 
-    uv run python -m bench.profile [--jobs 50000] [--sampler py-spy|cprofile] [--top 25]
+    uv run python -m bench.profile [--jobs 50000] [--sampler py-spy|cprofile] [--top 25] [--dataset nested]
 
 py-spy (a sampling profiler, run through `uvx py-spy` when it is not installed) barely disturbs the run;
 its samples are grouped by stage: the HTTP exchange (what the raw aiohttp loop also pays), line
@@ -22,6 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench.common import TOKEN, emulator, run_measured, worker_args, write_jobs
+from bench.nested import write_nested_jobs
 
 # A sample belongs to the first stage (in this order) that any frame of its stack matches.
 STAGES: list[tuple[str, str]] = [
@@ -88,6 +89,9 @@ def main() -> None:
     parser.add_argument("--sampler", choices=["py-spy", "cprofile"], default="py-spy")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", type=Path, help="also save the raw profile here")
+    parser.add_argument(
+        "--dataset", choices=["seed", "nested"], default="seed", help="the seed's body, or data set 2 (bench.nested)"
+    )
     ns = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "patch-worker-bench-pycache")
@@ -96,7 +100,8 @@ def main() -> None:
         sys.exit("py-spy not found (install it, or have uvx on PATH), or use --sampler cprofile")
     with tempfile.TemporaryDirectory() as tmp_name, emulator("--record-limit", "1000") as emu:
         tmp = Path(tmp_name)
-        source = write_jobs(tmp / "jobs.jsonl", ns.jobs)
+        write = write_nested_jobs if ns.dataset == "nested" else write_jobs
+        source = write(tmp / "jobs.jsonl", ns.jobs)
         args = worker_args(source, emu.base_url, tmp / "results.jsonl", 64)
         # a first, unmeasured run compiles every module into the bytecode cache
         (tmp / "empty.jsonl").write_bytes(b"")

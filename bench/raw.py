@@ -7,6 +7,11 @@ like patch-worker, so both pay the same process cost; it prints one JSON line wi
 time and CPU time (the bodies are prepared before the clock starts).
 
     python -m bench.raw --base-url URL --jobs 20000 [--concurrency 64] [--path /auditLogs/provisioning]
+    python -m bench.raw --base-url URL --input FILE.jsonl [--concurrency 64]
+
+With `--input` it sends the lines of a patch-worker input file instead of the seed body: an envelope's
+body to its path (re-serialised compactly, as patch-worker does), a bare body as the line is. Reading and
+splitting the file is done before the clock starts, but counts in the process's own time and CPU.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -26,13 +33,30 @@ from bench.common import BODY, TOKEN
 USER_AGENT = "patch-worker/0.1"
 
 
-async def raw_run(base_url: str, count: int, concurrency: int, path: str) -> dict[str, object]:
-    """PATCH `count` seed bodies with `concurrency` workers; the figures of the request phase."""
-    body = orjson.dumps(BODY)
-    url = base_url.rstrip("/") + path
+def seed_jobs(base_url: str, count: int, path: str) -> list[tuple[str, bytes]]:
+    """`count` times the seed body to one URL."""
+    return [(base_url.rstrip("/") + path, orjson.dumps(BODY))] * count
+
+
+def file_jobs(base_url: str, source: Path, path: str) -> list[tuple[str, bytes]]:
+    """(url, body) of each line of a patch-worker input file (envelopes and bare bodies)."""
+    jobs: list[tuple[str, bytes]] = []
+    with source.open("rb") as lines:
+        for line in lines:
+            data = orjson.loads(line)
+            if "body" in data:
+                jobs.append((base_url.rstrip("/") + data.get("path", path), orjson.dumps(data["body"])))
+            else:
+                jobs.append((base_url.rstrip("/") + path, line.rstrip(b"\n")))
+    return jobs
+
+
+async def raw_run(work: Sequence[tuple[str, bytes]], concurrency: int) -> dict[str, object]:
+    """PATCH every (url, body) with `concurrency` workers; the figures of the request phase."""
+    count = len(work)
     authorization = f"Bearer {TOKEN}"
     statuses: Counter[int] = Counter()
-    jobs = iter(range(count))
+    jobs = iter(work)
     # the same settings as worker.send.http.new_session (limit 256 >= the concurrency of 64)
     connector = aiohttp.TCPConnector(limit=256, limit_per_host=256, ttl_dns_cache=300)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10.0, sock_read=60.0)
@@ -41,7 +65,7 @@ async def raw_run(base_url: str, count: int, concurrency: int, path: str) -> dic
     ) as session:
 
         async def worker() -> None:
-            for _ in jobs:
+            for url, body in jobs:
                 headers = {
                     "Authorization": authorization,
                     "Content-Type": "application/json",
@@ -72,11 +96,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
     )
     parser.add_argument("--base-url", required=True)
-    parser.add_argument("--jobs", type=int, required=True)
+    parser.add_argument("--jobs", type=int, default=0, help="how many seed bodies to send")
+    parser.add_argument("--input", type=Path, help="send the lines of this input file instead")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--path", default="/auditLogs/provisioning")
     ns = parser.parse_args()
-    figures = asyncio.run(raw_run(ns.base_url, ns.jobs, ns.concurrency, ns.path))
+    if ns.input is not None:
+        work = file_jobs(ns.base_url, ns.input, ns.path)
+    else:
+        work = seed_jobs(ns.base_url, ns.jobs, ns.path)
+    figures = asyncio.run(raw_run(work, ns.concurrency))
     sys.stdout.write(orjson.dumps(figures).decode() + "\n")
 
 

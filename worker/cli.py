@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,7 +18,6 @@ from typing import Any
 
 from worker import loop as event_loop
 from worker.app import RunRequest, run_file
-from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
 from worker.errors import ConfigError, PatchWorkerError, listening
 from worker.record.logging import configure_logging
 from worker.record.results import refuse_to_overwrite
@@ -57,11 +57,23 @@ configuration: --config FILE (YAML, see config.yaml), then PATCH_WORKER_* enviro
 
 
 class _Parser(argparse.ArgumentParser):
-    """Every subcommand's parser: no abbreviated flags (`--result` must not quietly mean `--results`)."""
+    """Every subcommand's parser: no abbreviated flags (`--result` must not quietly mean `--results`).
 
-    def __init__(self, **kwargs: Any) -> None:
+    `add_later` adds a subcommand's arguments only when that subcommand is parsed: `emulate`'s many flags
+    would otherwise import the emulator into every `run`'s start-up.
+    """
+
+    def __init__(self, *, add_later: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(**kwargs)
+        self._add_later = add_later
+
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        """Parse, once any arguments left for later are added."""
+        if self._add_later is not None:
+            add, self._add_later = self._add_later, None
+            add(self)
+        return super().parse_known_args(*args, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,14 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(commands)
     _add_submit(commands)
     _add_consume(commands)
-    emulate = commands.add_parser(
+    commands.add_parser(
         "emulate",
         help="serve the local Graph emulator (for tests, demos and benchmarks)",
         description="Serve a local Microsoft Graph emulator that answers PATCH and $batch like Graph, with knobs for "
         "latency, quotas and faults. Inspect what it received at /_emulator/requests and /_emulator/stats.",
+        add_later=_emulator_arguments,
     )
-    add_emulator_arguments(emulate)
     return parser
+
+
+def _emulator_arguments(emulate: argparse.ArgumentParser) -> None:
+    from worker.emulator.cli import add_emulator_arguments  # only when `emulate` is the command
+
+    add_emulator_arguments(emulate)
 
 
 def _add_common(sub: argparse.ArgumentParser) -> None:
@@ -349,6 +367,7 @@ def cmd_demo(ns: argparse.Namespace) -> int:
 
 def cmd_emulate(ns: argparse.Namespace) -> int:
     """`patch-worker emulate`."""
+    from worker.emulator.cli import config_from_args, ssl_context_from_args
     from worker.emulator.server import run_forever  # the server side is not needed by `run`
 
     configure_logging("info", "auto")  # a client going away is a debug line: not shown
@@ -431,6 +450,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `patch-worker` and `python -m worker`."""
+    # what is alive now (modules, classes, schemas) lives as long as the process: moved out of the cycle
+    # collector's reach, no collection walks it again, during the run or at exit (~0.04 s of CPU, measured)
+    gc.freeze()
     ns = build_parser().parse_args(argv)
     try:
         return COMMANDS[ns.command](ns)

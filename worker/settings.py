@@ -6,10 +6,10 @@ No other module reads the environment: they receive these objects.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -209,21 +209,38 @@ def load_settings(config_file: Path | None = None, overrides: dict[str, Any] | N
     """Build Settings from a YAML file, the environment and flag overrides; ConfigError if invalid."""
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"config file {config_file} does not exist")
+    try:
+        return _settings_class(config_file)(**(overrides or {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except (OSError, ValueError) as exc:  # unreadable
+        raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+    except Exception as exc:
+        if not _is_yaml_error(exc):
+            raise
+        # malformed YAML: one line with where it went wrong, not a traceback
+        raise ConfigError(f"config file {config_file} is not valid YAML: {_yaml_problem(exc)}") from None
+
+
+def _settings_class(config_file: Path | None) -> type[Settings]:
+    """Settings reading `config_file`; Settings itself without one (building a model class costs start-up)."""
+    if config_file is None:
+        return Settings
 
     class _FromFile(Settings):
         model_config = SettingsConfigDict(yaml_file=config_file)
 
-    try:
-        return _FromFile(**(overrides or {}))
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
-    except yaml.YAMLError as exc:  # malformed YAML: one line with where it went wrong, not a traceback
-        raise ConfigError(f"config file {config_file} is not valid YAML: {_yaml_problem(exc)}") from None
-    except (OSError, ValueError) as exc:  # unreadable
-        raise ConfigError(f"cannot read config file {config_file}: {exc}") from None
+    return _FromFile
 
 
-def _yaml_problem(exc: yaml.YAMLError) -> str:
+def _is_yaml_error(exc: Exception) -> bool:
+    """True for PyYAML's errors. PyYAML is imported only when a config file is read (not at start-up), so it is
+    looked up, not imported: an error raised before it was imported cannot be one of its own."""
+    yaml_module = sys.modules.get("yaml")
+    return yaml_module is not None and isinstance(exc, yaml_module.YAMLError)
+
+
+def _yaml_problem(exc: Exception) -> str:
     """The parser's complaint with its 1-based line and column (PyYAML's own text spans several lines)."""
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]

@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from worker.record.summary import LaneStatus, RunSummary
 from worker.schedule.lanes import LaneSet
 
@@ -99,6 +96,10 @@ def frame_fields(summary: RunSummary, position: ReadPosition, lanes: LaneStatus)
 
 @asynccontextmanager
 async def _live(summary: RunSummary, position: ReadPosition, lanes: Callable[[], LaneStatus]) -> AsyncIterator[None]:
+    # imported here: a run whose stderr is no terminal (a container, a pipe) never draws a bar
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         BarColumn(bar_width=20),
         TextColumn("{task.fields[text]}"),

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from worker.send.deadline import Deadline
+
 CHUNK = 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 512 * 1024
 DEFAULT_READ_TIMEOUT_S = 60.0
@@ -38,27 +40,31 @@ class Body:
     cut: bool
 
 
-def answer_deadline(limits: BodyLimits) -> asyncio.Timeout:
+def answer_deadline(limits: BodyLimits) -> Deadline:
     """The deadline of one attempt: `headers_timeout_s` for the status and headers; `read_body` then moves
-    it to `read_timeout_s` from then on for the body (one timer per attempt: it is on every request's path)."""
-    return asyncio.timeout(limits.headers_timeout_s)
+    it to `read_timeout_s` from then on for the body (one deadline per attempt, and no timer of its own:
+    it is on every request's path, see `worker.send.deadline`)."""
+    return Deadline(limits.headers_timeout_s)
 
 
 async def read_body(
-    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: asyncio.Timeout, *, keep: bool = True
+    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: Deadline, *, keep: bool = True
 ) -> Body:
     """Read the body up to `limits.max_bytes` within `limits.read_timeout_s` (TimeoutError beyond).
 
     With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
     rest is never read.
     """
-    if response.content.at_eof():  # no body (204), or all of it already here: nothing to wait for
+    content = response.content
+    if content.at_eof():  # no body (204), or all of it already read: nothing to wait for
         deadline.reschedule(None)
         return EMPTY
-    deadline.reschedule(asyncio.get_running_loop().time() + limits.read_timeout_s)
+    # all of it already received (a small answer usually is): reading cannot wait, so no deadline is needed
+    # (the size cap below still applies)
+    deadline.reschedule(None if content.is_eof() else asyncio.get_running_loop().time() + limits.read_timeout_s)
     parts: list[bytes] = []
     size = 0
-    while chunk := await response.content.read(min(CHUNK, limits.max_bytes + 1 - size)):
+    while chunk := await content.read(min(CHUNK, limits.max_bytes + 1 - size)):
         size += len(chunk)
         if keep:
             parts.append(chunk)
