@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 from urllib.parse import urlsplit
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, PatchWorkerError
 from worker.settings import QueueSettings
 
 #: URL scheme -> the module whose `open_source(target)` opens that queue (imported only when used).
@@ -37,6 +37,14 @@ SOURCES: dict[str, str] = {
     "rediss": "worker.sources.redis_queue",
     "azure-queue": "worker.sources.azure_queue",
 }
+
+
+class QueueUnavailableError(PatchWorkerError):
+    """The queue cannot be reached or refused an operation for now: `consume` waits and tries again.
+
+    Backends raise it (from their client's own errors) out of `settle`, `release`, `dead_letter` and `keep`;
+    anything else is a bug and ends `consume`.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +100,7 @@ class QueueSource(Protocol):
         """Write each result to the results destination, then remove its message (ack/delete).
 
         One result per message: a message no longer this consumer's (taken over, already settled) gets no
-        result and False. Raises the backend's error on failure; the caller retries the same settlements.
+        result and False. QueueUnavailableError on failure: the caller retries the same settlements.
         """
         ...
 
