@@ -264,6 +264,9 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
         value = os.environ.get(variable)
         if value:
             pairs[("auth", key)] = value
+    storage = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")  # the Azure Storage SDKs' convention
+    if storage:
+        pairs[("queue", "azure_connection_string")] = storage
     nested: dict[str, dict[str, Any]] = {}
     for (section, key), value in pairs.items():
         if value is not None:

@@ -21,8 +21,8 @@ import socket
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
 
 import structlog
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
@@ -31,7 +31,7 @@ from azure.storage.queue import QueueMessage
 from worker.settings import QueueSettings
 from worker.sources.azure_connect import AzureQueues, open_queues
 from worker.sources.azure_text import line_of, poison_text, result_text
-from worker.sources.queue import Message, QueueTarget, Settlement
+from worker.sources.queue import Message, QueueTarget, QueueUnavailableError, Settlement
 
 log = structlog.get_logger("worker.sources.azure_queue")
 
@@ -167,19 +167,30 @@ class AzureQueueSource:
         return True
 
     async def settle(self, settled: Sequence[Settlement]) -> list[bool]:
-        """Write each result to QUEUE-results, then delete its message; False for a message no longer ours."""
-        return list(await asyncio.gather(*(self._settle_one(item) for item in settled)))
+        """Write each result to QUEUE-results, then delete its message; False for a message no longer ours.
+
+        Every settlement is tried before the first failure is raised, so a retry of the same list never
+        overlaps one still writing.
+        """
+        done = await asyncio.gather(*(self._settle_one(item) for item in settled), return_exceptions=True)
+        _raise_first(done)
+        return [outcome is True for outcome in done]
 
     async def release(self, message: Message, last_error: str) -> None:
         """Make the message visible again now, for any consumer; its next delivery here carries `last_error`."""
         self._errors[message.id] = last_error
         while len(self._errors) > REMEMBERED_ERRORS:
             self._errors.popitem(last=False)
-        await self._extend(message.id, 0)
+        with _unavailable():
+            await self._extend(message.id, 0)
         self._forget(message.id)
 
     async def dead_letter(self, message: Message, result: bytes, last_error: str) -> bool:
         """Copy the message with its last error to QUEUE-poison, write its failed result, delete it."""
+        with _unavailable():
+            return await self._dead_letter(message, result, last_error)
+
+    async def _dead_letter(self, message: Message, result: bytes, last_error: str) -> bool:
         if message.id not in self._written:
             if not await self._still_ours(message.id):
                 return False
@@ -197,10 +208,34 @@ class AzureQueueSource:
         """
         horizon = time.monotonic() + self._visibility * 2 / 3
         due = [message_id for message_id, ends in self._until.items() if ends < horizon]
-        await asyncio.gather(*(self._extend(message_id, self._visibility) for message_id in due))
+        done = await asyncio.gather(
+            *(self._extend(message_id, self._visibility) for message_id in due), return_exceptions=True
+        )
+        _raise_first(done)
 
     async def close(self) -> None:
-        """Nothing to give back: unsettled messages reappear when their invisibility ends."""
+        """Make the messages still held visible again at once (received, never handed out); errors are let be:
+        those reappear when their invisibility ends anyway."""
+        held = list(self._receipts)
+        await asyncio.gather(*(self._extend(message_id, 0) for message_id in held), return_exceptions=True)
+
+
+@contextmanager
+def _unavailable() -> Iterator[None]:
+    """The storage service's errors as the queue interface's QueueUnavailableError (consume waits and retries)."""
+    try:
+        yield
+    except AzureError as exc:
+        status = _status(exc)
+        raise QueueUnavailableError(f"azure queue: {type(exc).__name__}{f' {status}' if status else ''}") from exc
+
+
+def _raise_first(done: Sequence[object]) -> None:
+    """The first exception of a gather(return_exceptions=True), Azure's as QueueUnavailableError."""
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            with _unavailable():
+                raise outcome
 
 
 def _code(exc: AzureError) -> str | None:
