@@ -177,7 +177,7 @@ class QueueConsumer:
         if not retryable(outcome) or error is None:
             self._done.put_nowait(_Done(seq, message, outcome, "settle"))
             return
-        reason = f"{error.kind}: {error.message}" if error.message else error.kind
+        reason = _describe(outcome.http_status, error)
         last = message.deliveries >= self._settings.queue.max_deliveries
         self._done.put_nowait(_Done(seq, message, outcome, "dead" if last else "release", reason))
 
@@ -269,6 +269,12 @@ class QueueConsumer:
         except QueueUnavailableError as exc:
             log.warning("consume.release_failed", error=str(exc))
         log.warning("consume.left_in_queue", messages=len(self.in_flight))
+
+
+def _describe(http_status: int | None, error: ErrorInfo) -> str:
+    """A last error in one line: "HTTP 503 serviceUnavailable: message" (no status for no answer)."""
+    head = error.kind if http_status is None else f"HTTP {http_status} {error.kind}"
+    return f"{head}: {error.message}" if error.message else head
 
 
 def _parsed(raw: bytes, seq: int, default_tenant: str) -> Job | Rejected:

@@ -134,7 +134,8 @@ def open_source(target: QueueTarget) -> AbstractAsyncContextManager[QueueSource]
     module = SOURCES.get(scheme)
     if module is None:
         known = ", ".join(f"{name}://" for name in SOURCES)
-        raise ConfigError(f"consume: no queue source for {scheme or target.url!r} (known: {known})")
+        what = f"{scheme}://" if scheme else repr(target.url)
+        raise ConfigError(f"consume: no queue source for {what} (known: {known})")
     try:
         opener = cast(OpenSource, importlib.import_module(module).open_source)
     except ModuleNotFoundError as exc:
