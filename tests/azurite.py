@@ -2,7 +2,8 @@
 
 The binary is `$AZURITE_QUEUE`, else the one `.ci/run` installs into the repository's `node_modules` (ignored by
 git), else `azurite-queue` on PATH. Without any the tests skip with the command that installs it, and fail
-under CI (see `missing_dependency`). One server serves a whole test session: every test uses queues of its own.
+under CI (see `missing_dependency`). One server per test session (per conftest importing the fixtures);
+every test uses queues of its own.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+from azure.storage.queue.aio import QueueClient
 
 from tests.conftest import REPO, missing_dependency
 
@@ -106,3 +110,17 @@ def run_azurite(folder: Path) -> Iterator[Azurite]:
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """A running Azurite queue service, shared by the session's tests."""
+    yield from run_azurite(tmp_path_factory.mktemp("azurite"))
+
+
+@pytest.fixture
+async def azure_queue(azurite: Azurite) -> AsyncIterator[QueueClient]:
+    """A new, empty queue on Azurite (its -results and -poison twins do not exist yet)."""
+    async with QueueClient.from_connection_string(azurite.connection_string, new_queue_name()) as client:
+        await client.create_queue()
+        yield client
