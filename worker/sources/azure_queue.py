@@ -9,8 +9,9 @@ when the service refuses it (404: taken by another consumer, or gone).
 Settling is: make sure the message is still ours for a while (extend it if its time is short), write the
 result to `QUEUE-results`, delete the message. Azure has no transaction across queues, so a consumer killed
 between those two writes leaves a result whose message reappears: the next consumer sends the job again and
-writes a second result for the same `messageId` (readers dedupe by it); the window is one round trip per
-message. Within a process a settlement retried after an error never writes its result twice.
+writes a second result for the same `messageId` (readers dedupe by it): the window is one round trip, for at
+most `SETTLE_CONCURRENCY` messages at a time. Within a process, a settlement retried after an error never
+writes its result twice.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ log = structlog.get_logger("worker.sources.azure_queue")
 
 PAGE = 32  # Azure's most messages per receive
 RETRY_S = 1.0  # pause after a storage error before polling again
+# Settlements written at once: more only queue up at the storage service, where a slow answer could outlast a
+# message's invisibility; and a consumer killed mid-settlement leaves at most this many results written twice.
+SETTLE_CONCURRENCY = 16
 REMEMBERED_ERRORS = 10_000  # last errors of released messages kept for their next delivery (oldest forgotten)
 
 
@@ -59,6 +63,8 @@ class AzureQueueSource:
         self._until: dict[str, float] = {}  # message id -> monotonic time its invisibility ends
         self._written: set[str] = set()  # results written whose message is not deleted yet
         self._errors: OrderedDict[str, str] = OrderedDict()
+        self._locks: dict[str, asyncio.Lock] = {}  # one operation at a time per message: each changes its receipt
+        self._writing = asyncio.Semaphore(SETTLE_CONCURRENCY)
         self._healthy = True
         self._empty = False
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -111,9 +117,14 @@ class AzureQueueSource:
             self._until[message_id] = since + self._visibility
 
     def _forget(self, message_id: str) -> None:
+        self._locks.pop(message_id, None)
         self._receipts.pop(message_id, None)
         self._until.pop(message_id, None)
         self._written.discard(message_id)
+
+    def _lock(self, message_id: str) -> asyncio.Lock:
+        """The message's lock: an update hands out a new receipt, so a delete racing a heartbeat would be refused."""
+        return self._locks.setdefault(message_id, asyncio.Lock())
 
     def _report(self, exc: AzureError) -> None:
         if self._healthy:
@@ -158,13 +169,14 @@ class AzureQueueSource:
 
     async def _settle_one(self, settled: Settlement) -> bool:
         message_id = settled.message.id
-        if message_id not in self._written:
-            if not await self._still_ours(message_id):
-                return False
-            await self._queues.results.send_message(result_text(settled.result))
-            self._written.add(message_id)
-        await self._delete(message_id)
-        return True
+        async with self._writing, self._lock(message_id):
+            if message_id not in self._written:
+                if not await self._still_ours(message_id):
+                    return False
+                await self._queues.results.send_message(result_text(settled.result))
+                self._written.add(message_id)
+            await self._delete(message_id)
+            return True
 
     async def settle(self, settled: Sequence[Settlement]) -> list[bool]:
         """Write each result to QUEUE-results, then delete its message; False for a message no longer ours.
@@ -182,13 +194,15 @@ class AzureQueueSource:
         while len(self._errors) > REMEMBERED_ERRORS:
             self._errors.popitem(last=False)
         with _unavailable():
-            await self._extend(message.id, 0)
+            async with self._lock(message.id):
+                await self._extend(message.id, 0)
         self._forget(message.id)
 
     async def dead_letter(self, message: Message, result: bytes, last_error: str) -> bool:
         """Copy the message with its last error to QUEUE-poison, write its failed result, delete it."""
         with _unavailable():
-            return await self._dead_letter(message, result, last_error)
+            async with self._writing, self._lock(message.id):
+                return await self._dead_letter(message, result, last_error)
 
     async def _dead_letter(self, message: Message, result: bytes, last_error: str) -> bool:
         if message.id not in self._written:
@@ -208,10 +222,15 @@ class AzureQueueSource:
         """
         horizon = time.monotonic() + self._visibility * 2 / 3
         due = [message_id for message_id, ends in self._until.items() if ends < horizon]
-        done = await asyncio.gather(
-            *(self._extend(message_id, self._visibility) for message_id in due), return_exceptions=True
-        )
+        done = await asyncio.gather(*(self._keep_one(message_id) for message_id in due), return_exceptions=True)
         _raise_first(done)
+
+    async def _keep_one(self, message_id: str) -> None:
+        lock = self._lock(message_id)
+        if lock.locked():  # being settled or released: that makes sure of its own time
+            return
+        async with lock:
+            await self._extend(message_id, self._visibility)
 
     async def close(self) -> None:
         """Make the messages still held visible again at once (received, never handed out); errors are let be:
