@@ -156,9 +156,9 @@ def _add_consume(commands: Any) -> None:
     consume = commands.add_parser(
         "consume",
         help="send the jobs producers push into a queue, for as long as it runs",
-        description="Take input lines from a queue and send them like `run`; each message gets one result in the "
-        "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>'; "
-        "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead. "
+        description="Take input lines from a queue and send them like `run`; each message gets one result in the\n"
+        "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>';\n"
+        "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead.\n"
         "SIGTERM drains (jobs in flight get run.grace_s); messages without a result stay in the queue.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -416,6 +416,8 @@ def cmd_consume(ns: argparse.Namespace) -> int:
     print_summary(summary, sys.stdout, title="patch-worker consume")
     if summary.stopped_by:
         print(f"patch-worker: stopped: {summary.stopped_by}. Messages not sent stay in the queue.", file=sys.stderr)
+    if not request.until_empty and not summary.stopped_by:  # a long-lived consumer drained: its results say the rest
+        return EXIT_OK
     return _exit_code(summary)
 
 

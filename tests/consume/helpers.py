@@ -63,10 +63,22 @@ class Consumer:
         return found
 
 
+async def add(client: aioredis.Redis, data: bytes, field: str = "job") -> str:
+    """XADD one job to STREAM, as a producer does; its entry id."""
+    entry: Any = await client.xadd(STREAM, {field: data})
+    return str(entry.decode())
+
+
 async def results(client: aioredis.Redis, stream: str = STREAM) -> list[dict[str, Any]]:
     """Every result in STREAM:results, parsed."""
-    entries = await client.xrange(f"{stream}:results")
+    entries: Any = await client.xrange(f"{stream}:results")
     return [orjson.loads(fields[b"result"]) for _, fields in entries]
+
+
+async def dead(client: aioredis.Redis) -> list[dict[str, str]]:
+    """Every entry of STREAM:dead, as text."""
+    entries: Any = await client.xrange(f"{STREAM}:dead")
+    return [{key.decode(): value.decode() for key, value in fields.items()} for _, fields in entries]
 
 
 async def until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 50) -> None:

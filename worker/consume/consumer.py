@@ -10,7 +10,8 @@
   policy gave up) is released for another delivery, or dead-lettered with its result when this was
   delivery `max_deliveries`; a message delivered more often than that (its consumers died) is
   dead-lettered at once without being sent; any other outcome is settled.
-- claims: a heartbeat extends the claim on the messages held (`keep`), every `claim_idle_s / 3`.
+- claims: a heartbeat extends the claim on the messages held (`keep`), every `claim_idle_s / 3`: those in
+  flight and the one waiting for room (a backend also keeps what it has taken and not yet handed over).
 - stop: a systemic failure (credentials refused, ...) stops the consumer like SIGTERM; messages without a
   result are released at the end with the reason, so another consumer takes them at once.
 """
@@ -89,6 +90,7 @@ class QueueConsumer:
         self._hold = hold
         self.stop = stop
         self.in_flight: dict[int, Message] = {}
+        self._waiting: Message | None = None  # taken from the queue, waiting for room: its claim is kept too
         self._seq = 0
         self._room = asyncio.Event()
         self._done: asyncio.Queue[_Done] = asyncio.Queue()
@@ -128,7 +130,9 @@ class QueueConsumer:
             if message.deliveries > max_deliveries:
                 self._give_up(message)
                 continue
+            self._waiting = message
             await self._wait_for_room()
+            self._waiting = None
             self._seq += 1
             self.in_flight[self._seq] = message
             yield self._seq, OVERSIZED if len(message.raw) > DEFAULT_MAX_LINE_BYTES else message.raw
@@ -240,8 +244,9 @@ class QueueConsumer:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._settings.queue.claim_idle_s / 3)
+            held = [*self.in_flight.values(), *([] if self._waiting is None else [self._waiting])]
             try:
-                await self._source.keep(list(self.in_flight.values()))
+                await self._source.keep(held)
             except QueueUnavailableError as exc:
                 log.warning("consume.keep_failed", error=str(exc))
 

@@ -116,7 +116,11 @@ class QueueSource(Protocol):
         ...
 
     async def keep(self, messages: Sequence[Message]) -> None:
-        """Heartbeat: extend this consumer's claim (visibility) on the messages still in flight."""
+        """Heartbeat: extend this consumer's claim (visibility) on the messages still in flight.
+
+        Also on any message the backend has taken from the queue and not yet yielded from `messages` (a
+        batch read ahead waits while `consume` has no room): it must not reappear elsewhere meanwhile.
+        """
         ...
 
 

@@ -96,6 +96,9 @@ class RedisStreamSource(Generic[T]):
         self.name = name or consumer_name()
         self.empty = False  # the last poll found nothing to read or take over, and nothing pending in the group
         self._renew = client.register_script(RENEW)
+        # entries taken (read or reclaimed) and not yet handed to the caller: renewed with what the caller holds,
+        # so a batch waiting for the caller's room is not taken over (and sent twice) meanwhile
+        self._held: dict[str, None] = {}
 
     async def ensure_group(self) -> None:
         """Create the stream and its group when missing (every replica may try: BUSYGROUP is fine)."""
@@ -110,15 +113,17 @@ class RedisStreamSource(Generic[T]):
         last_reclaim = float("-inf")
         while not stop.is_set():
             try:
-                reclaimed: list[T] = []
+                reclaimed: list[tuple[str, T]] = []
                 if time.monotonic() - last_reclaim >= self._queue.claim_idle_s / 2:
                     last_reclaim = time.monotonic()
                     reclaimed = await self._reclaim()
-                for item in reclaimed:
+                for entry_id, item in reclaimed:
+                    self._held.pop(entry_id, None)
                     yield item
                 read = await self._read()
                 self.empty = not reclaimed and not read and not await self._pending()
-                for item in read:
+                for entry_id, item in read:
+                    self._held.pop(entry_id, None)
                     yield item
                 self._on_health(True)
             except RedisError as exc:
@@ -127,13 +132,15 @@ class RedisStreamSource(Generic[T]):
                 await asyncio.sleep(RETRY_S)
 
     async def renew(self, entry_ids: list[str]) -> None:
-        """Reset the idle time of the entries still pending for this consumer (not those taken over)."""
+        """Reset the idle time of these entries, and of those taken but not yet handed over, while they are
+        still pending for this consumer (not those taken over)."""
+        entry_ids = [*entry_ids, *self._held]
         for start in range(0, len(entry_ids), RENEW_CHUNK):
             await self._renew(
                 keys=[self._stream], args=[self._group, self.name, *entry_ids[start : start + RENEW_CHUNK]]
             )
 
-    async def _read(self) -> list[T]:
+    async def _read(self) -> list[tuple[str, T]]:
         answer: Any = await self._client.xreadgroup(
             self._group,
             self.name,
@@ -142,13 +149,17 @@ class RedisStreamSource(Generic[T]):
             block=int(self._queue.block_s * 1000),
         )
         return [
-            self._decode(entry_id, fields, 1) for _, entries in answer or [] for entry_id, fields in _present(entries)
+            self._take(entry_id, fields, 1) for _, entries in answer or [] for entry_id, fields in _present(entries)
         ]
 
-    async def _reclaim(self) -> list[T]:
+    def _take(self, entry_id: str, fields: Fields, deliveries: int) -> tuple[str, T]:
+        self._held[entry_id] = None
+        return entry_id, self._decode(entry_id, fields, deliveries)
+
+    async def _reclaim(self) -> list[tuple[str, T]]:
         """Entries idle longer than `claim_idle_s` in any consumer (a dead one's); with `dead_letter`,
         too-often-delivered ones are dead-lettered instead of returned."""
-        taken: list[T] = []
+        taken: list[tuple[str, T]] = []
         cursor: Any = "0-0"
         while True:
             cursor, claimed, *_ = await self._client.xautoclaim(
@@ -157,12 +168,11 @@ class RedisStreamSource(Generic[T]):
             )  # fmt: skip
             for entry_id, fields in _present(claimed):
                 deliveries = await self._times_delivered(entry_id)
-                item = self._decode(entry_id, fields, deliveries)
                 if self._dead_letter is not None and deliveries > self._queue.max_deliveries:
-                    await self._dead_letter(item, deliveries)
+                    await self._dead_letter(self._decode(entry_id, fields, deliveries), deliveries)
                 else:
                     log.info("queue.reclaimed", entry=entry_id, deliveries=deliveries)
-                    taken.append(item)
+                    taken.append(self._take(entry_id, fields, deliveries))
             if text(cursor) == "0-0":
                 return taken
 
