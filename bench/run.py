@@ -655,6 +655,8 @@ def markdown(report: dict[str, Any]) -> str:
         "- consume (`bench/consume.py`): the same jobs XADDed to a fresh Redis stream first, then",
         "  `consume redis://... --until-empty`; its rate is jobs over the span from the first to the last",
         "  result in NAME:results; its whole CLI includes connecting and the `--idle-s 0.3` wait before exiting.",
+        "  Azure (`bench/consume_azure.py`): the same jobs sent to a fresh queue on Azurite (local, one Node.js",
+        "  process; one request per message, two per result), span by the results' insertion times (whole seconds).",
         f"- {report['rounds']} round(s) per compared pair, alternated; the median round is shown.",
         "",
         "![quota scenario over time](quota.png)" if "quota" in s else "",
