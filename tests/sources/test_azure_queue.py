@@ -77,8 +77,8 @@ async def test_plain_and_base64_lines_are_delivered_with_ids_and_counts(
         assert source.is_empty()
 
 
-async def take_nothing(source: AzureQueueSource) -> None:
-    """One poll that finds the queue empty."""
+async def take_nothing(source: AzureQueueSource, seconds: float = 1.0) -> None:
+    """Polls that find the queue empty for `seconds`."""
     stop = asyncio.Event()
 
     async def one_poll() -> None:
@@ -86,7 +86,7 @@ async def take_nothing(source: AzureQueueSource) -> None:
             raise AssertionError(f"unexpected message {message.id}")
 
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(one_poll(), 1.0)
+        await asyncio.wait_for(one_poll(), seconds)
 
 
 async def test_kept_messages_stay_invisible_past_their_timeout_and_reappear_once_let_go(
@@ -97,8 +97,7 @@ async def test_kept_messages_stay_invisible_past_their_timeout_and_reappear_once
         [held] = await take(first, 1)
         for _ in range(8):  # 4 s, twice the visibility timeout: `keep` every 0.5 s, as consume does
             await first.keep([held])
-            await asyncio.sleep(0.5)
-        await take_nothing(second)
+            await take_nothing(second, 0.5)  # meanwhile the other consumer never sees it
         # the holder dies (stops keeping): the message comes back, to the other consumer, delivered twice
         [again] = await take(second, 1, timeout=10)
         assert (again.id, again.deliveries) == (held.id, 2)
