@@ -152,6 +152,7 @@ class AzureQueueSource:
     async def _still_ours(self, message_id: str) -> bool:
         """True when the message stays ours for at least a third of the visibility (extended if need be)."""
         if message_id not in self._receipts:
+            self._forget(message_id)  # its lock, made to ask
             return False
         if self._until[message_id] - time.monotonic() >= self._visibility / 3:
             return True
