@@ -153,3 +153,24 @@ async def test_a_retried_settlement_writes_its_result_once(
         assert await source.settle([done]) == [False]  # settled already: nothing more is written
     async with twin(azure_queue, "-results", azurite) as results:
         assert len(await texts(results)) == 1
+
+
+async def test_messages_read_ahead_stay_invisible_and_are_handed_back_at_close(
+    opener: Opener, azure_queue: QueueClient
+) -> None:
+    for index in range(3):
+        await azure_queue.send_message(orjson.dumps({**BODY, "jobId": f"a-{index}"}).decode())
+    async with opener(claim_idle_s=3) as other:
+        async with opener(claim_idle_s=3) as first:
+            stop = asyncio.Event()
+            reader = first.messages(stop)
+            taken = await anext(reader)  # one page of 3 received: 1 handed out, 2 read ahead
+            for _ in range(10):  # 5 s, beyond the invisibility: keep() names only the message handed out
+                await first.keep([taken])
+                await take_nothing(other, 0.5)
+            await reader.aclose()
+        # closed: what it still held (read ahead, or handed out and never settled) is visible again at once,
+        # not when its invisibility runs out (1.5 s or more after the last keep)
+        again = await take(other, 3, timeout=1.0)
+        assert taken.id in {message.id for message in again}
+        assert [message.deliveries for message in again] == [2, 2, 2]
