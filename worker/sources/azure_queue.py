@@ -22,7 +22,7 @@ import socket
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 
 import structlog
@@ -78,7 +78,7 @@ class AzureQueueSource:
         """True when the last receive found nothing."""
         return self._empty
 
-    async def messages(self, stop: asyncio.Event) -> AsyncIterator[Message]:
+    async def messages(self, stop: asyncio.Event) -> AsyncGenerator[Message, None]:
         """Visible messages, a page at a time, until `stop`; storage errors are logged and waited out."""
         while not stop.is_set():
             try:
