@@ -8,7 +8,7 @@ measured), then `patch-worker consume redis://... --until-empty` drains it. Its 
 jobs divided by the span from the first to the last result in NAME:results (Redis's clock; the stream ids
 are milliseconds). `run`'s figure is its run phase (`elapsedS`), as in scenario (a). The whole-CLI figures
 (interpreter start, connecting, and for consume the `--idle-s` wait before it exits) are given beside them.
-The Azure Storage Queue's figure goes in `azure` (measured by its own source's bench; None until then).
+The Azure Storage Queue's figure goes in `azure` (`bench/consume_azure.py`: the same jobs through Azurite).
 """
 
 from __future__ import annotations
@@ -124,6 +124,7 @@ def _ms(entry_id: bytes) -> int:
 
 def scenario(tmp: Path, rounds: int, measure_run: Measure) -> dict[str, Any]:
     """`run` and `consume` (Redis) alternately, `rounds` times each, on the same jobs; the median rounds."""
+    from bench.consume_azure import measure as measure_azure
     from bench.run import alternate, median_by  # here: bench.run imports this module
 
     source = write_jobs(tmp / "consume.jsonl", JOBS)
@@ -133,6 +134,7 @@ def scenario(tmp: Path, rounds: int, measure_run: Measure) -> dict[str, Any]:
             lambda: measure_run(source, emu.base_url),
             lambda: consume_redis(url, emu.base_url, source),
         )
+        azure_runs = measure_azure(tmp, rounds, emu.base_url)
     run, queue = median_by(run_runs, "elapsedS"), median_by(redis_runs, "spanS")
     run_cli_s = median_by(run_runs, "cliS")["cliS"]
     return {
@@ -145,8 +147,8 @@ def scenario(tmp: Path, rounds: int, measure_run: Measure) -> dict[str, Any]:
         "ratio": round(queue["jobsPerSecond"] / run["jobsPerSecond"], 3),
         # whole CLI against whole CLI (consume's includes --idle-s before it exits)
         "ratioCli": round(run_cli_s / median_by(redis_runs, "cliS")["cliS"], 3),
-        "azure": None,  # the Azure Storage Queue's figures, in the same shape as "redis"
-        "rounds": {"run": run_runs, "redis": redis_runs},
+        "azure": median_by(azure_runs, "spanS"),  # the Azure Storage Queue's figures, in the same shape
+        "rounds": {"run": run_runs, "redis": redis_runs, "azure": azure_runs},
     }
 
 

@@ -685,7 +685,8 @@ def _consume_rows(q: dict[str, Any]) -> list[str]:
             rows.append(f"| consume ({label}) | not measured yet | | |")
             continue
         rows.append(
-            f"| consume ({label}): {q['jobs']:,} jobs, {q['latencyMs']} ms latency, concurrency {q['concurrency']},"
+            f"| consume ({label}): {figures['jobs']:,} jobs, {q['latencyMs']} ms latency,"
+            f" concurrency {q['concurrency']},"
             f" median of {len(q['rounds'][name])} rounds"
             f" | {_n(figures['jobsPerSecond'])} jobs/s (first to last result);"
             f" {_n(figures['cliJobsPerSecond'])} jobs/s whole CLI"
@@ -862,6 +863,9 @@ def markdown(report: dict[str, Any]) -> str:
         "- consume (`bench/consume.py`): the same jobs XADDed to a fresh Redis stream first, then",
         "  `consume redis://... --until-empty`; its rate is jobs over the span from the first to the last",
         "  result in NAME:results; its whole CLI includes connecting and the `--idle-s 0.3` wait before exiting.",
+        "  Azure (`bench/consume_azure.py`): 2,000 of the jobs sent to a fresh queue on Azurite (local, one Node.js",
+        "  process, ~400 requests/s here; one request per message, two per result; slower as its queue grows),",
+        "  span by the results' insertion times (whole seconds).",
         f"- {report['rounds']} round(s) per compared pair, alternated; the median round is shown.",
         "",
         "![quota scenario over time](quota.png)" if "quota" in s else "",

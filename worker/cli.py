@@ -177,6 +177,8 @@ def _add_consume(commands: Any) -> None:
         description="Take input lines from a queue and send them like `run`; each message gets one result in the\n"
         "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>';\n"
         "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead.\n"
+        "Azure Storage queues (AZURE_STORAGE_CONNECTION_STRING): a message's text is the line, or base64 of it;\n"
+        "results go to QUEUE-results, jobs given up to QUEUE-poison.\n"
         "SIGTERM drains (jobs in flight get run.grace_s); messages without a result stay in the queue.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -282,6 +284,9 @@ def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
         value = os.environ.get(variable)
         if value:
             pairs[("auth", key)] = value
+    storage = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")  # the Azure Storage SDKs' convention
+    if storage:
+        pairs[("queue", "azure_connection_string")] = storage
     nested: dict[str, dict[str, Any]] = {}
     for (section, key), value in pairs.items():
         if value is not None:

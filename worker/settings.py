@@ -123,6 +123,8 @@ class QueueSettings(_Section):
     `socket_timeout_s` and `read_count` are Redis's.
     """
 
+    model_config = ConfigDict(hide_input_in_errors=True)  # the Azure connection string and SAS are secrets
+
     prefix: str = Field(default="patch-worker", min_length=1, pattern=r"^[A-Za-z0-9._:-]+$")
     claim_idle_s: float = Field(default=30.0, gt=0)
     max_deliveries: int = Field(default=5, ge=1)
@@ -130,6 +132,10 @@ class QueueSettings(_Section):
     block_s: float = Field(default=1.0, gt=0)
     socket_timeout_s: float = Field(default=10.0, gt=0)
     read_count: int = Field(default=64, ge=1, le=10_000)
+    # `consume azure-queue://QUEUE`: AZURE_STORAGE_CONNECTION_STRING, else an account URL (with a SAS, or not:
+    # DefaultAzureCredential)
+    azure_connection_string: SecretStr | None = None
+    azure_account_url: SecretStr | None = None
 
 
 Cloud = Literal["global", "usgov", "usgov-dod", "china"]

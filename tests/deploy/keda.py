@@ -77,6 +77,58 @@ SCALED_OBJECT: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+SCALED_JOB: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "apiVersion": {"const": "keda.sh/v1alpha1"},
+        "kind": {"const": "ScaledJob"},
+        "metadata": _LABELS,
+        "spec": {
+            "type": "object",
+            "properties": {
+                # a batch/v1 JobSpec: checked by kubernetes-validate (tests/deploy/test_keda_azure.py)
+                "jobTargetRef": {"type": "object", "required": ["template"]},
+                "pollingInterval": _INT,
+                "successfulJobsHistoryLimit": _INT,
+                "failedJobsHistoryLimit": _INT,
+                "envSourceContainerName": {"type": "string"},
+                "minReplicaCount": _INT,
+                "maxReplicaCount": _INT,
+                "rollout": {
+                    "type": "object",
+                    "properties": {
+                        "strategy": {"enum": ["default", "gradual"]},
+                        "propagationPolicy": {"enum": ["foreground", "background"]},
+                    },
+                    "additionalProperties": False,
+                },
+                "scalingStrategy": {
+                    "type": "object",
+                    "properties": {
+                        "strategy": {"enum": ["default", "custom", "accurate", "eager"]},
+                        "customScalingQueueLengthDeduction": {"type": "integer"},
+                        "customScalingRunningJobPercentage": {"type": "string"},
+                        "pendingPodConditions": {"type": "array", "items": {"type": "string"}},
+                        "multipleScalersCalculation": {"enum": ["max", "min", "avg", "sum"]},
+                    },
+                    "additionalProperties": False,
+                },
+                "triggers": {"type": "array", "items": _TRIGGER, "minItems": 1},
+            },
+            "required": ["jobTargetRef", "triggers"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "additionalProperties": False,
+}
+
+#: Each azure-queue trigger parameter KEDA documents.
+AZURE_QUEUE_METADATA = {
+    "queueName", "queueLength", "activationQueueLength", "connectionFromEnv", "accountName", "cloud",
+    "endpointSuffix", "queueLengthStrategy",
+}  # fmt: skip
+
 #: Each redis-streams trigger parameter KEDA documents; one of the three target kinds is required.
 REDIS_STREAMS_METADATA = {
     "address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv", "usernameFromEnv",

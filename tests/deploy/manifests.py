@@ -42,10 +42,14 @@ def k8s_object(kind: str, name: str | None = None) -> dict[str, Any]:
 
 
 def pod_templates() -> Iterator[tuple[str, dict[str, Any]]]:
-    """(kind/name, pod spec) of every workload in deploy/k8s/."""
+    """(kind/name, pod spec) of every workload in deploy/k8s/, and of the Jobs KEDA starts (deploy/k8s/keda/)."""
     for doc in k8s_objects():
         if doc["kind"] in {"Job", "Deployment", "StatefulSet", "DaemonSet"}:
             yield f"{doc['kind']}/{doc['metadata']['name']}", doc["spec"]["template"]["spec"]
+    for path in sorted((K8S / "keda").glob("*.yaml")):
+        for doc in load_all(path):
+            if doc["kind"] == "ScaledJob":
+                yield f"ScaledJob/{doc['metadata']['name']}", doc["spec"]["jobTargetRef"]["template"]["spec"]
 
 
 def containers() -> Iterator[tuple[str, dict[str, Any]]]:

@@ -23,7 +23,7 @@ from tests.deploy.manifests import (
 
 POD_IDS = [where for where, _ in pod_templates()]
 CONTAINER_IDS = [where for where, _ in containers()]
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|API_?KEY|CREDENTIAL", re.IGNORECASE)
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|API_?KEY|CREDENTIAL|CONNECTION_STRING", re.IGNORECASE)
 
 
 def _pod(where: str) -> dict[str, Any]:
