@@ -88,7 +88,7 @@ def _from_bare(
     errors.extend(validate_body(_default_route(), data))
     if errors:
         return _rejected(str(line_no), line_no, "validation", None, errors)
-    return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text)
+    return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text, scope=_default_route().scope)
 
 
 def _from_envelope(data: dict[str, Any], line_no: int, default_tenant: str, errors: list[FieldError]) -> Job | Rejected:
@@ -116,7 +116,8 @@ def _from_envelope(data: dict[str, Any], line_no: int, default_tenant: str, erro
     except orjson.JSONEncodeError:
         error = FieldError(loc="body", message="body nests too deeply to be sent", type="too_deep")
         return _rejected(job_id, line_no, "validation", None, [error])
-    return _job(job_id, line_no, tenant or default_tenant, path, body_bytes)
+    assert route is not None  # no errors: the path matched a route
+    return _job(job_id, line_no, tenant or default_tenant, path, body_bytes, scope=route.scope)
 
 
 @functools.cache
@@ -128,8 +129,8 @@ def _default_route() -> Route:
     return route
 
 
-def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes) -> Job:
-    """A Job with a fresh client-request-id (kept across its retries)."""
+def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes, *, scope: str) -> Job:
+    """A Job with a fresh client-request-id (kept across its retries), in its route's throttling scope."""
     return Job(
         job_id=job_id,
         line=line_no,
@@ -137,6 +138,7 @@ def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes) -> Job:
         path=path,
         body=body,
         client_request_id=new_request_id(),
+        scope=scope,
     )
 
 

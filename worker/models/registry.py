@@ -18,22 +18,28 @@ SEGMENT = r"(?!\.\.?(?:/|\Z))[A-Za-z0-9._~-]+"
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A PATCH-able resource path (matched in full) and the model its body must satisfy."""
+    """A PATCH-able resource path (matched in full), the model its body must satisfy, and its throttling scope.
+
+    `scope` names the group of Graph limits the route counts against (Graph throttles per app and tenant
+    *within* a scope): each (tenant, scope) is its own lane, paced on its own (`worker.schedule.lanes`).
+    """
 
     name: str
     pattern: re.Pattern[str]
     model: type[GraphModel]
+    scope: str
 
 
-def _route(name: str, template: str, model: type[GraphModel]) -> Route:
+def _route(name: str, template: str, model: type[GraphModel], scope: str) -> Route:
     """Build a Route from a template where "{id}" stands for one safe segment."""
     regex = re.escape(template).replace(re.escape("{id}"), SEGMENT)
-    return Route(name=name, pattern=re.compile(regex), model=model)
+    return Route(name=name, pattern=re.compile(regex), model=model, scope=scope)
 
 
+# "reports": Graph's identity-and-access-reports group (about 5 requests per 10 s per app and tenant)
 ROUTES: tuple[Route, ...] = (
-    _route("provisioning", "/auditLogs/provisioning", ProvisioningObjectSummary),
-    _route("provisioning_item", "/auditLogs/provisioning/{id}", ProvisioningObjectSummary),
+    _route("provisioning", "/auditLogs/provisioning", ProvisioningObjectSummary, "reports"),
+    _route("provisioning_item", "/auditLogs/provisioning/{id}", ProvisioningObjectSummary, "reports"),
 )
 
 DEFAULT_PATH = "/auditLogs/provisioning"
