@@ -13,11 +13,13 @@ From Microsoft Graph's service-specific throttling limits (identity and access):
 Graph does not say whether a write window is fixed or sliding: it is a sliding window here (at most N in
 any span of W seconds: the stricter reading). `time_scale` divides every window (limits stay), so the
 shapes hold at a multiple of the rates; `count_scale` multiplies every limit (at least 1 unit), so fewer
-requests fill a window. Tests run scaled-down, faster variants; `--graph-limits` serves them full size.
+requests fill a window (each scope may have its own). Tests run scaled-down, faster variants;
+`--graph-limits` serves them full size.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from worker.emulator.resources import DIRECTORY, REPORTS
@@ -38,21 +40,25 @@ _SHAPES: tuple[tuple[str, QuotaModel, float, float, Per], ...] = (
 )
 
 
+Scale = tuple[float, float]  # (time_scale, count_scale)
+
+
 def graph_rules(
-    *, tenant_size: TenantSize = "large", time_scale: float = 1.0, count_scale: float = 1.0
+    *,
+    tenant_size: TenantSize = "large",
+    time_scale: float = 1.0,
+    count_scale: float = 1.0,
+    scales: Mapping[str, Scale] | None = None,
 ) -> tuple[QuotaRule, ...]:
-    """Every documented rule of both scopes, windows divided by `time_scale`, limits times `count_scale`."""
-    if time_scale <= 0 or count_scale <= 0:
-        raise ValueError("time_scale and count_scale must be > 0")
+    """Every documented rule of both scopes, windows divided by `time_scale`, limits times `count_scale`
+    (`scales`: a (time_scale, count_scale) of its own for a scope)."""
+    own = scales or {}
 
-    def limit(value: float) -> float:
-        return max(1.0, round(value * count_scale))
+    def rule(scope: str, model: QuotaModel, count: float, window_s: float, per: Per) -> QuotaRule:
+        times, counts = own.get(scope, (time_scale, count_scale))
+        if times <= 0 or counts <= 0:
+            raise ValueError("time and count scales must be > 0")
+        return QuotaRule(model, max(1.0, round(count * counts)), window_s / times, per=per, scope=scope)
 
-    bucket = QuotaRule(
-        "token-bucket", limit(RESOURCE_UNITS[tenant_size]), 10.0 / time_scale, per="tenant", scope=DIRECTORY
-    )
-    windows = (
-        QuotaRule(model, limit(count), window_s / time_scale, per=per, scope=scope)
-        for scope, model, count, window_s, per in _SHAPES
-    )
-    return (bucket, *windows)
+    bucket = rule(DIRECTORY, "token-bucket", RESOURCE_UNITS[tenant_size], 10.0, "tenant")
+    return (bucket, *(rule(*shape) for shape in _SHAPES))
