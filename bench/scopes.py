@@ -200,7 +200,7 @@ def main() -> None:
         ns.users, ns.provisioning, tuple(ns.directory_scale), tuple(ns.reports_scale), ns.concurrency, ns.retry_after
     )
     report: dict[str, Any] = {
-        "command": "uv run python -m bench.scopes " + " ".join(sys.argv[1:]),
+        "command": " ".join(["uv run python -m bench.scopes", *sys.argv[1:]]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "loadAverageAtStart": [round(x, 2) for x in os.getloadavg()],
         "directoryScale": list(mix.directory_scale),

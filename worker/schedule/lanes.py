@@ -69,7 +69,8 @@ class LaneLimits:
     """How one lane may send.
 
     `rate`: an exact rate (`--rate`), never learned. Otherwise the rate is learned, under `ceiling`
-    (`tenants.<t>.rate`) when given, starting from `learned` (a rate a previous run ended with) when known.
+    (the lower of `tenants.<t>.rate` and `scopes.<s>.rate`) when given, starting from `learned` (a rate a
+    previous run ended with) when known. Rates are in resource units per second (`Lane.cost`).
     """
 
     rate: float | None = None
