@@ -44,6 +44,7 @@ from bench.common import (
     worker_args,
     write_jobs,
 )
+from bench.consume import scenario as consume_scenario
 from bench.limiter import scenario as limiter_scenario
 from bench.plot import plot_quota
 from bench.quota import Timeline
@@ -400,6 +401,11 @@ def throttling(sizes: Sizes, _tmp: Path, out: Path) -> dict[str, Any]:
     return matrix(quick=sizes.throttling_quick, out=out, say=say)
 
 
+def consume(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
+    """Issue 17: `consume` from a Redis stream against `run` on the same 20,000 jobs (bench/consume.py)."""
+    return consume_scenario(tmp, sizes.rounds, lambda source, url: patch_worker(source, url, tmp))
+
+
 SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "a": throughput,
     "b": cpu,
@@ -409,6 +415,7 @@ SCENARIOS: dict[str, Callable[[Sizes, Path, Path], dict[str, Any]]] = {
     "batch": batch,
     "limiter": limiter,
     "throttling": throttling,
+    "consume": consume,
 }
 
 
@@ -480,6 +487,8 @@ def targets(scenarios: dict[str, Any]) -> list[dict[str, Any]]:
         row("quota: share of requests answered 429", f"{pw['share429']:.1%}", "<= 2 %", pw["share429"] <= 0.02)
     if (e := scenarios.get("batch")) and "skipped" not in e:
         row("batch: jobs/s, --batch-size 20 vs 1", f"{e['ratio']:.1f}x", ">= 10x", e["ratio"] >= 10)
+    if q := scenarios.get("consume"):
+        row("consume (Redis Streams) vs run, jobs/s", f"{q['ratio']:.2f}", ">= 0.80", q["ratio"] >= 0.80)
     if t := scenarios.get("throttling"):
         met = sum(1 for cell in t["cells"] if cell["met"])
         cells = len(t["cells"])
@@ -512,6 +521,25 @@ def _limiter_table(lim: dict[str, Any]) -> list[str]:
         ]
         lines.append(f"| {name} | {' | '.join(cells)} | {cost[name]['cpuMicrosPerAcquire']:.1f} µs |")
     return lines
+
+
+def _consume_rows(q: dict[str, Any]) -> list[str]:
+    """Issue 17's row: each queue's consume against run on the same jobs (Azure's once measured)."""
+    run, rows = q["run"], []
+    for name, label in (("redis", "Redis Streams"), ("azure", "Azure Storage Queue")):
+        figures = q.get(name)
+        if figures is None:
+            rows.append(f"| consume ({label}) | not measured yet | | |")
+            continue
+        rows.append(
+            f"| consume ({label}): {q['jobs']:,} jobs, {q['latencyMs']} ms latency, concurrency {q['concurrency']},"
+            f" median of {len(q['rounds'][name])} rounds"
+            f" | {_n(figures['jobsPerSecond'])} jobs/s (first to last result);"
+            f" {_n(figures['cliJobsPerSecond'])} jobs/s whole CLI"
+            f" | run: {_n(run['jobsPerSecond'])} jobs/s (run phase)"
+            f" | **{figures['jobsPerSecond'] / run['jobsPerSecond']:.2f}** |"
+        )
+    return rows
 
 
 def _tables_below(scenarios: dict[str, Any]) -> list[str]:
@@ -598,6 +626,8 @@ def markdown(report: dict[str, Any]) -> str:
                 f" | --batch-size 1: {_n(e['batchSize1']['jobsPerSecond'])} jobs/s"
                 f" | **{e['ratio']:.1f}x** |"
             )
+    if q := s.get("consume"):
+        lines += _consume_rows(q)
     lines += _tables_below(s)
     lines += ["", "| target | figure | bound | met |", "|---|---|---|---|"]
     lines += [
@@ -622,6 +652,9 @@ def markdown(report: dict[str, Any]) -> str:
         "  (RetryHandler included) and default httpx client, a static token, base_url set to the emulator;",
         "  `audit_logs.provisioning.by_provisioning_object_summary_id(id).patch(model)`. Its clock starts after",
         '  one warm-up request. The body uses valid enum values (the SDK cannot send the seed\'s "String").',
+        "- consume (`bench/consume.py`): the same jobs XADDed to a fresh Redis stream first, then",
+        "  `consume redis://... --until-empty`; its rate is jobs over the span from the first to the last",
+        "  result in NAME:results; its whole CLI includes connecting and the `--idle-s 0.3` wait before exiting.",
         f"- {report['rounds']} round(s) per compared pair, alternated; the median round is shown.",
         "",
         "![quota scenario over time](quota.png)" if "quota" in s else "",

@@ -18,7 +18,7 @@ from typing import Any
 from worker import loop as event_loop
 from worker.app import RunRequest, run_file
 from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
-from worker.errors import PatchWorkerError, listening
+from worker.errors import ConfigError, PatchWorkerError, listening
 from worker.record.logging import configure_logging
 from worker.record.results import refuse_to_overwrite
 from worker.record.summary import RunSummary, print_summary
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_serve(commands)
     _add_submit(commands)
+    _add_consume(commands)
     emulate = commands.add_parser(
         "emulate",
         help="serve the local Graph emulator (for tests, demos and benchmarks)",
@@ -124,19 +125,7 @@ def _add_run(commands: Any) -> None:
         help="keep resume state in DIR: after a crash or Ctrl-C, run the same command again to send only "
         "the jobs without a final result (a different input with the same DIR is refused)",
     )
-    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
-    run.add_argument(
-        "--rate",
-        type=float,
-        metavar="R",
-        help="requests/s per lane (tenant) at most; default 0 = learn it from Graph's 429s and throttle hints",
-    )
-    run.add_argument(
-        "--batch-size",
-        type=int,
-        metavar="N",
-        help="1 = one PATCH per job (default); 2..20 = up to N PATCHes per POST /$batch",
-    )
+    _add_sending(run)
     run.add_argument(
         "--overwrite",
         action="store_true",
@@ -144,6 +133,51 @@ def _add_run(commands: Any) -> None:
     )
     run.add_argument("--dry-run", action="store_true", help="validate and plan, send nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+
+
+def _add_sending(sub: argparse.ArgumentParser) -> None:
+    """How hard to push: the flags `run` and `consume` share."""
+    sub.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
+    sub.add_argument(
+        "--rate",
+        type=float,
+        metavar="R",
+        help="requests/s per lane (tenant) at most; default 0 = learn it from Graph's 429s and throttle hints",
+    )
+    sub.add_argument(
+        "--batch-size",
+        type=int,
+        metavar="N",
+        help="1 = one PATCH per job (default); 2..20 = up to N PATCHes per POST /$batch",
+    )
+
+
+def _add_consume(commands: Any) -> None:
+    consume = commands.add_parser(
+        "consume",
+        help="send the jobs producers push into a queue, for as long as it runs",
+        description="Take input lines from a queue and send them like `run`; each message gets one result in the\n"
+        "results destination, then leaves the queue. Redis Streams: producers run XADD NAME * job '<line>';\n"
+        "results go to NAME:results, jobs given up after queue.max_deliveries to NAME:dead.\n"
+        "SIGTERM drains (jobs in flight get run.grace_s); messages without a result stay in the queue.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    consume.add_argument("source", metavar="URL", help="redis://HOST:6379/0 (or rediss://), azure-queue://QUEUE")
+    _add_common(consume)
+    consume.add_argument("--stream", metavar="NAME", help="Redis: the stream producers XADD jobs to (required)")
+    consume.add_argument("--group", default="patch-worker", help="Redis: the consumer group (default: %(default)s)")
+    consume.add_argument(
+        "--until-empty",
+        action="store_true",
+        help="exit once the queue has been empty, with nothing in flight, for --idle-s (exit codes as `run`)",
+    )
+    consume.add_argument("--idle-s", type=float, default=5.0, metavar="S", help="default: %(default)s")
+    consume.add_argument("--base-url", help="Graph base URL (default https://graph.microsoft.com/beta)")
+    _add_sending(consume)
+    consume.add_argument(
+        "--listen", metavar="HOST:PORT", help="serve /healthz, /readyz and /metrics there (default: none)"
+    )
 
 
 def _add_validate(commands: Any) -> None:
@@ -359,6 +393,31 @@ def cmd_submit(ns: argparse.Namespace) -> int:
     return exit_code(status)
 
 
+def cmd_consume(ns: argparse.Namespace) -> int:
+    """`patch-worker consume`."""
+    from worker.consume.command import ConsumeRequest, consume  # the queue clients are not needed by `run`
+    from worker.consume.health import parse_listen
+
+    if ns.idle_s <= 0:
+        raise ConfigError("--idle-s must be above 0")
+    settings = _settings(ns)
+    request = ConsumeRequest(
+        url=ns.source, stream=ns.stream, group=ns.group, until_empty=ns.until_empty, idle_s=ns.idle_s,
+        listen=None if ns.listen is None else parse_listen(ns.listen),
+    )  # fmt: skip
+    try:
+        summary = event_loop.run(consume(settings, request), settings.run.event_loop)
+    except asyncio.CancelledError:  # a second signal: stopped at once; messages without a result stay queued
+        print("patch-worker: stopped at once; messages without a result stay in the queue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print_summary(summary, sys.stdout, title="patch-worker consume")
+    if summary.stopped_by:
+        print(f"patch-worker: stopped: {summary.stopped_by}. Messages not sent stay in the queue.", file=sys.stderr)
+    if not request.until_empty and not summary.stopped_by:  # a long-lived consumer drained: its results say the rest
+        return EXIT_OK
+    return _exit_code(summary)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": cmd_run,
     "validate": cmd_validate,
@@ -366,6 +425,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "emulate": cmd_emulate,
     "serve": cmd_serve,
     "submit": cmd_submit,
+    "consume": cmd_consume,
 }
 
 

@@ -108,21 +108,23 @@ class Outcome:
         )
 
 
+def result_fields(outcome: Outcome) -> dict[str, Any]:
+    """One outcome's result object (a results line; a queue's result adds its `messageId`)."""
+    return {
+        "jobId": outcome.job_id,
+        "line": outcome.line,
+        "status": outcome.status,
+        "httpStatus": outcome.http_status,
+        "attempts": outcome.attempts,
+        "elapsedMs": round(outcome.elapsed_ms, 1),
+        "clientRequestId": outcome.client_request_id,
+        "error": None if outcome.error is None else outcome.error.as_dict(),
+    }
+
+
 def result_line(outcome: Outcome) -> bytes:
     """Render one outcome as a results-JSONL line (with the trailing newline)."""
-    return orjson.dumps(
-        {
-            "jobId": outcome.job_id,
-            "line": outcome.line,
-            "status": outcome.status,
-            "httpStatus": outcome.http_status,
-            "attempts": outcome.attempts,
-            "elapsedMs": round(outcome.elapsed_ms, 1),
-            "clientRequestId": outcome.client_request_id,
-            "error": None if outcome.error is None else outcome.error.as_dict(),
-        },
-        option=orjson.OPT_APPEND_NEWLINE,
-    )
+    return orjson.dumps(result_fields(outcome), option=orjson.OPT_APPEND_NEWLINE)
 
 
 # client-request-id values: GUID-shaped, a random per-process prefix and a counter. Unique like uuid4 for

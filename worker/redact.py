@@ -125,3 +125,11 @@ def safe_detail(detail: Any) -> Any:
         return orjson.loads(clean)
     except orjson.JSONDecodeError:  # a secret with JSON syntax in it: keep the scrubbed text
         return clean
+
+
+def safe_url(url: str) -> str:
+    """A connection URL fit for a message: any user and password replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest

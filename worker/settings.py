@@ -115,11 +115,18 @@ class ServiceSettings(_Section):
 
 
 class QueueSettings(_Section):
-    """Distributed mode (`service.queue: redis://...`): the shared stream, reclaiming and dead-lettering."""
+    """Queues: the service's shared stream (`service.queue: redis://...`) and `consume`'s sources.
+
+    `claim_idle_s` (how long a message in flight may go unrenewed before another consumer takes it: Redis's
+    XAUTOCLAIM idle time, a queue's visibility timeout), `max_deliveries` and `max_in_flight` apply to every
+    queue; `prefix` is the service's key prefix (and `consume`'s shared rate keys); `block_s`,
+    `socket_timeout_s` and `read_count` are Redis's.
+    """
 
     prefix: str = Field(default="patch-worker", min_length=1, pattern=r"^[A-Za-z0-9._:-]+$")
     claim_idle_s: float = Field(default=30.0, gt=0)
     max_deliveries: int = Field(default=5, ge=1)
+    max_in_flight: int = Field(default=1024, ge=1, le=100_000)
     block_s: float = Field(default=1.0, gt=0)
     socket_timeout_s: float = Field(default=10.0, gt=0)
     read_count: int = Field(default=64, ge=1, le=10_000)

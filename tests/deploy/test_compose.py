@@ -1,4 +1,5 @@
-"""deploy/compose.yaml: Redis, the Graph emulator and two `serve` replicas from the Dockerfile's image."""
+"""deploy/compose.yaml: Redis, the Graph emulator, two `serve` replicas from the Dockerfile's image, and the
+queue mode: a producer pushing into a Redis Stream and a `consume` consumer."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _flags(command: list[str]) -> dict[str, str]:
 
 
 def test_services(services: dict[str, Any]) -> None:
-    assert set(services) == {"redis", "emulator", *WORKERS}
+    assert set(services) == {"redis", "emulator", *WORKERS, "consumer", "producer"}
 
 
 def test_redis_persists_with_append_only_file(services: dict[str, Any], compose: dict[str, Any]) -> None:
@@ -51,7 +52,7 @@ def test_redis_persists_with_append_only_file(services: dict[str, Any], compose:
 
 def test_everything_else_runs_the_image_built_from_the_dockerfile(services: dict[str, Any]) -> None:
     images = set()
-    for name in ["emulator", *WORKERS]:
+    for name in ["emulator", *WORKERS, "consumer"]:
         service = services[name]
         images.add(service["image"])
         build = service["build"]
@@ -83,12 +84,31 @@ def test_worker_serves_against_the_emulator_and_redis(services: dict[str, Any], 
 
 
 def test_workers_publish_distinct_host_ports(services: dict[str, Any]) -> None:
-    published = [port.rsplit(":", 1)[0] for name in [*WORKERS, "emulator"] for port in services[name]["ports"]]
+    published = [
+        port.rsplit(":", 1)[0] for name in [*WORKERS, "emulator", "consumer"] for port in services[name]["ports"]
+    ]
     assert len(published) == len(set(published))
     assert all(port.startswith("127.0.0.1:") for port in published), "publish on loopback only"
 
 
-@pytest.mark.parametrize("name", ["emulator", *WORKERS])
+def test_the_consumer_takes_what_the_producer_pushes(services: dict[str, Any]) -> None:
+    consumer, producer = services["consumer"], services["producer"]
+    command = consumer["command"]
+    flags = _flags(command)
+    assert command[:2] == ["consume", "redis://redis:6379/0"]
+    assert f"XADD {flags['--stream']} '*' job" in producer["command"][0]
+    assert "/input/updates.jsonl" in producer["command"][0]
+    assert any(volume.endswith(":/input:ro") for volume in producer["volumes"])
+    emulator_flags = _flags(services["emulator"]["command"])
+    assert consumer["environment"]["GRAPH_TOKEN"] == emulator_flags["--token"]
+    assert consumer["environment"]["PATCH_WORKER_GRAPH__BASE_URL"] == f"http://emulator:{emulator_flags['--port']}/beta"
+    for service in (consumer, producer):
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert flags["--listen"].endswith(":9090")
+    assert float(consumer["stop_grace_period"].removesuffix("s")) >= 30
+
+
+@pytest.mark.parametrize("name", ["emulator", *WORKERS, "consumer", "producer"])
 def test_containers_are_hardened_like_the_kubernetes_pods(services: dict[str, Any], name: str) -> None:
     service = services[name]
     assert service["user"] == f"{IMAGE_UID}:{IMAGE_UID}"

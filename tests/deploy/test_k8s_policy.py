@@ -232,7 +232,7 @@ def test_example_input_lines_are_valid() -> None:
 
 
 def test_deployment_runs_two_serve_replicas() -> None:
-    deployment = k8s_object("Deployment")
+    deployment = k8s_object("Deployment", "patch-worker")
     assert deployment["spec"]["replicas"] == 2
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][0] == "serve"
@@ -242,7 +242,7 @@ def test_deployment_runs_two_serve_replicas() -> None:
 
 
 def test_deployment_probes_health_and_readiness() -> None:
-    container = k8s_object("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = k8s_object("Deployment", "patch-worker")["spec"]["template"]["spec"]["containers"][0]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"http": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -250,7 +250,7 @@ def test_deployment_probes_health_and_readiness() -> None:
 
 
 def test_deployment_takes_the_api_key_from_the_secret() -> None:
-    container = k8s_object("Deployment")["spec"]["template"]["spec"]["containers"][0]
+    container = k8s_object("Deployment", "patch-worker")["spec"]["template"]["spec"]["containers"][0]
     api_keys = [env for env in container["env"] if "API_KEY" in env["name"]]
     assert len(api_keys) == 1
     assert api_keys[0]["valueFrom"]["secretKeyRef"]["key"] == "API_KEY"
@@ -258,7 +258,7 @@ def test_deployment_takes_the_api_key_from_the_secret() -> None:
 
 def test_service_selects_the_deployment_pods_on_the_http_port() -> None:
     service = k8s_object("Service")
-    labels = k8s_object("Deployment")["spec"]["template"]["metadata"]["labels"]
+    labels = k8s_object("Deployment", "patch-worker")["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
     assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
 

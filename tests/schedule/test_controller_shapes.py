@@ -8,7 +8,7 @@ yet are pinned at what it does today, so a regression shows, and named in the RE
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
@@ -29,43 +29,50 @@ def _quiet() -> Iterator[None]:
     structlog.configure(**saved)
 
 
-CELLS: dict[str, tuple[list[Rule], str, float, float, float]] = {
-    # name: (rules, Retry-After shape, burst, time/ideal bound, 429 share bound)
-    "bucket of 10, fractional Retry-After": ([TokenBucket(Q, 10)], "fractional", 10, 1.10, 0.02),
-    "bucket of 10, whole seconds": ([TokenBucket(Q, 10)], "integer", 10, 1.10, 0.02),
-    "bucket of 200": ([TokenBucket(Q, 200)], "integer", 200, 1.10, 0.02),
-    "10-second bucket": ([TokenBucket(Q, 2000)], "integer", 2000, 1.10, 0.02),
-    "fixed window 200 per 1 s": ([FixedWindow(200, 1.0, phase=0.41)], "fractional", 200, 1.10, 0.02),
-    "sliding window 200 per 1 s": ([SlidingWindow(200, 1.0)], "fractional", 200, 1.10, 0.02),
-    # not yet within the issue's bounds: whole-second Retry-After on windows, a bucket of one request
-    "fixed window 200 per 1 s, whole seconds": ([FixedWindow(200, 1.0, phase=0.41)], "integer", 200, 1.10, 0.03),
-    "bucket of 1": ([TokenBucket(Q, 1)], "fractional", 1, 1.5, 0.02),
+RETRY_AFTER = ["fractional", "integer"]
+
+CELLS: dict[str, tuple[Callable[[], Rule], float, float, float]] = {
+    # name: (a fresh rule: rules keep state, burst, time/ideal bound, 429 share bound), with both Retry-Afters
+    "bucket of 10": (lambda: TokenBucket(Q, 10), 10, 1.10, 0.02),
+    "bucket of 200": (lambda: TokenBucket(Q, 200), 200, 1.10, 0.02),
+    "10-second bucket": (lambda: TokenBucket(Q, 2000), 2000, 1.10, 0.02),
+    "fixed window 200 per 1 s": (lambda: FixedWindow(200, 1.0, phase=0.41), 200, 1.10, 0.02),
+    "sliding window 200 per 1 s": (lambda: SlidingWindow(200, 1.0), 200, 1.10, 0.02),
+    # not yet within the issue's bounds (1.13x / 1.16x): a bucket of one request, with a send jitter of
+    # 0.3 ms (the pacer's precise timer); the controller settles a few % under what the jitter allows
+    "bucket of 1": (lambda: TokenBucket(Q, 1), 1, 1.20, 0.02),
 }
 
 
+@pytest.mark.parametrize("retry_after", RETRY_AFTER)
 @pytest.mark.parametrize("name", CELLS)
-def test_one_tenant_finishes_near_the_ideal_and_is_rarely_refused(name: str) -> None:
-    rules, retry_after, burst, time_bound, refused_bound = CELLS[name]
-    graph = SimulatedGraph({"t": rules}, retry_after=retry_after)  # type: ignore[arg-type]
+def test_one_tenant_finishes_near_the_ideal_and_is_rarely_refused(name: str, retry_after: str) -> None:
+    rule, burst, time_bound, refused_bound = CELLS[name]
+    jitter = 0.0003 if burst == 1 else 0.001
+    graph = SimulatedGraph({"t": [rule()]}, retry_after=retry_after, jitter_s=jitter)  # type: ignore[arg-type]
     run = simulate(graph, {"t": N})
     assert run.succeeded == N
     assert run.elapsed_s / ((N - burst) / Q) <= time_bound
     assert run.throttled_share <= refused_bound
 
 
-@pytest.mark.parametrize("retry_after", ["fractional", "integer"])
-def test_the_seeds_quota_of_5_per_10_s_is_found_within_a_few_refusals(retry_after: str) -> None:
-    graph = SimulatedGraph({"t": [FixedWindow(5, 10.0, phase=-1.3)]}, retry_after=retry_after)  # type: ignore[arg-type]
+@pytest.mark.parametrize("retry_after", RETRY_AFTER)
+@pytest.mark.parametrize("phase", [-1.3, 0.0, 3.7, 7.1])
+def test_the_seeds_quota_of_5_per_10_s_is_found_within_a_few_refusals(retry_after: str, phase: float) -> None:
+    graph = SimulatedGraph({"t": [FixedWindow(5, 10.0, phase=phase)]}, retry_after=retry_after)  # type: ignore[arg-type]
     run = simulate(graph, {"t": 60})
     assert run.succeeded == 60
     assert run.elapsed_s / ((60 - 5) / 0.5) <= 1.10
-    assert run.throttled <= 5  # the issue asks <= 5 % (3 of 60): not met yet
+    assert run.throttled <= 3  # the issue's 5 % of 60
 
 
-def test_eight_tenants_each_paced_at_their_own_quota() -> None:
+@pytest.mark.parametrize("retry_after", RETRY_AFTER)
+@pytest.mark.parametrize("proportional", [True, False])
+def test_eight_tenants_each_paced_at_their_own_quota(retry_after: str, proportional: bool) -> None:
     quotas = {f"tenant-{i}": 50.0 * (i + 1) for i in range(8)}  # 50/s .. 400/s
-    counts = {tenant: int(quota * 15) for tenant, quota in quotas.items()}
-    graph = SimulatedGraph({t: [TokenBucket(q, 10)] for t, q in quotas.items()}, retry_after="fractional")
+    # lines in proportion to the quota (all end together), or 1,500 each (the fast ones end early)
+    counts = {tenant: int(quota * 15) if proportional else 1500 for tenant, quota in quotas.items()}
+    graph = SimulatedGraph({t: [TokenBucket(q, 10)] for t, q in quotas.items()}, retry_after=retry_after)  # type: ignore[arg-type]
     run = simulate(graph, counts)
     assert run.succeeded == sum(counts.values())
     ideal = max((counts[t] - 10) / quotas[t] for t in quotas)
@@ -73,14 +80,19 @@ def test_eight_tenants_each_paced_at_their_own_quota() -> None:
     assert run.throttled_share <= 0.02
 
 
-def test_an_app_wide_limit_across_tenants_is_shared() -> None:
-    # Not yet within the issue's bounds: lanes learn their share of the app's limit on their own, and the
-    # last lane regrows slowly once the others have finished (1.34x of the ideal today).
+@pytest.mark.parametrize("retry_after", RETRY_AFTER)
+@pytest.mark.parametrize(("app_burst", "refused_bound"), [(20, 0.02), (400, 0.05)])
+def test_an_app_wide_limit_across_tenants_is_shared(retry_after: str, app_burst: int, refused_bound: float) -> None:
+    # lanes refused together hand a finished lane's share to each other (`worker.schedule.sharing`): without
+    # that, the last lane regrew from its share slowly (1.28x-1.65x). Not yet within the issue's bounds: a
+    # second of the app's quota at once is drained by 4 lanes starting together (2.6-4.3 % answered 429)
     tenants = [f"tenant-{i}" for i in range(4)]
     graph = SimulatedGraph(
-        {t: [TokenBucket(Q, 10)] for t in tenants}, app_rules=[TokenBucket(2 * Q, 20)], retry_after="fractional"
+        {t: [TokenBucket(Q, 200)] for t in tenants},
+        app_rules=[TokenBucket(2 * Q, app_burst)],
+        retry_after=retry_after,  # type: ignore[arg-type]
     )
     run = simulate(graph, dict.fromkeys(tenants, 1500))
     assert run.succeeded == 6000
-    assert run.elapsed_s / ((6000 - 20) / (2 * Q)) <= 1.5
-    assert run.throttled_share <= 0.02
+    assert run.elapsed_s / ((6000 - app_burst) / (2 * Q)) <= 1.10
+    assert run.throttled_share <= refused_bound

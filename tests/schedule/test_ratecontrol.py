@@ -32,12 +32,23 @@ def _deliver(clock: FakeClock, controller: LaneController, count: int, every: fl
 
 def test_the_first_refusal_spreads_what_got_through_until_the_lane_may_go_on() -> None:
     clock, pacer, controller = _controller()
+    _deliver(clock, controller, 10, 0.005)  # 10 requests in 50 ms, then "wait 1 s": a guess, to ramp from
+    controller.on_throttled(1.0, sent_at=clock.now)
+    assert pacer.rate is None  # decided when the lane goes on, once the span is known
+    clock.now += 1.0
+    controller.settle_due()
+    assert pacer.rate == pytest.approx(10 / 1.05, rel=0.01)
+    assert controller.measured is None
+
+
+def test_a_first_refusal_with_a_long_pause_is_a_measure_paced_just_under_at_once() -> None:
+    clock, pacer, controller = _controller()
     _deliver(clock, controller, 5, 0.01)  # 5 requests in 50 ms, then "wait 9.95 s" (a 10-s window)
     controller.on_throttled(9.95, sent_at=clock.now)
-    assert pacer.rate is None  # decided when the lane goes on, once the span is known
     clock.now += 9.95
     controller.settle_due()
-    assert pacer.rate == pytest.approx(5 / 10.0, rel=0.01)
+    assert controller.measured == pytest.approx(5 / 10.0, rel=0.01)
+    assert pacer.rate == pytest.approx(0.97 * 5 / 10.0, rel=0.01)  # no ramp past it: no second refusal
 
 
 def test_refusals_of_requests_in_flight_together_are_one_event() -> None:

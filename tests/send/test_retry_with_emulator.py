@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import orjson
 import pytest
 
+from tests.polling import eventually
 from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import RETRY_AFTER_FORMATS, EmulatorConfig
 from worker.emulator.server import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
+from worker.schedule.lanes import Lane, LaneLimits, LaneSender, LaneSet
 from worker.send import retry
 from worker.send.executor import JobExecutor
 from worker.send.http import GraphClient, new_session
@@ -172,13 +173,17 @@ async def test_a_429_pauses_the_whole_lane_once() -> None:
         assert lane.pacer.rate is not None  # the lane now paces itself
 
 
+def _paused(lane: Lane) -> Callable[[], bool]:
+    return lambda: not lane.gate.is_open()
+
+
 async def test_paused_lane_does_not_block_another() -> None:
     # Tenant a is throttled hard (the bucket allows 1 request per 2 s); tenant b is never throttled.
     config = EmulatorConfig(quota_per_s=0.5, quota_burst=1, retry_after="fractional")
     async for h in harness(config):
         a_jobs = [h.executor.execute(job("tenant-a")) for _ in range(3)]
         a_task = asyncio.gather(*a_jobs)
-        await asyncio.sleep(0.3)  # a is now paused
+        await eventually(_paused(h.lanes.lane("tenant-a")), "tenant-a paused by its first 429")
         started = time.monotonic()
         b_outcome = await h.executor.execute(job("tenant-b"))
         assert b_outcome.status == "succeeded"

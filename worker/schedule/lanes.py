@@ -27,6 +27,7 @@ from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
+from worker.schedule.sharing import SharedLimit
 
 log = structlog.get_logger("worker.schedule")
 
@@ -119,6 +120,12 @@ class Lane:
         self.succeeded = 0
         self.throttled = 0
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # the latest successes' round trips
+        self.on_paused: Callable[[LaneKey], None] | None = None  # told of each pause (lanes refused together)
+
+    @property
+    def rate(self) -> float | None:
+        """The lane's pace now (None: unpaced)."""
+        return self.pacer.rate
 
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
@@ -213,6 +220,8 @@ class Lane:
         if self.learner is not None:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
+            if self.on_paused is not None:
+                self.on_paused((self.name, self.scope))
             log.info(
                 "lane.paused",
                 lane=self.name,
@@ -279,6 +288,8 @@ class LaneSet:
         self.lanes: dict[LaneKey, Lane] = {}
         self._used: dict[LaneKey, float] = {}  # when each lane was last asked for
         self._remembered: dict[LaneKey, float] = {}  # learned rates of released lanes
+        # what a lane stops using under an app-wide limit, the others take: one per scope (its limits are its own)
+        self._shared: dict[str, SharedLimit] = {}
 
     def lane(self, tenant: str, scope: str = DEFAULT_SCOPE) -> Lane:
         """The lane of a tenant in a scope."""
@@ -292,8 +303,17 @@ class LaneSet:
             lane = self.lanes[key] = Lane(
                 tenant, limits, self._app_pacer, self._clock, scope=scope, scope_pacer=self._scope_pacers.get(scope)
             )
+            lane.on_paused = self._sharing(scope).refused
         self._used[key] = self._clock()
+        self._sharing(scope).check(self.lanes, self._used)
         return lane
+
+    def _sharing(self, scope: str) -> SharedLimit:
+        """The shared-limit bookkeeping of one scope's lanes."""
+        shared = self._shared.get(scope)
+        if shared is None:
+            shared = self._shared[scope] = SharedLimit(self._clock, belongs=lambda key: key[1] == scope)
+        return shared
 
     def release_idle(self, idle_s: float) -> int:
         """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
@@ -310,6 +330,7 @@ class LaneSet:
         for key in idle:
             lane = self.lanes.pop(key)
             self._used.pop(key, None)
+            self._sharing(key[1]).forget(key)
             if lane.learner is not None and lane.pacer.rate is not None:
                 self._remembered[key] = lane.pacer.rate  # a float a lane: what it learned is kept
         return len(idle)

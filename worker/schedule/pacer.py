@@ -15,7 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from worker.schedule import precise_timer
+
 LATE_S = 0.002  # a slot due less than this before its grant was a late timer, not a banked slot
+TIGHT_S = 0.002  # an interval shorter than this gets no wake-up of its own: several slots a wake-up, on schedule
+JITTER_S = 0.0003  # a grant this late still counts from its slot: the precise timer's usual lateness (~0.25 ms)
 
 
 class Pacer:
@@ -28,7 +32,9 @@ class Pacer:
         self._last_slots = 0
         self._hold = 0.0  # no slot before this moment (a throttle gate closed until then)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
-        self._timer: asyncio.Handle | None = None
+        self._timer: asyncio.Handle | precise_timer.PreciseHandle | None = None
+        # a virtual clock (tests) has only its loop's timers; the real one gets the sub-millisecond timer
+        self._precise = clock is time.monotonic
         self.rate = rate
 
     @property
@@ -49,7 +55,10 @@ class Pacer:
             return now
         interval = 1.0 / self._rate
         after_last = float("-inf") if self._last is None else self._last + self._last_slots * interval
-        return max(after_last, now - (self.burst - 1.0) * interval, self._hold)
+        floor = now - (self.burst - 1.0) * interval
+        if self._tight():  # slots missed while a timer slept (a millisecond holds several) are still due
+            floor = min(floor, now - LATE_S)
+        return max(after_last, floor, self._hold)
 
     def hold_until(self, moment: float) -> None:
         """No slot before `moment` (a throttle gate closed until then)."""
@@ -89,12 +98,16 @@ class Pacer:
             raise
 
     def _grant(self, slot: float, slots: int) -> None:
-        # A timer wakes up to a millisecond late: the next slot counts from when this one really went, so
-        # two sends are never closer than the interval (a bucket of one request refuses the one that is).
-        # A banked slot (well in the past: an idle lane's burst) keeps its own time.
+        # A timer wakes a little late: the next slot counts from when this one really went, so two sends
+        # are never closer than the interval (a bucket of one request refuses the one that is). A banked
+        # slot (well in the past: an idle lane's burst) keeps its own time, and so does every slot of a
+        # rate too fast for one wake-up per send (several go per wake-up, on average at the rate).
         now = self._clock()
-        self._last = slot if slot < now - LATE_S else max(slot, now)
+        self._last = slot if self._tight() or slot < now - LATE_S else max(slot, now - JITTER_S)
         self._last_slots = slots
+
+    def _tight(self) -> bool:
+        return self._rate is not None and self._rate * TIGHT_S > 1.0
 
     def _release(self) -> None:
         """The timer: grant every waiter whose slot is due, then wait for the next."""
@@ -120,4 +133,8 @@ class Pacer:
         if self._rate is None:
             self._timer = loop.call_soon(self._release)
             return
-        self._timer = loop.call_later(max(0.0, self._due(self._clock()) - self._clock()), self._release)
+        delay = max(0.0, self._due(self._clock()) - self._clock())
+        if self._precise and not self._tight():
+            self._timer = precise_timer.call_later(delay, self._release)
+        else:
+            self._timer = loop.call_later(delay, self._release)

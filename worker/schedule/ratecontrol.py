@@ -51,7 +51,9 @@ class Tuning:
     accelerate_s: float = 2.0  # ... and twice as fast for every this many seconds without a refusal
     accelerate_requests: float = 50.0  # ... or this many requests at the current pace, if longer
     step_s: float = 1.0  # growth cadence
+    step_requests: float = 5.0  # ... once measured: or once per this many requests at the pace, if longer
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
+    max_ramp_step_s: float = 0.25  # ... or this often, at least (a bucket of one guesses a rate far too low)
     min_step_s: float = 0.2  # ... but never more often
     cut: float = 0.7  # cut per refusal while a span is too short to measure
     gentle_cut: float = 0.99  # trim when a refusal came although we got all we paced
@@ -59,6 +61,32 @@ class Tuning:
     min_span_s: float = 1.0  # a span shorter than this is pooled with the next
     min_successes: int = 4  # ... or one with fewer successes
     rounding_error: float = 0.125  # a span ending at a rounded Retry-After is trusted when long enough for this
+
+
+class RecentRate:
+    """Successes over the last second, in tenths: what got through just before a refusal."""
+
+    SLOTS = 10
+    WINDOW_S = 1.0
+
+    def __init__(self) -> None:
+        self._counts = [0] * self.SLOTS
+        self._tenth = 0  # the tenth of a second the newest slot counts
+
+    def add(self, now: float) -> None:
+        self._advance(now)
+        self._counts[self._tenth % self.SLOTS] += 1
+
+    def per_s(self, now: float) -> float:
+        """Successes in the last second (the current tenth included)."""
+        self._advance(now)
+        return float(sum(self._counts))
+
+    def _advance(self, now: float) -> None:
+        tenth = int(now * self.SLOTS)
+        for stale in range(max(self._tenth + 1, tenth - self.SLOTS + 1), tenth + 1):
+            self._counts[stale % self.SLOTS] = 0
+        self._tenth = max(self._tenth, tenth)
 
 
 class LaneController:
@@ -90,6 +118,9 @@ class LaneController:
         self._changed_at = clock()  # refusals of requests sent before this are the same event
         self._next_step = clock()
         self._last_hint = 0.0
+        self._recent = RecentRate()
+        self._recent_at_refusal = 0.0  # successes in the second before the last refusal
+        self._held_before = 0.0  # a refused ramp's step before: a pace that got through
 
     def start_from(self, rate: float) -> None:
         """Begin paced at a rate learned earlier (a previous run's): taken as measured."""
@@ -115,6 +146,7 @@ class LaneController:
         down on the throttle hint. Rates are in units per second, like the pacer's slots."""
         self.delivered += units
         now = self._clock()
+        self._recent.add(now)
         if now < self._next_step or self._pending is not None:
             return
         self._step(now)
@@ -139,7 +171,10 @@ class LaneController:
         start doubles per round trip), a probe moves once per `step_s`."""
         rate = self.pacer.rate
         if self._ramping and rate:
-            self._next_step = now + max(self.tuning.min_step_s, self.tuning.ramp_requests / rate)
+            step = min(self.tuning.max_ramp_step_s, self.tuning.ramp_requests / rate)
+            self._next_step = now + max(self.tuning.min_step_s, step)
+        elif rate:  # a probe past the quota costs a refusal: at a slow pace, probe per request, not per second
+            self._next_step = now + max(self.tuning.step_s, self.tuning.step_requests / rate)
         else:
             self._next_step = now + self.tuning.step_s
 
@@ -155,6 +190,18 @@ class LaneController:
         quiet = (self._clock() - self._changed_at) / period
         probe = self.tuning.probe * float(2.0 ** min(quiet, 16.0))
         return min(self.tuning.ramp, max(probe, self.tuning.close_gap * gap))
+
+    def capacity_freed(self, extra: float) -> None:
+        """A lane refused together with this one stopped: its `extra` requests/s of an app-wide limit are
+        free. Taken at once (just under), and the pace aimed at grows with it (`worker.schedule.sharing`)."""
+        rate = self.pacer.rate
+        if rate is None or self._pending is not None:
+            return
+        if self._refused_at_rate is not None:
+            self._refused_at_rate += extra
+        if self.measured is not None:
+            self.measured += extra
+        self._change(rate + extra * self.tuning.margin, self._clock())
 
     def reopened(self) -> None:
         """The lane went on before its pause's end (a probe went through)."""
@@ -174,10 +221,13 @@ class LaneController:
         now = self._clock()
         self.throttle_events += 1
         self._changed_at = now
+        # a ramp refused: the step before held (`ramp_requests` at its pace), so the quota is at least that
+        self._held_before = self.pacer.rate / (1.0 + self.tuning.ramp) if self._ramping and self.pacer.rate else 0.0
         if self.pacer.rate is not None:
             self._ramping = False  # refused while paced: the quota is near, probe gently from now on
             self._refused_at_rate = self.pacer.rate
         self._pending = (now + retry_after, self.pacer.rate)
+        self._recent_at_refusal = self._recent.per_s(now)
         self._precise = precise
 
     def _settle(self, reopen: float) -> None:
@@ -187,17 +237,14 @@ class LaneController:
         self._pending = None
         now = self._clock()
         if rate is None or self._span_start is None:  # the first refusal: no span before it
-            start = self._first_send if self._first_send is not None else reopen
-            if self.delivered:
-                self._change(self.delivered / max(reopen - start, 1e-3), now)
-            self._new_span(reopen)
+            self._first_estimate(reopen, now)
             return
         span = reopen - self._span_start
         delivered = self.delivered - self._span_delivered
         delivered_rate = delivered / max(span, 1e-3)
         if span < self.tuning.min_span_s or delivered < self.tuning.min_successes:
-            # too short to mean anything: cut, but not below what got through; keep pooling
-            self._change(max(rate * self.tuning.cut, delivered_rate), now)
+            # too short to mean anything: keep pooling; meanwhile go by the second before the refusal
+            self._after_rise(rate, delivered_rate, span, now)
         elif delivered_rate >= rate * self.tuning.edge:
             # we got what we paced all along: refused at a window's edge, or by timing noise on a tiny bucket;
             # a trim only (cutting to what got through at every such refusal would drift down for ever)
@@ -205,13 +252,50 @@ class LaneController:
             self._refused_at_rate = rate
             self._new_span(reopen)
         elif delivered_rate >= self._span_min_rate * 0.9:
-            # under the quota for part of the span (ramping up): it lies between what we got and our pace
-            self._change(max(rate * self.tuning.cut, delivered_rate), now)
+            # under the quota for part of the span (ramping up): what we got over it is too low, but the
+            # second before the refusal, paced past the quota, got the quota through
+            self._after_rise(rate, delivered_rate, span, now)
             self._new_span(reopen)
         else:
             # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
             trusted = self._precise or span >= ROUNDING_S / self.tuning.rounding_error
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
+
+    def _after_rise(self, rate: float, delivered_rate: float, span: float, now: float) -> None:
+        """A refusal ended a span where the lane was under the quota for a while, or a span too short to
+        measure. The quota is at least what the span delivered, and what a refused ramp's step before
+        got through; and, if the span covers the second before the refusal, near what that second got."""
+        if span >= RecentRate.WINDOW_S:
+            recent = self._recent_at_refusal
+            if recent >= rate * self.tuning.edge:  # that second got all we paced: an edge, trim
+                self._refused_at_rate = rate
+                self._change(rate * self.tuning.gentle_cut, now)
+                return
+            guess = recent * self.tuning.margin
+        else:  # nothing measured: cut
+            guess = rate * self.tuning.cut
+        self._change(max(delivered_rate, guess, self._held_before), now)
+
+    def _first_estimate(self, reopen: float, now: float) -> None:
+        """What got through before the first refusal, spread until the lane may go on.
+
+        Usually a guess (a burst over a short pause: the ramp then looks for the rate). But a pause long
+        enough to dwarf a whole-second rounding (a window of "5 per 10 s" closing) makes the span a
+        measure: the lane paces just under it at once, instead of ramping past it and being refused again.
+        """
+        start = self._first_send if self._first_send is not None else reopen
+        span = max(reopen - start, 1e-3)
+        if not self.delivered:
+            self._new_span(reopen)
+            return
+        first_rate = self.delivered / span
+        if span >= ROUNDING_S / self.tuning.rounding_error and self.delivered >= self.tuning.min_successes:
+            self._ramping = False
+            self.measured = self._refused_at_rate = first_rate
+            self._change(first_rate * self.tuning.margin, now)
+        else:
+            self._change(first_rate, now)
+        self._new_span(reopen)
 
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
         if trusted:  # growth aims at the quota, not past it

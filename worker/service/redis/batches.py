@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from worker.answers import Execute, Sender
 from worker.errors import ConfigError
 from worker.record.metrics import MeteredSender, ServiceMetrics
+from worker.redact import safe_url
 from worker.send.halt import SystemicGuard
 from worker.service.batches import (
     STATES,
@@ -227,7 +228,7 @@ async def open_backend(
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
-            raise ConfigError(f"cannot reach the queue at {_safe_url(url)}: {exc}") from None
+            raise ConfigError(f"cannot reach the queue at {safe_url(url)}: {exc}") from None
         keys = Keys(queue.prefix)
         rate = SharedRate(client, keys, settings)
 
@@ -278,11 +279,3 @@ def _state(text: str) -> State:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _safe_url(url: str) -> str:
-    """The URL without a password."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest

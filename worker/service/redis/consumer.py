@@ -39,15 +39,14 @@ from worker.pipeline import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
-from worker.service.redis.keys import GROUP, RECORD, RENEW, Keys
+from worker.service.redis.keys import GROUP, RECORD, Keys
 from worker.settings import Settings
 from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
-from worker.sources.redis_stream import RETRY_S, Delivery, RedisStreamSource, text
+from worker.sources.redis_stream import RETRY_S, Delivery, RedisStreamSource, decode_delivery, text
 
 log = structlog.get_logger("worker.service.queue")
 
 RECORD_BATCH = 200  # results written per Redis round trip
-RENEW_CHUNK = 500
 STATE_CACHE_S = 0.5  # how stale a batch's "cancelled" may be when deciding whether to send a job
 FLUSH_TIMEOUT_S = 10.0
 
@@ -74,8 +73,9 @@ class Consumer:
         self._metrics = metrics
         self._execute_job = execute
         self._source = RedisStreamSource(
-            client, keys.jobs, GROUP, settings.queue, dead_letter=self._dead_letter, on_health=self._set_health
-        )
+            client, keys.jobs, GROUP, settings.queue,
+            decode=decode_delivery, dead_letter=self._dead_letter, on_health=self._set_health,
+        )  # fmt: skip
         self.name = self._source.name
         self.stop = asyncio.Event()
         self.healthy = True
@@ -83,7 +83,6 @@ class Consumer:
         self._next_seq = 0
         self._results: asyncio.Queue[tuple[int | None, Delivery, Outcome]] = asyncio.Queue()
         self._record = client.register_script(RECORD)
-        self._renew = client.register_script(RENEW)
         self._states: dict[str, tuple[float, str | None]] = {}
 
     async def run(self) -> None:
@@ -114,8 +113,8 @@ class Consumer:
 
     async def lines(self) -> AsyncIterator[tuple[int, bytes]]:
         """Deliveries as (sequence number, raw line), reclaimed ones first, until `stop`."""
-        async for delivery in self._source.deliveries(self.stop):
-            yield self._register(delivery)
+        async for taken in self._source.entries(self.stop):
+            yield self._register(taken)
 
     def _register(self, delivery: Delivery) -> tuple[int, bytes]:
         self._next_seq += 1
@@ -242,10 +241,7 @@ class Consumer:
             await asyncio.sleep(self._queue.claim_idle_s / 3)
             ids = [delivery.entry_id for delivery in self.in_flight.values()]
             try:
-                for start in range(0, len(ids), RENEW_CHUNK):
-                    await self._renew(
-                        keys=[self._keys.jobs], args=[GROUP, self.name, *ids[start : start + RENEW_CHUNK]]
-                    )
+                await self._source.renew(ids)
             except RedisError as exc:
                 log.warning("queue.renew_failed", error=str(exc))
 

@@ -140,21 +140,6 @@ redis.call('ZREM', KEYS[4], ARGV[2])
 return 1
 """
 
-#: Keep this consumer's claim on jobs it is still working on (resets their idle time), but only on those
-#: still pending for it: a job another replica took over is left alone.
-#: KEYS: job stream. ARGV: group, consumer, entry ids...
-RENEW = """
-local renewed = 0
-for i = 3, #ARGV do
-  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
-  if pending[1] and pending[1][2] == ARGV[2] then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
-    renewed = renewed + 1
-  end
-end
-return renewed
-"""
-
 #: Reserve the next `slots` send slots of a lane shared by every replica (the pacer's algorithm, in Redis).
 #: KEYS: the lane's rate key. ARGV: interval (1/rate, s), slots, burst. Returns the seconds to wait, as text.
 RESERVE = (

@@ -1,0 +1,5 @@
+"""`consume` tests run against the real redis-server of the service tests (`tests.service.conftest.redis_url`)."""
+
+from tests.service.conftest import redis_url
+
+__all__ = ["redis_url"]
