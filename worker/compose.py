@@ -17,6 +17,7 @@ from worker.answers import Execute, Sender
 from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import Credentials
 from worker.jobs import FieldError, Job, LaneKey, Rejected
+from worker.models.registry import DEFAULT_VERSION, GraphVersion, graph_version
 from worker.pipeline import Parse, Pipeline
 from worker.plan import LaneRate, build_plan
 from worker.record.learned import load_learned, save_learned
@@ -36,8 +37,10 @@ from worker.sources.jsonl import OVERSIZED, JsonlSource
 from worker.validate import parse_line
 
 
-def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int) -> Job | Rejected | None:
-    """parse_line, plus the source's marker for a line too long to hold in memory."""
+def parse_input_line(
+    raw: bytes, line_no: int, *, default_tenant: str, max_line_bytes: int, version: GraphVersion = DEFAULT_VERSION
+) -> Job | Rejected | None:
+    """parse_line (with `version`'s models), plus the source's marker for a line too long to hold in memory."""
     if raw is OVERSIZED:
         message = f"line is longer than {max_line_bytes} bytes"
         return Rejected(
@@ -47,7 +50,7 @@ def parse_input_line(raw: bytes, line_no: int, *, default_tenant: str, max_line_
             message=message,
             errors=(FieldError(loc="", message=message, type="line_too_long"),),
         )
-    return parse_line(raw, line_no, default_tenant=default_tenant)
+    return parse_line(raw, line_no, default_tenant=default_tenant, version=version)
 
 
 def credentials(settings: Settings) -> Credentials:
@@ -130,7 +133,10 @@ async def process(
     stack's systemic guard (jobs of a halted lane get `not_sent`). `summary.stopped_by` says what halted.
     """
     parse: Parse = partial(
-        parse_input_line, default_tenant=settings.graph.default_tenant, max_line_bytes=source.max_line_bytes
+        parse_input_line,
+        default_tenant=settings.graph.default_tenant,
+        max_line_bytes=source.max_line_bytes,
+        version=graph_version(settings.graph.base_url),
     )
     jobs_by_lane: Counter[LaneKey] = Counter()
     if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan

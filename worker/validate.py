@@ -20,7 +20,16 @@ from pydantic import ValidationError
 from worker.jobs import FieldError, Job, Rejected, new_request_id
 from worker.models.base import GraphModel
 from worker.models.checker import body_validator
-from worker.models.registry import DEFAULT_PATH, ROUTES, SEGMENT, Route, match_route
+from worker.models.extensions import split_extensions
+from worker.models.registry import (
+    DEFAULT_PATH,
+    DEFAULT_VERSION,
+    GraphVersion,
+    Route,
+    match_route,
+    routes,
+    template,
+)
 
 ENVELOPE_KEYS = frozenset({"jobId", "path", "tenant", "body"})
 JOB_ID_MAX = 200
@@ -30,8 +39,10 @@ MAX_ERRORS_IN_MESSAGE = 10
 Loc = tuple[str | int, ...]
 
 
-def parse_line(raw: bytes, line_no: int, *, default_tenant: str) -> Job | Rejected | None:
-    """Turn one input line into a Job, a Rejected line, or None for a blank line."""
+def parse_line(
+    raw: bytes, line_no: int, *, default_tenant: str, version: GraphVersion = DEFAULT_VERSION
+) -> Job | Rejected | None:
+    """Turn one input line into a Job, a Rejected line, or None for a blank line (`version`: whose models)."""
     text = raw.strip()
     if not text:
         return None
@@ -51,7 +62,7 @@ def parse_line(raw: bytes, line_no: int, *, default_tenant: str) -> Job | Reject
         return _rejected(str(line_no), line_no, "invalid_line", message, [error])
     errors = _duplicate_keys(text, data)
     if "body" in data:
-        return _from_envelope(data, line_no, default_tenant, errors)
+        return _from_envelope(data, line_no, default_tenant, errors, version)
     return _from_bare(data, text, line_no, default_tenant, errors)
 
 
@@ -73,12 +84,16 @@ def _utf8_problem(text: bytes) -> str | None:
 
 def validate_body(route: Route, body: object) -> list[FieldError]:
     """Every validation error of a body for a route, located relative to the body (empty when valid)."""
+    errors: list[FieldError] = []
+    if route.model.directory_extensions and isinstance(body, dict):
+        body, problems = split_extensions(body)
+        errors = [FieldError(loc=name, message=message, type="extension_type") for name, message in problems]
     try:
         body_validator(route.model).validate_python(body)
     except ValidationError as exc:
         model = route.model
-        return [_field_error(model, err["loc"], err["type"], err["msg"]) for err in exc.errors()]
-    return []
+        errors.extend(_field_error(model, err["loc"], err["type"], err["msg"]) for err in exc.errors())
+    return errors
 
 
 def _from_bare(
@@ -91,11 +106,13 @@ def _from_bare(
     return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text, scope=_default_route().scope)
 
 
-def _from_envelope(data: dict[str, Any], line_no: int, default_tenant: str, errors: list[FieldError]) -> Job | Rejected:
+def _from_envelope(
+    data: dict[str, Any], line_no: int, default_tenant: str, errors: list[FieldError], version: GraphVersion
+) -> Job | Rejected:
     """An envelope: check jobId, tenant, path and unknown keys, then the body for the path's route."""
     job_id = _check_job_id(data.get("jobId"), errors)
     tenant = _check_tenant(data.get("tenant"), errors)
-    path, route = _check_path(data.get("path"), errors)
+    path, route = _check_path(data.get("path"), errors, version)
     if not ENVELOPE_KEYS.issuperset(data):
         errors.extend(
             FieldError(loc=key, message=_unknown_envelope_key(key), type="extra_forbidden")
@@ -205,7 +222,7 @@ def _check_tenant(value: object, errors: list[FieldError]) -> str | None:
     return None
 
 
-def _check_path(value: object, errors: list[FieldError]) -> tuple[str, Route | None]:
+def _check_path(value: object, errors: list[FieldError], version: GraphVersion) -> tuple[str, Route | None]:
     """The envelope's path and its route; an unsafe or unknown path is an error (and no route)."""
     if value is None:
         return DEFAULT_PATH, _default_route()
@@ -213,9 +230,9 @@ def _check_path(value: object, errors: list[FieldError]) -> tuple[str, Route | N
         errors.append(FieldError(loc="path", message="path should be a string", type="string_type"))
         return DEFAULT_PATH, None
     problem = _path_problem(value)
-    route = None if problem else match_route(value)
+    route = None if problem else match_route(value, version)
     if route is None:
-        message = problem or f"path matches no known resource route (known: {_known_routes()})"
+        message = problem or f"path matches no known resource route (known: {_known_routes(version)})"
         errors.append(FieldError(loc="path", message=message, type="path_invalid"))
     return value, route
 
@@ -236,9 +253,9 @@ def _path_problem(path: str) -> str | None:
 
 
 @functools.cache
-def _known_routes() -> str:
+def _known_routes(version: GraphVersion) -> str:
     """The registered route templates, for error messages."""
-    return ", ".join(route.pattern.pattern.replace(SEGMENT, "{id}") for route in ROUTES)
+    return ", ".join(template(route) for route in routes(version))
 
 
 def _unknown_envelope_key(key: str) -> str:
@@ -259,12 +276,23 @@ def _field_error(model: type[GraphModel], loc: Loc, error_type: str, msg: str) -
     if error_type == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
         if owner is not None:
-            msg = f"unknown property '{loc[-1]}' for {owner.odata_type_name}"
+            error_type, msg = _not_settable(owner, str(loc[-1]))
     elif error_type in {"model_type", "dict_type"}:  # dict_type: the checker validates objects as dicts
         expected = _model_at(model, loc)
         if expected is not None:
             error_type, msg = "model_type", f"Input should be a JSON object ({expected.odata_type_name})"
     return FieldError(loc=".".join(str(part) for part in loc), message=msg, type=error_type)
+
+
+def _not_settable(owner: type[GraphModel], name: str) -> tuple[str, str]:
+    """The error type and message for a property a body may not carry: read-only, navigation or unknown."""
+    if name in owner.read_only:
+        return "read_only", f"property '{name}' of {owner.odata_type_name} is read-only"
+    if name in owner.navigation:
+        return "navigation_property", (
+            f"'{name}' is a navigation property of {owner.odata_type_name}: set it through its own endpoint"
+        )
+    return "extra_forbidden", f"unknown property '{name}' for {owner.odata_type_name}"
 
 
 def _model_at(model: type[GraphModel], loc: Loc) -> type[GraphModel] | None:

@@ -30,11 +30,12 @@ import structlog
 from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_fields
+from worker.models.registry import graph_version
 from worker.pipeline import Hold, Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.summary import NOT_SENT
-from worker.settings import Settings
+from worker.settings import GraphSettings, Settings
 from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
 from worker.sources.queue import Message, QueueSource, QueueUnavailableError, Settlement
 
@@ -159,13 +160,13 @@ class QueueConsumer:
     # --- parse ----------------------------------------------------------------------------------------
 
     def _parse(self, raw: bytes, seq: int) -> Job | Rejected:
-        parsed = _parsed(raw, seq, self._settings.graph.default_tenant)
+        parsed = _parsed(raw, seq, self._settings.graph)
         if parsed.job_id == str(seq):  # no jobId of its own: the message id names it, not our sequence number
             parsed = replace(parsed, job_id=self.in_flight[seq].id)
         return parsed
 
     def _job_id(self, message: Message) -> str:
-        parsed = _parsed(message.raw, 0, self._settings.graph.default_tenant)
+        parsed = _parsed(message.raw, 0, self._settings.graph)
         return message.id if parsed.job_id == "0" else parsed.job_id
 
     # --- record ---------------------------------------------------------------------------------------
@@ -282,9 +283,13 @@ def _describe(http_status: int | None, error: ErrorInfo) -> str:
     return f"{head}: {error.message}" if error.message else head
 
 
-def _parsed(raw: bytes, seq: int, default_tenant: str) -> Job | Rejected:
-    """The message's line parsed like a line of a file; an empty message is rejected (it has a result too)."""
-    parsed = parse_input_line(raw, seq, default_tenant=default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES)
+def _parsed(raw: bytes, seq: int, graph: GraphSettings) -> Job | Rejected:
+    """The message's line parsed like a line of a file (with the models of the base URL's Graph version); an
+    empty message is rejected (it has a result too)."""
+    parsed = parse_input_line(
+        raw, seq, default_tenant=graph.default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES,
+        version=graph_version(graph.base_url),
+    )  # fmt: skip
     if parsed is None:
         error = FieldError(loc="", message="empty message", type="blank_line")
         return Rejected(str(seq), seq, "blank_line", "empty message", (error,))

@@ -82,6 +82,15 @@ class GraphModel(BaseModel):
     odata_type_name: ClassVar[str] = ""
     """The Graph type this model is, e.g. "microsoft.graph.initiator" (without '#')."""
 
+    read_only: ClassVar[frozenset[str]] = frozenset()
+    """Properties Graph declares but a PATCH may not set (not fields: the message for one says why)."""
+
+    navigation: ClassVar[frozenset[str]] = frozenset()
+    """Navigation properties (relationships, set through their own endpoints): not fields either."""
+
+    directory_extensions: ClassVar[bool] = False
+    """True for a directory object, which also takes `extension_{appId}_{name}` properties (`extensions`)."""
+
     odata_type: str | None = Field(default=None, alias="@odata.type")
 
     @classmethod

@@ -35,12 +35,13 @@ from redis.exceptions import RedisError
 from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
+from worker.models.registry import graph_version
 from worker.pipeline import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
 from worker.service.redis.keys import GROUP, RECORD, Keys
-from worker.settings import Settings
+from worker.settings import GraphSettings, Settings
 from worker.sources.jsonl import DEFAULT_MAX_LINE_BYTES, OVERSIZED
 from worker.sources.redis_stream import RETRY_S, Delivery, RedisStreamSource, decode_delivery, text
 
@@ -134,7 +135,7 @@ class Consumer:
         )  # fmt: skip
         message = f"delivered {deliveries} times without a result (queue.max_deliveries); last error: {reason}"
         outcome = Outcome(
-            job_id=_job_id(delivery, self._settings.graph.default_tenant),
+            job_id=_job_id(delivery, self._settings.graph),
             line=delivery.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
             client_request_id=None, error=ErrorInfo(kind="delivery_limit", message=message),
         )  # fmt: skip
@@ -145,7 +146,7 @@ class Consumer:
 
     def _parse(self, raw: bytes, seq: int) -> Job | Rejected | None:
         delivery = self.in_flight[seq]
-        parsed = _parse(delivery, self._settings.graph.default_tenant)
+        parsed = _parse(delivery, self._settings.graph)
         return replace(parsed, line=seq)  # the pipeline routes by sequence number; `record` maps it back
 
     async def _execute(self, job: Job) -> Outcome:
@@ -259,14 +260,20 @@ class Consumer:
         log.warning("queue.left_pending", jobs=len(self.in_flight), claimIdleS=self._queue.claim_idle_s)
 
 
-def _parse(delivery: Delivery, default_tenant: str) -> Job | Rejected:
+def _parse(delivery: Delivery, graph: GraphSettings) -> Job | Rejected:
     raw = OVERSIZED if delivery.raw == OVERSIZED else delivery.raw  # the source's marker, by identity
-    parsed = parse_input_line(raw, delivery.line, default_tenant=default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES)
+    parsed = parse_input_line(
+        raw,
+        delivery.line,
+        default_tenant=graph.default_tenant,
+        max_line_bytes=DEFAULT_MAX_LINE_BYTES,
+        version=graph_version(graph.base_url),
+    )
     if parsed is None:  # never enqueued, but a result for every entry keeps the stream clean
         error = FieldError(loc="", message="blank line", type="blank_line")
         return Rejected(str(delivery.line), delivery.line, "blank_line", "blank line", (error,))
     return parsed
 
 
-def _job_id(delivery: Delivery, default_tenant: str) -> str:
-    return _parse(delivery, default_tenant).job_id
+def _job_id(delivery: Delivery, graph: GraphSettings) -> str:
+    return _parse(delivery, graph).job_id

@@ -1,0 +1,1495 @@
+"""Graph beta: strict PATCH models of user, group, device, application, servicePrincipal. GENERATED: do not edit.
+
+Written by tools/generate_models.py from msgraph-beta-sdk 1.66.0 (Kiota's models of Graph's beta metadata).
+Read-only and navigation properties are not fields: a body naming one is refused, and the message says why.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Field
+
+from worker.models.base import ABSENT, DateTimeOffset, GraphModel
+from worker.models.edm import Binary, Date, Duration, Guid, Int64, TimeOfDay, flags_of
+
+AutomaticRepliesStatus = Literal["disabled", "alwaysEnabled", "scheduled"]
+
+DayOfWeek = Literal["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"]
+
+DelegateMeetingMessageDeliveryOptions = Literal[
+    "sendToDelegateAndInformationToPrincipal", "sendToDelegateAndPrincipal", "sendToDelegateOnly"
+]
+
+ExpirationPatternType = Literal["notSpecified", "noExpiration", "afterDateTime", "afterDuration"]
+
+ExternalAudienceScope = Literal["none", "contactsOnly", "all"]
+
+ExternalAuthenticationType = Literal["passthru", "aadPreAuthentication"]
+
+GroupAccessType = Literal["none", "private", "secret", "public", "unknownFutureValue"]
+
+KerberosSignOnMappingAttributeType = Literal[
+    "userPrincipalName",
+    "onPremisesUserPrincipalName",
+    "userPrincipalUsername",
+    "onPremisesUserPrincipalUsername",
+    "onPremisesSAMAccountName",
+]
+
+Kind = Literal["unrestricted", "allowedTenants", "unknownFutureValue"]
+
+MailboxRecipientType = Literal["unknown", "user", "linked", "shared", "room", "equipment", "others"]
+
+NativeAuthenticationApisEnabled = Annotated[str, flags_of("none", "all", "unknownFutureValue")]
+
+RecurrencePatternType = Literal[
+    "daily", "weekly", "absoluteMonthly", "relativeMonthly", "absoluteYearly", "relativeYearly"
+]
+
+RecurrenceRangeType = Literal["endDate", "noEnd", "numbered"]
+
+ServicePrincipalLockScope = Literal["notConfigured", "foreignTenantOnly", "everywhere", "unknownFutureValue"]
+
+SingleSignOnMode = Literal[
+    "none", "onPremisesKerberos", "saml", "pingHeaderBased", "aadHeaderBased", "oAuthToken", "unknownFutureValue"
+]
+
+TrafficRoutingMethod = Literal["none", "random", "sessionPersistence", "performance", "unknownFutureValue"]
+
+WeakAlgorithms = Annotated[str, flags_of("rsaSha1", "unknownFutureValue")]
+
+WeekIndex = Literal["first", "second", "third", "fourth", "last"]
+
+
+class AssignedLicense(GraphModel):
+    """microsoft.graph.assignedLicense."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.assignedLicense"
+    odata_type: Literal["#microsoft.graph.assignedLicense", "microsoft.graph.assignedLicense"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    disabled_plans: list[Guid] | None = Field(default=None, alias="disabledPlans")
+    sku_id: Guid | None = Field(default=None, alias="skuId")
+
+
+class AuthorizationInfo(GraphModel):
+    """microsoft.graph.authorizationInfo."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.authorizationInfo"
+    odata_type: Literal["#microsoft.graph.authorizationInfo", "microsoft.graph.authorizationInfo"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    certificate_user_ids: list[str] | None = Field(default=None, alias="certificateUserIds")
+
+
+class UserCloudLicensing(GraphModel):
+    """microsoft.graph.cloudLicensing.userCloudLicensing."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.userCloudLicensing"
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {"assignmentErrors", "assignments", "usageRights", "waitingMembers"}
+    )
+    odata_type: Literal[
+        "#microsoft.graph.cloudLicensing.userCloudLicensing", "microsoft.graph.cloudLicensing.userCloudLicensing"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class CloudRealtimeCommunicationInfo(GraphModel):
+    """microsoft.graph.cloudRealtimeCommunicationInfo."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudRealtimeCommunicationInfo"
+    read_only: ClassVar[frozenset[str]] = frozenset({"isSipEnabled"})
+    odata_type: Literal[
+        "#microsoft.graph.cloudRealtimeCommunicationInfo", "microsoft.graph.cloudRealtimeCommunicationInfo"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class CustomSecurityAttributeValue(GraphModel):
+    """microsoft.graph.customSecurityAttributeValue."""
+
+    model_config = ConfigDict(extra="allow")  # declares no property: open, as Graph uses it
+    odata_type_name: ClassVar[str] = "microsoft.graph.customSecurityAttributeValue"
+    odata_type: Literal[
+        "#microsoft.graph.customSecurityAttributeValue", "microsoft.graph.customSecurityAttributeValue"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class DeviceKey(GraphModel):
+    """microsoft.graph.deviceKey."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.deviceKey"
+    odata_type: Literal["#microsoft.graph.deviceKey", "microsoft.graph.deviceKey"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    device_id: Guid | None = Field(default=None, alias="deviceId")
+    key_material: Binary | None = Field(default=None, alias="keyMaterial")
+    key_type: str | None = Field(default=None, alias="keyType")
+
+
+class EmployeeOrgData(GraphModel):
+    """microsoft.graph.employeeOrgData."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.employeeOrgData"
+    odata_type: Literal["#microsoft.graph.employeeOrgData", "microsoft.graph.employeeOrgData"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    cost_center: str | None = Field(default=None, alias="costCenter")
+    division: str | None = Field(default=None, alias="division")
+
+
+class ObjectIdentity(GraphModel):
+    """microsoft.graph.objectIdentity."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.objectIdentity"
+    odata_type: Literal["#microsoft.graph.objectIdentity", "microsoft.graph.objectIdentity"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    issuer: str | None = Field(default=None, alias="issuer")
+    issuer_assigned_id: str | None = Field(default=None, alias="issuerAssignedId")
+    sign_in_type: str | None = Field(default=None, alias="signInType")
+
+
+class UserSet(GraphModel):
+    """microsoft.graph.userSet."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.userSet"
+    odata_type: Literal["#microsoft.graph.userSet", "microsoft.graph.userSet"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    is_backup: bool | None = Field(default=None, alias="isBackup")
+
+
+class ExpirationPattern(GraphModel):
+    """microsoft.graph.expirationPattern."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.expirationPattern"
+    odata_type: Literal["#microsoft.graph.expirationPattern", "microsoft.graph.expirationPattern"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    duration: Duration | None = Field(default=None, alias="duration")
+    end_date_time: DateTimeOffset | None = Field(default=None, alias="endDateTime")
+    type: ExpirationPatternType | None = Field(default=None, alias="type")
+
+
+class RecurrencePattern(GraphModel):
+    """microsoft.graph.recurrencePattern."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.recurrencePattern"
+    odata_type: Literal["#microsoft.graph.recurrencePattern", "microsoft.graph.recurrencePattern"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    day_of_month: Int64 | None = Field(default=None, alias="dayOfMonth")
+    days_of_week: list[DayOfWeek] | None = Field(default=None, alias="daysOfWeek")
+    first_day_of_week: DayOfWeek | None = Field(default=None, alias="firstDayOfWeek")
+    index: WeekIndex | None = Field(default=None, alias="index")
+    interval: Int64 | None = Field(default=None, alias="interval")
+    month: Int64 | None = Field(default=None, alias="month")
+    type: RecurrencePatternType | None = Field(default=None, alias="type")
+
+
+class RecurrenceRange(GraphModel):
+    """microsoft.graph.recurrenceRange."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.recurrenceRange"
+    odata_type: Literal["#microsoft.graph.recurrenceRange", "microsoft.graph.recurrenceRange"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    end_date: Date | None = Field(default=None, alias="endDate")
+    number_of_occurrences: Int64 | None = Field(default=None, alias="numberOfOccurrences")
+    recurrence_time_zone: str | None = Field(default=None, alias="recurrenceTimeZone")
+    start_date: Date | None = Field(default=None, alias="startDate")
+    type: RecurrenceRangeType | None = Field(default=None, alias="type")
+
+
+class PatternedRecurrence(GraphModel):
+    """microsoft.graph.patternedRecurrence."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.patternedRecurrence"
+    odata_type: Literal["#microsoft.graph.patternedRecurrence", "microsoft.graph.patternedRecurrence"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    pattern: RecurrencePattern | None = Field(default=None, alias="pattern")
+    range: RecurrenceRange | None = Field(default=None, alias="range")
+
+
+class RequestSchedule(GraphModel):
+    """microsoft.graph.requestSchedule."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.requestSchedule"
+    odata_type: Literal["#microsoft.graph.requestSchedule", "microsoft.graph.requestSchedule"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    expiration: ExpirationPattern | None = Field(default=None, alias="expiration")
+    recurrence: PatternedRecurrence | None = Field(default=None, alias="recurrence")
+    start_date_time: DateTimeOffset | None = Field(default=None, alias="startDateTime")
+
+
+class ApproverDelegate(GraphModel):
+    """microsoft.graph.approverDelegate."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.approverDelegate"
+    odata_type: Literal["#microsoft.graph.approverDelegate", "microsoft.graph.approverDelegate"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    delegate: UserSet | None = Field(default=None, alias="delegate")
+    schedule: RequestSchedule | None = Field(default=None, alias="schedule")
+
+
+class IdentityGovernanceUserSettings(GraphModel):
+    """microsoft.graph.identityGovernanceUserSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.identityGovernanceUserSettings"
+    odata_type: Literal[
+        "#microsoft.graph.identityGovernanceUserSettings", "microsoft.graph.identityGovernanceUserSettings"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    approver_delegate: ApproverDelegate | None = Field(default=None, alias="approverDelegate")
+
+
+class DateTimeTimeZone(GraphModel):
+    """microsoft.graph.dateTimeTimeZone."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.dateTimeTimeZone"
+    odata_type: Literal["#microsoft.graph.dateTimeTimeZone", "microsoft.graph.dateTimeTimeZone"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    date_time: str | None = Field(default=None, alias="dateTime")
+    time_zone: str | None = Field(default=None, alias="timeZone")
+
+
+class AutomaticRepliesSetting(GraphModel):
+    """microsoft.graph.automaticRepliesSetting."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.automaticRepliesSetting"
+    odata_type: Literal["#microsoft.graph.automaticRepliesSetting", "microsoft.graph.automaticRepliesSetting"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    external_audience: ExternalAudienceScope | None = Field(default=None, alias="externalAudience")
+    external_reply_message: str | None = Field(default=None, alias="externalReplyMessage")
+    internal_reply_message: str | None = Field(default=None, alias="internalReplyMessage")
+    scheduled_end_date_time: DateTimeTimeZone | None = Field(default=None, alias="scheduledEndDateTime")
+    scheduled_start_date_time: DateTimeTimeZone | None = Field(default=None, alias="scheduledStartDateTime")
+    status: AutomaticRepliesStatus | None = Field(default=None, alias="status")
+
+
+class LocaleInfo(GraphModel):
+    """microsoft.graph.localeInfo."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.localeInfo"
+    odata_type: Literal["#microsoft.graph.localeInfo", "microsoft.graph.localeInfo"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    display_name: str | None = Field(default=None, alias="displayName")
+    locale: str | None = Field(default=None, alias="locale")
+
+
+class TimeZoneBase(GraphModel):
+    """microsoft.graph.timeZoneBase."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.timeZoneBase"
+    odata_type: Literal["#microsoft.graph.timeZoneBase", "microsoft.graph.timeZoneBase"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    name: str | None = Field(default=None, alias="name")
+
+
+class WorkingHours(GraphModel):
+    """microsoft.graph.workingHours."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.workingHours"
+    odata_type: Literal["#microsoft.graph.workingHours", "microsoft.graph.workingHours"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    days_of_week: list[DayOfWeek] | None = Field(default=None, alias="daysOfWeek")
+    end_time: TimeOfDay | None = Field(default=None, alias="endTime")
+    start_time: TimeOfDay | None = Field(default=None, alias="startTime")
+    time_zone: TimeZoneBase | None = Field(default=None, alias="timeZone")
+
+
+class MailboxSettings(GraphModel):
+    """microsoft.graph.mailboxSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.mailboxSettings"
+    read_only: ClassVar[frozenset[str]] = frozenset({"archiveFolder", "userPurpose"})
+    odata_type: Literal["#microsoft.graph.mailboxSettings", "microsoft.graph.mailboxSettings"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    automatic_replies_setting: AutomaticRepliesSetting | None = Field(default=None, alias="automaticRepliesSetting")
+    date_format: str | None = Field(default=None, alias="dateFormat")
+    delegate_meeting_message_delivery_options: DelegateMeetingMessageDeliveryOptions | None = Field(
+        default=None, alias="delegateMeetingMessageDeliveryOptions"
+    )
+    language: LocaleInfo | None = Field(default=None, alias="language")
+    time_format: str | None = Field(default=None, alias="timeFormat")
+    time_zone: str | None = Field(default=None, alias="timeZone")
+    user_purpose_v2: MailboxRecipientType | None = Field(default=None, alias="userPurposeV2")
+    working_hours: WorkingHours | None = Field(default=None, alias="workingHours")
+
+
+class OnPremisesExtensionAttributes(GraphModel):
+    """microsoft.graph.onPremisesExtensionAttributes."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.onPremisesExtensionAttributes"
+    odata_type: Literal[
+        "#microsoft.graph.onPremisesExtensionAttributes", "microsoft.graph.onPremisesExtensionAttributes"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    extension_attribute1: str | None = Field(default=None, alias="extensionAttribute1")
+    extension_attribute10: str | None = Field(default=None, alias="extensionAttribute10")
+    extension_attribute11: str | None = Field(default=None, alias="extensionAttribute11")
+    extension_attribute12: str | None = Field(default=None, alias="extensionAttribute12")
+    extension_attribute13: str | None = Field(default=None, alias="extensionAttribute13")
+    extension_attribute14: str | None = Field(default=None, alias="extensionAttribute14")
+    extension_attribute15: str | None = Field(default=None, alias="extensionAttribute15")
+    extension_attribute2: str | None = Field(default=None, alias="extensionAttribute2")
+    extension_attribute3: str | None = Field(default=None, alias="extensionAttribute3")
+    extension_attribute4: str | None = Field(default=None, alias="extensionAttribute4")
+    extension_attribute5: str | None = Field(default=None, alias="extensionAttribute5")
+    extension_attribute6: str | None = Field(default=None, alias="extensionAttribute6")
+    extension_attribute7: str | None = Field(default=None, alias="extensionAttribute7")
+    extension_attribute8: str | None = Field(default=None, alias="extensionAttribute8")
+    extension_attribute9: str | None = Field(default=None, alias="extensionAttribute9")
+
+
+class OnPremisesProvisioningError(GraphModel):
+    """microsoft.graph.onPremisesProvisioningError."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.onPremisesProvisioningError"
+    odata_type: Literal[
+        "#microsoft.graph.onPremisesProvisioningError", "microsoft.graph.onPremisesProvisioningError"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    category: str | None = Field(default=None, alias="category")
+    occurred_date_time: DateTimeOffset | None = Field(default=None, alias="occurredDateTime")
+    property_causing_error: str | None = Field(default=None, alias="propertyCausingError")
+    value: str | None = Field(default=None, alias="value")
+
+
+class PasswordProfile(GraphModel):
+    """microsoft.graph.passwordProfile."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.passwordProfile"
+    odata_type: Literal["#microsoft.graph.passwordProfile", "microsoft.graph.passwordProfile"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    force_change_password_next_sign_in: bool | None = Field(default=None, alias="forceChangePasswordNextSignIn")
+    force_change_password_next_sign_in_with_mfa: bool | None = Field(
+        default=None, alias="forceChangePasswordNextSignInWithMfa"
+    )
+    password: str | None = Field(default=None, alias="password")
+
+
+class UserPrint(GraphModel):
+    """microsoft.graph.userPrint."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.userPrint"
+    navigation: ClassVar[frozenset[str]] = frozenset({"recentPrinterShares"})
+    odata_type: Literal["#microsoft.graph.userPrint", "microsoft.graph.userPrint"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+
+
+class ServiceProvisioningError(GraphModel):
+    """microsoft.graph.serviceProvisioningError."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.serviceProvisioningError"
+    odata_type: Literal["#microsoft.graph.serviceProvisioningError", "microsoft.graph.serviceProvisioningError"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
+    created_date_time: DateTimeOffset | None = Field(default=None, alias="createdDateTime")
+    is_resolved: bool | None = Field(default=None, alias="isResolved")
+    service_instance: str | None = Field(default=None, alias="serviceInstance")
+
+
+class SignInActivity(GraphModel):
+    """microsoft.graph.signInActivity."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.signInActivity"
+    odata_type: Literal["#microsoft.graph.signInActivity", "microsoft.graph.signInActivity"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    last_non_interactive_sign_in_date_time: DateTimeOffset | None = Field(
+        default=None, alias="lastNonInteractiveSignInDateTime"
+    )
+    last_non_interactive_sign_in_request_id: str | None = Field(default=None, alias="lastNonInteractiveSignInRequestId")
+    last_sign_in_date_time: DateTimeOffset | None = Field(default=None, alias="lastSignInDateTime")
+    last_sign_in_request_id: str | None = Field(default=None, alias="lastSignInRequestId")
+    last_successful_sign_in_date_time: DateTimeOffset | None = Field(default=None, alias="lastSuccessfulSignInDateTime")
+    last_successful_sign_in_request_id: str | None = Field(default=None, alias="lastSuccessfulSignInRequestId")
+
+
+class User(GraphModel):
+    """microsoft.graph.user."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.user"
+    directory_extensions: ClassVar[bool] = True
+    read_only: ClassVar[frozenset[str]] = frozenset(
+        {
+            "assignedPlans",
+            "createdDateTime",
+            "id",
+            "imAddresses",
+            "isLicenseReconciliationNeeded",
+            "isManagementRestricted",
+            "lastPasswordChangeDateTime",
+            "licenseAssignmentStates",
+            "onPremisesLastSyncDateTime",
+            "onPremisesSipInfo",
+            "onPremisesSyncEnabled",
+            "provisionedPlans",
+            "refreshTokensValidFromDateTime",
+            "securityIdentifier",
+            "signInSessionsValidFromDateTime",
+        }
+    )
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {
+            "activities",
+            "adhocCalls",
+            "agreementAcceptances",
+            "analytics",
+            "appConsentRequestsForApproval",
+            "appRoleAssignedResources",
+            "appRoleAssignments",
+            "approvals",
+            "authentication",
+            "calendar",
+            "calendarGroups",
+            "calendarView",
+            "calendars",
+            "chats",
+            "cloudClipboard",
+            "cloudPCs",
+            "cloudPcPools",
+            "communications",
+            "contactFolders",
+            "contacts",
+            "createdObjects",
+            "dataSecurityAndGovernance",
+            "deviceEnrollmentConfigurations",
+            "deviceManagementTroubleshootingEvents",
+            "devices",
+            "directReports",
+            "distributionLists",
+            "drive",
+            "drives",
+            "employeeExperience",
+            "events",
+            "extensions",
+            "followedSites",
+            "inferenceClassification",
+            "informationProtection",
+            "insights",
+            "invitedBy",
+            "joinedGroups",
+            "joinedTeams",
+            "licenseDetails",
+            "lifecycle",
+            "mailFolders",
+            "managedAppLogCollectionRequests",
+            "managedAppRegistrations",
+            "managedDevices",
+            "manager",
+            "memberOf",
+            "messages",
+            "mobileAppIntentAndStates",
+            "mobileAppTroubleshootingEvents",
+            "notifications",
+            "oauth2PermissionGrants",
+            "onPremisesSyncBehavior",
+            "onenote",
+            "onlineMeetings",
+            "outlook",
+            "ownedDevices",
+            "ownedObjects",
+            "pendingAccessReviewInstances",
+            "people",
+            "permissionGrants",
+            "photo",
+            "photos",
+            "planner",
+            "presence",
+            "profile",
+            "registeredDevices",
+            "scopedRoleMemberOf",
+            "security",
+            "settings",
+            "solutions",
+            "sponsorOf",
+            "sponsors",
+            "teamwork",
+            "todo",
+            "transitiveMemberOf",
+            "transitiveReports",
+            "usageRights",
+            "virtualEvents",
+            "windowsInformationProtectionDeviceRegistrations",
+        }
+    )
+    odata_type: Literal["#microsoft.graph.user", "microsoft.graph.user"] = Field(default=ABSENT, alias="@odata.type")
+    about_me: str | None = Field(default=None, alias="aboutMe")
+    account_enabled: bool | None = Field(default=None, alias="accountEnabled")
+    age_group: str | None = Field(default=None, alias="ageGroup")
+    assigned_licenses: list[AssignedLicense] | None = Field(default=None, alias="assignedLicenses")
+    authorization_info: AuthorizationInfo | None = Field(default=None, alias="authorizationInfo")
+    birthday: DateTimeOffset | None = Field(default=None, alias="birthday")
+    business_phones: list[str] | None = Field(default=None, alias="businessPhones")
+    city: str | None = Field(default=None, alias="city")
+    cloud_licensing: UserCloudLicensing | None = Field(default=None, alias="cloudLicensing")
+    cloud_realtime_communication_info: CloudRealtimeCommunicationInfo | None = Field(
+        default=None, alias="cloudRealtimeCommunicationInfo"
+    )
+    company_name: str | None = Field(default=None, alias="companyName")
+    consent_provided_for_minor: str | None = Field(default=None, alias="consentProvidedForMinor")
+    country: str | None = Field(default=None, alias="country")
+    creation_type: str | None = Field(default=None, alias="creationType")
+    custom_security_attributes: CustomSecurityAttributeValue | None = Field(
+        default=None, alias="customSecurityAttributes"
+    )
+    department: str | None = Field(default=None, alias="department")
+    device_enrollment_limit: Int64 | None = Field(default=None, alias="deviceEnrollmentLimit")
+    device_keys: list[DeviceKey] | None = Field(default=None, alias="deviceKeys")
+    display_name: str | None = Field(default=None, alias="displayName")
+    employee_hire_date: DateTimeOffset | None = Field(default=None, alias="employeeHireDate")
+    employee_id: str | None = Field(default=None, alias="employeeId")
+    employee_leave_date_time: DateTimeOffset | None = Field(default=None, alias="employeeLeaveDateTime")
+    employee_org_data: EmployeeOrgData | None = Field(default=None, alias="employeeOrgData")
+    employee_type: str | None = Field(default=None, alias="employeeType")
+    external_user_state: str | None = Field(default=None, alias="externalUserState")
+    external_user_state_change_date_time: str | None = Field(default=None, alias="externalUserStateChangeDateTime")
+    fax_number: str | None = Field(default=None, alias="faxNumber")
+    given_name: str | None = Field(default=None, alias="givenName")
+    hire_date: DateTimeOffset | None = Field(default=None, alias="hireDate")
+    identities: list[ObjectIdentity] | None = Field(default=None, alias="identities")
+    identity_governance: IdentityGovernanceUserSettings | None = Field(default=None, alias="identityGovernance")
+    identity_parent_id: str | None = Field(default=None, alias="identityParentId")
+    info_catalogs: list[str] | None = Field(default=None, alias="infoCatalogs")
+    interests: list[str] | None = Field(default=None, alias="interests")
+    is_resource_account: bool | None = Field(default=None, alias="isResourceAccount")
+    job_title: str | None = Field(default=None, alias="jobTitle")
+    legal_age_group_classification: str | None = Field(default=None, alias="legalAgeGroupClassification")
+    mail: str | None = Field(default=None, alias="mail")
+    mail_nickname: str | None = Field(default=None, alias="mailNickname")
+    mailbox_settings: MailboxSettings | None = Field(default=None, alias="mailboxSettings")
+    mobile_phone: str | None = Field(default=None, alias="mobilePhone")
+    my_site: str | None = Field(default=None, alias="mySite")
+    office_location: str | None = Field(default=None, alias="officeLocation")
+    on_premises_distinguished_name: str | None = Field(default=None, alias="onPremisesDistinguishedName")
+    on_premises_domain_name: str | None = Field(default=None, alias="onPremisesDomainName")
+    on_premises_extension_attributes: OnPremisesExtensionAttributes | None = Field(
+        default=None, alias="onPremisesExtensionAttributes"
+    )
+    on_premises_immutable_id: str | None = Field(default=None, alias="onPremisesImmutableId")
+    on_premises_provisioning_errors: list[OnPremisesProvisioningError] | None = Field(
+        default=None, alias="onPremisesProvisioningErrors"
+    )
+    on_premises_sam_account_name: str | None = Field(default=None, alias="onPremisesSamAccountName")
+    on_premises_security_identifier: str | None = Field(default=None, alias="onPremisesSecurityIdentifier")
+    on_premises_user_principal_name: str | None = Field(default=None, alias="onPremisesUserPrincipalName")
+    other_mails: list[str] | None = Field(default=None, alias="otherMails")
+    password_policies: str | None = Field(default=None, alias="passwordPolicies")
+    password_profile: PasswordProfile | None = Field(default=None, alias="passwordProfile")
+    past_projects: list[str] | None = Field(default=None, alias="pastProjects")
+    postal_code: str | None = Field(default=None, alias="postalCode")
+    preferred_data_location: str | None = Field(default=None, alias="preferredDataLocation")
+    preferred_language: str | None = Field(default=None, alias="preferredLanguage")
+    preferred_name: str | None = Field(default=None, alias="preferredName")
+    print: UserPrint | None = Field(default=None, alias="print")
+    proxy_addresses: list[str] | None = Field(default=None, alias="proxyAddresses")
+    responsibilities: list[str] | None = Field(default=None, alias="responsibilities")
+    schools: list[str] | None = Field(default=None, alias="schools")
+    service_provisioning_errors: list[ServiceProvisioningError] | None = Field(
+        default=None, alias="serviceProvisioningErrors"
+    )
+    show_in_address_list: bool | None = Field(default=None, alias="showInAddressList")
+    sign_in_activity: SignInActivity | None = Field(default=None, alias="signInActivity")
+    skills: list[str] | None = Field(default=None, alias="skills")
+    state: str | None = Field(default=None, alias="state")
+    street_address: str | None = Field(default=None, alias="streetAddress")
+    surname: str | None = Field(default=None, alias="surname")
+    usage_location: str | None = Field(default=None, alias="usageLocation")
+    user_principal_name: str | None = Field(default=None, alias="userPrincipalName")
+    user_type: str | None = Field(default=None, alias="userType")
+    deleted_date_time: DateTimeOffset | None = Field(default=None, alias="deletedDateTime")
+
+
+class AssignedLabel(GraphModel):
+    """microsoft.graph.assignedLabel."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.assignedLabel"
+    read_only: ClassVar[frozenset[str]] = frozenset({"displayName"})
+    odata_type: Literal["#microsoft.graph.assignedLabel", "microsoft.graph.assignedLabel"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    label_id: str | None = Field(default=None, alias="labelId")
+
+
+class GroupCloudLicensing(GraphModel):
+    """microsoft.graph.cloudLicensing.groupCloudLicensing."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.groupCloudLicensing"
+    navigation: ClassVar[frozenset[str]] = frozenset({"assignments", "usageRights"})
+    odata_type: Literal[
+        "#microsoft.graph.cloudLicensing.groupCloudLicensing", "microsoft.graph.cloudLicensing.groupCloudLicensing"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class GroupWritebackConfiguration(GraphModel):
+    """microsoft.graph.groupWritebackConfiguration."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.groupWritebackConfiguration"
+    odata_type: Literal[
+        "#microsoft.graph.groupWritebackConfiguration", "microsoft.graph.groupWritebackConfiguration"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    on_premises_group_type: str | None = Field(default=None, alias="onPremisesGroupType")
+    is_enabled: bool | None = Field(default=None, alias="isEnabled")
+
+
+class Group(GraphModel):
+    """microsoft.graph.group."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.group"
+    directory_extensions: ClassVar[bool] = True
+    read_only: ClassVar[frozenset[str]] = frozenset(
+        {
+            "assignedLicenses",
+            "createdByAppId",
+            "createdDateTime",
+            "expirationDateTime",
+            "id",
+            "isManagementRestricted",
+            "licenseProcessingState",
+            "mail",
+            "membershipRuleProcessingStatus",
+            "onPremisesDomainName",
+            "onPremisesLastSyncDateTime",
+            "onPremisesNetBiosName",
+            "onPremisesSamAccountName",
+            "onPremisesSecurityIdentifier",
+            "onPremisesSyncEnabled",
+            "proxyAddresses",
+            "renewedDateTime",
+            "securityIdentifier",
+            "uniqueName",
+        }
+    )
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {
+            "acceptedSenders",
+            "appRoleAssignments",
+            "calendar",
+            "calendarView",
+            "conversations",
+            "createdOnBehalfOf",
+            "drive",
+            "drives",
+            "endpoints",
+            "events",
+            "extensions",
+            "groupLifecyclePolicies",
+            "memberOf",
+            "members",
+            "membersWithLicenseErrors",
+            "onPremisesSyncBehavior",
+            "onenote",
+            "owners",
+            "permissionGrants",
+            "photo",
+            "photos",
+            "planner",
+            "rejectedSenders",
+            "settings",
+            "sites",
+            "team",
+            "threads",
+            "transitiveMemberOf",
+            "transitiveMembers",
+        }
+    )
+    odata_type: Literal["#microsoft.graph.group", "microsoft.graph.group"] = Field(default=ABSENT, alias="@odata.type")
+    access_type: GroupAccessType | None = Field(default=None, alias="accessType")
+    allow_external_senders: bool | None = Field(default=None, alias="allowExternalSenders")
+    assigned_labels: list[AssignedLabel] | None = Field(default=None, alias="assignedLabels")
+    auto_subscribe_new_members: bool | None = Field(default=None, alias="autoSubscribeNewMembers")
+    classification: str | None = Field(default=None, alias="classification")
+    cloud_licensing: GroupCloudLicensing | None = Field(default=None, alias="cloudLicensing")
+    description: str | None = Field(default=None, alias="description")
+    disable_nesting: bool | None = Field(default=None, alias="disableNesting")
+    display_name: str | None = Field(default=None, alias="displayName")
+    group_types: list[str] | None = Field(default=None, alias="groupTypes")
+    has_members_with_license_errors: bool | None = Field(default=None, alias="hasMembersWithLicenseErrors")
+    hide_from_address_lists: bool | None = Field(default=None, alias="hideFromAddressLists")
+    hide_from_outlook_clients: bool | None = Field(default=None, alias="hideFromOutlookClients")
+    info_catalogs: list[str] | None = Field(default=None, alias="infoCatalogs")
+    is_archived: bool | None = Field(default=None, alias="isArchived")
+    is_assignable_to_role: bool | None = Field(default=None, alias="isAssignableToRole")
+    is_favorite: bool | None = Field(default=None, alias="isFavorite")
+    is_subscribed_by_mail: bool | None = Field(default=None, alias="isSubscribedByMail")
+    mail_enabled: bool | None = Field(default=None, alias="mailEnabled")
+    mail_nickname: str | None = Field(default=None, alias="mailNickname")
+    membership_rule: str | None = Field(default=None, alias="membershipRule")
+    membership_rule_processing_state: str | None = Field(default=None, alias="membershipRuleProcessingState")
+    on_premises_extension_attributes: OnPremisesExtensionAttributes | None = Field(
+        default=None, alias="onPremisesExtensionAttributes"
+    )
+    on_premises_provisioning_errors: list[OnPremisesProvisioningError] | None = Field(
+        default=None, alias="onPremisesProvisioningErrors"
+    )
+    organization_id: str | None = Field(default=None, alias="organizationId")
+    preferred_data_location: str | None = Field(default=None, alias="preferredDataLocation")
+    preferred_language: str | None = Field(default=None, alias="preferredLanguage")
+    resource_behavior_options: list[str] | None = Field(default=None, alias="resourceBehaviorOptions")
+    resource_provisioning_options: list[str] | None = Field(default=None, alias="resourceProvisioningOptions")
+    security_enabled: bool | None = Field(default=None, alias="securityEnabled")
+    service_provisioning_errors: list[ServiceProvisioningError] | None = Field(
+        default=None, alias="serviceProvisioningErrors"
+    )
+    theme: str | None = Field(default=None, alias="theme")
+    unseen_conversations_count: Int64 | None = Field(default=None, alias="unseenConversationsCount")
+    unseen_count: Int64 | None = Field(default=None, alias="unseenCount")
+    unseen_messages_count: Int64 | None = Field(default=None, alias="unseenMessagesCount")
+    visibility: str | None = Field(default=None, alias="visibility")
+    welcome_message_enabled: bool | None = Field(default=None, alias="welcomeMessageEnabled")
+    writeback_configuration: GroupWritebackConfiguration | None = Field(default=None, alias="writebackConfiguration")
+    deleted_date_time: DateTimeOffset | None = Field(default=None, alias="deletedDateTime")
+
+
+class AlternativeSecurityId(GraphModel):
+    """microsoft.graph.alternativeSecurityId."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.alternativeSecurityId"
+    odata_type: Literal["#microsoft.graph.alternativeSecurityId", "microsoft.graph.alternativeSecurityId"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    identity_provider: str | None = Field(default=None, alias="identityProvider")
+    key: Binary | None = Field(default=None, alias="key")
+    type: Int64 | None = Field(default=None, alias="type")
+
+
+class DeviceCloudLicensing(GraphModel):
+    """microsoft.graph.cloudLicensing.deviceCloudLicensing."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.cloudLicensing.deviceCloudLicensing"
+    navigation: ClassVar[frozenset[str]] = frozenset({"assignments", "usageRights", "waitingMembers"})
+    odata_type: Literal[
+        "#microsoft.graph.cloudLicensing.deviceCloudLicensing", "microsoft.graph.cloudLicensing.deviceCloudLicensing"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class Device(GraphModel):
+    """microsoft.graph.device."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.device"
+    directory_extensions: ClassVar[bool] = True
+    read_only: ClassVar[frozenset[str]] = frozenset(
+        {
+            "approximateLastSignInDateTime",
+            "complianceExpirationDateTime",
+            "id",
+            "isCompliant",
+            "isManagementRestricted",
+            "manufacturer",
+            "mdmAppId",
+            "model",
+            "onPremisesSecurityIdentifier",
+            "onPremisesSyncEnabled",
+            "registrationDateTime",
+            "trustType",
+        }
+    )
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {
+            "commands",
+            "deviceTemplate",
+            "extensions",
+            "memberOf",
+            "registeredOwners",
+            "registeredUsers",
+            "transitiveMemberOf",
+            "usageRights",
+        }
+    )
+    odata_type: Literal["#microsoft.graph.device", "microsoft.graph.device"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    account_enabled: bool | None = Field(default=None, alias="accountEnabled")
+    alternative_names: list[str] | None = Field(default=None, alias="alternativeNames")
+    alternative_security_ids: list[AlternativeSecurityId] | None = Field(default=None, alias="alternativeSecurityIds")
+    cloud_licensing: DeviceCloudLicensing | None = Field(default=None, alias="cloudLicensing")
+    device_category: str | None = Field(default=None, alias="deviceCategory")
+    device_id: str | None = Field(default=None, alias="deviceId")
+    device_metadata: str | None = Field(default=None, alias="deviceMetadata")
+    device_ownership: str | None = Field(default=None, alias="deviceOwnership")
+    device_version: Int64 | None = Field(default=None, alias="deviceVersion")
+    display_name: str | None = Field(default=None, alias="displayName")
+    domain_name: str | None = Field(default=None, alias="domainName")
+    enrollment_profile_name: str | None = Field(default=None, alias="enrollmentProfileName")
+    enrollment_type: str | None = Field(default=None, alias="enrollmentType")
+    extension_attributes: OnPremisesExtensionAttributes | None = Field(default=None, alias="extensionAttributes")
+    hostnames: list[str] | None = Field(default=None, alias="hostnames")
+    is_managed: bool | None = Field(default=None, alias="isManaged")
+    is_rooted: bool | None = Field(default=None, alias="isRooted")
+    kind: str | None = Field(default=None, alias="kind")
+    management_type: str | None = Field(default=None, alias="managementType")
+    name: str | None = Field(default=None, alias="name")
+    on_premises_last_sync_date_time: DateTimeOffset | None = Field(default=None, alias="onPremisesLastSyncDateTime")
+    operating_system: str | None = Field(default=None, alias="operatingSystem")
+    operating_system_version: str | None = Field(default=None, alias="operatingSystemVersion")
+    physical_ids: list[str] | None = Field(default=None, alias="physicalIds")
+    platform: str | None = Field(default=None, alias="platform")
+    profile_type: str | None = Field(default=None, alias="profileType")
+    status: str | None = Field(default=None, alias="status")
+    system_labels: list[str] | None = Field(default=None, alias="systemLabels")
+    deleted_date_time: DateTimeOffset | None = Field(default=None, alias="deletedDateTime")
+
+
+class PermissionScope(GraphModel):
+    """microsoft.graph.permissionScope."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.permissionScope"
+    odata_type: Literal["#microsoft.graph.permissionScope", "microsoft.graph.permissionScope"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    admin_consent_description: str | None = Field(default=None, alias="adminConsentDescription")
+    admin_consent_display_name: str | None = Field(default=None, alias="adminConsentDisplayName")
+    id: Guid | None = Field(default=None, alias="id")
+    is_enabled: bool | None = Field(default=None, alias="isEnabled")
+    origin: str | None = Field(default=None, alias="origin")
+    type: str | None = Field(default=None, alias="type")
+    user_consent_description: str | None = Field(default=None, alias="userConsentDescription")
+    user_consent_display_name: str | None = Field(default=None, alias="userConsentDisplayName")
+    value: str | None = Field(default=None, alias="value")
+
+
+class PreAuthorizedApplication(GraphModel):
+    """microsoft.graph.preAuthorizedApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.preAuthorizedApplication"
+    odata_type: Literal["#microsoft.graph.preAuthorizedApplication", "microsoft.graph.preAuthorizedApplication"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
+    app_id: str | None = Field(default=None, alias="appId")
+    permission_ids: list[str] | None = Field(default=None, alias="permissionIds")
+
+
+class ApiApplication(GraphModel):
+    """microsoft.graph.apiApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.apiApplication"
+    odata_type: Literal["#microsoft.graph.apiApplication", "microsoft.graph.apiApplication"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    accept_mapped_claims: bool | None = Field(default=None, alias="acceptMappedClaims")
+    known_client_applications: list[Guid] | None = Field(default=None, alias="knownClientApplications")
+    oauth2_permission_scopes: list[PermissionScope] | None = Field(default=None, alias="oauth2PermissionScopes")
+    pre_authorized_applications: list[PreAuthorizedApplication] | None = Field(
+        default=None, alias="preAuthorizedApplications"
+    )
+    requested_access_token_version: Int64 | None = Field(default=None, alias="requestedAccessTokenVersion")
+
+
+class AppRole(GraphModel):
+    """microsoft.graph.appRole."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.appRole"
+    read_only: ClassVar[frozenset[str]] = frozenset({"origin"})
+    odata_type: Literal["#microsoft.graph.appRole", "microsoft.graph.appRole"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    allowed_member_types: list[str] | None = Field(default=None, alias="allowedMemberTypes")
+    description: str | None = Field(default=None, alias="description")
+    display_name: str | None = Field(default=None, alias="displayName")
+    id: Guid | None = Field(default=None, alias="id")
+    is_enabled: bool | None = Field(default=None, alias="isEnabled")
+    value: str | None = Field(default=None, alias="value")
+
+
+class AuthenticationBehaviors(GraphModel):
+    """microsoft.graph.authenticationBehaviors."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.authenticationBehaviors"
+    odata_type: Literal["#microsoft.graph.authenticationBehaviors", "microsoft.graph.authenticationBehaviors"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    block_azure_a_d_graph_access: bool | None = Field(default=None, alias="blockAzureADGraphAccess")
+    coop_enforcement: bool | None = Field(default=None, alias="coopEnforcement")
+    remove_unverified_email_claim: bool | None = Field(default=None, alias="removeUnverifiedEmailClaim")
+    require_client_service_principal: bool | None = Field(default=None, alias="requireClientServicePrincipal")
+
+
+class Certification(GraphModel):
+    """microsoft.graph.certification."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.certification"
+    odata_type: Literal["#microsoft.graph.certification", "microsoft.graph.certification"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    certification_details_url: str | None = Field(default=None, alias="certificationDetailsUrl")
+    certification_expiration_date_time: DateTimeOffset | None = Field(
+        default=None, alias="certificationExpirationDateTime"
+    )
+    is_certified_by_microsoft: bool | None = Field(default=None, alias="isCertifiedByMicrosoft")
+    is_publisher_attested: bool | None = Field(default=None, alias="isPublisherAttested")
+    last_certification_date_time: DateTimeOffset | None = Field(default=None, alias="lastCertificationDateTime")
+
+
+class InformationalUrl(GraphModel):
+    """microsoft.graph.informationalUrl."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.informationalUrl"
+    odata_type: Literal["#microsoft.graph.informationalUrl", "microsoft.graph.informationalUrl"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    logo_url: str | None = Field(default=None, alias="logoUrl")
+    marketing_url: str | None = Field(default=None, alias="marketingUrl")
+    privacy_statement_url: str | None = Field(default=None, alias="privacyStatementUrl")
+    support_url: str | None = Field(default=None, alias="supportUrl")
+    terms_of_service_url: str | None = Field(default=None, alias="termsOfServiceUrl")
+
+
+class KeyCredential(GraphModel):
+    """microsoft.graph.keyCredential."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.keyCredential"
+    odata_type: Literal["#microsoft.graph.keyCredential", "microsoft.graph.keyCredential"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    custom_key_identifier: Binary | None = Field(default=None, alias="customKeyIdentifier")
+    display_name: str | None = Field(default=None, alias="displayName")
+    end_date_time: DateTimeOffset | None = Field(default=None, alias="endDateTime")
+    key: Binary | None = Field(default=None, alias="key")
+    key_id: Guid | None = Field(default=None, alias="keyId")
+    start_date_time: DateTimeOffset | None = Field(default=None, alias="startDateTime")
+    type: str | None = Field(default=None, alias="type")
+    usage: str | None = Field(default=None, alias="usage")
+
+
+class CorsConfiguration(GraphModel):
+    """microsoft.graph.corsConfiguration."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.corsConfiguration"
+    odata_type: Literal["#microsoft.graph.corsConfiguration", "microsoft.graph.corsConfiguration"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    allowed_headers: list[str] | None = Field(default=None, alias="allowedHeaders")
+    allowed_methods: list[str] | None = Field(default=None, alias="allowedMethods")
+    allowed_origins: list[str] | None = Field(default=None, alias="allowedOrigins")
+    max_age_in_seconds: Int64 | None = Field(default=None, alias="maxAgeInSeconds")
+    resource: str | None = Field(default=None, alias="resource")
+
+
+class OnPremisesApplicationSegment(GraphModel):
+    """microsoft.graph.onPremisesApplicationSegment."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.onPremisesApplicationSegment"
+    odata_type: Literal[
+        "#microsoft.graph.onPremisesApplicationSegment", "microsoft.graph.onPremisesApplicationSegment"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    alternate_url: str | None = Field(default=None, alias="alternateUrl")
+    cors_configurations: list[CorsConfiguration] | None = Field(default=None, alias="corsConfigurations")
+    external_url: str | None = Field(default=None, alias="externalUrl")
+    internal_url: str | None = Field(default=None, alias="internalUrl")
+
+
+class SegmentConfiguration(GraphModel):
+    """microsoft.graph.segmentConfiguration."""
+
+    model_config = ConfigDict(extra="allow")  # declares no property: open, as Graph uses it
+    odata_type_name: ClassVar[str] = "microsoft.graph.segmentConfiguration"
+    odata_type: Literal["#microsoft.graph.segmentConfiguration", "microsoft.graph.segmentConfiguration"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+
+
+class KerberosSignOnSettings(GraphModel):
+    """microsoft.graph.kerberosSignOnSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.kerberosSignOnSettings"
+    odata_type: Literal["#microsoft.graph.kerberosSignOnSettings", "microsoft.graph.kerberosSignOnSettings"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    kerberos_service_principal_name: str | None = Field(default=None, alias="kerberosServicePrincipalName")
+    kerberos_sign_on_mapping_attribute_type: KerberosSignOnMappingAttributeType | None = Field(
+        default=None, alias="kerberosSignOnMappingAttributeType"
+    )
+
+
+class OnPremisesPublishingSingleSignOn(GraphModel):
+    """microsoft.graph.onPremisesPublishingSingleSignOn."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.onPremisesPublishingSingleSignOn"
+    odata_type: Literal[
+        "#microsoft.graph.onPremisesPublishingSingleSignOn", "microsoft.graph.onPremisesPublishingSingleSignOn"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    kerberos_sign_on_settings: KerberosSignOnSettings | None = Field(default=None, alias="kerberosSignOnSettings")
+    single_sign_on_mode: SingleSignOnMode | None = Field(default=None, alias="singleSignOnMode")
+
+
+class PasswordCredential(GraphModel):
+    """microsoft.graph.passwordCredential."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.passwordCredential"
+    read_only: ClassVar[frozenset[str]] = frozenset({"hint"})
+    odata_type: Literal["#microsoft.graph.passwordCredential", "microsoft.graph.passwordCredential"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    custom_key_identifier: Binary | None = Field(default=None, alias="customKeyIdentifier")
+    display_name: str | None = Field(default=None, alias="displayName")
+    end_date_time: DateTimeOffset | None = Field(default=None, alias="endDateTime")
+    key_id: Guid | None = Field(default=None, alias="keyId")
+    secret_text: str | None = Field(default=None, alias="secretText")
+    start_date_time: DateTimeOffset | None = Field(default=None, alias="startDateTime")
+
+
+class WafAllowedHeadersDictionary(GraphModel):
+    """microsoft.graph.wafAllowedHeadersDictionary."""
+
+    model_config = ConfigDict(extra="allow")  # declares no property: open, as Graph uses it
+    odata_type_name: ClassVar[str] = "microsoft.graph.wafAllowedHeadersDictionary"
+    odata_type: Literal[
+        "#microsoft.graph.wafAllowedHeadersDictionary", "microsoft.graph.wafAllowedHeadersDictionary"
+    ] = Field(default=ABSENT, alias="@odata.type")
+
+
+class IpRange(GraphModel):
+    """microsoft.graph.ipRange."""
+
+    model_config = ConfigDict(extra="allow")  # declares no property: open, as Graph uses it
+    odata_type_name: ClassVar[str] = "microsoft.graph.ipRange"
+    odata_type: Literal["#microsoft.graph.ipRange", "microsoft.graph.ipRange"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+
+
+class OnPremisesPublishing(GraphModel):
+    """microsoft.graph.onPremisesPublishing."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.onPremisesPublishing"
+    read_only: ClassVar[frozenset[str]] = frozenset(
+        {"applicationType", "isOnPremPublishingEnabled", "verifiedCustomDomainCertificatesMetadata"}
+    )
+    odata_type: Literal["#microsoft.graph.onPremisesPublishing", "microsoft.graph.onPremisesPublishing"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    alternate_url: str | None = Field(default=None, alias="alternateUrl")
+    application_server_timeout: str | None = Field(default=None, alias="applicationServerTimeout")
+    external_authentication_type: ExternalAuthenticationType | None = Field(
+        default=None, alias="externalAuthenticationType"
+    )
+    external_url: str | None = Field(default=None, alias="externalUrl")
+    internal_url: str | None = Field(default=None, alias="internalUrl")
+    is_accessible_via_z_t_n_a_client: bool | None = Field(default=None, alias="isAccessibleViaZTNAClient")
+    is_backend_certificate_validation_enabled: bool | None = Field(
+        default=None, alias="isBackendCertificateValidationEnabled"
+    )
+    is_continuous_access_evaluation_enabled: bool | None = Field(
+        default=None, alias="isContinuousAccessEvaluationEnabled"
+    )
+    is_device_access_enabled: bool | None = Field(default=None, alias="isDeviceAccessEnabled")
+    is_dns_resolution_enabled: bool | None = Field(default=None, alias="isDnsResolutionEnabled")
+    is_http_only_cookie_enabled: bool | None = Field(default=None, alias="isHttpOnlyCookieEnabled")
+    is_persistent_cookie_enabled: bool | None = Field(default=None, alias="isPersistentCookieEnabled")
+    is_secure_cookie_enabled: bool | None = Field(default=None, alias="isSecureCookieEnabled")
+    is_state_session_enabled: bool | None = Field(default=None, alias="isStateSessionEnabled")
+    is_translate_host_header_enabled: bool | None = Field(default=None, alias="isTranslateHostHeaderEnabled")
+    is_translate_links_in_body_enabled: bool | None = Field(default=None, alias="isTranslateLinksInBodyEnabled")
+    on_premises_application_segments: list[OnPremisesApplicationSegment] | None = Field(
+        default=None, alias="onPremisesApplicationSegments"
+    )
+    segments_configuration: SegmentConfiguration | None = Field(default=None, alias="segmentsConfiguration")
+    single_sign_on_settings: OnPremisesPublishingSingleSignOn | None = Field(default=None, alias="singleSignOnSettings")
+    traffic_routing_method: TrafficRoutingMethod | None = Field(default=None, alias="trafficRoutingMethod")
+    use_alternate_url_for_translation_and_redirect: bool | None = Field(
+        default=None, alias="useAlternateUrlForTranslationAndRedirect"
+    )
+    verified_custom_domain_key_credential: KeyCredential | None = Field(
+        default=None, alias="verifiedCustomDomainKeyCredential"
+    )
+    verified_custom_domain_password_credential: PasswordCredential | None = Field(
+        default=None, alias="verifiedCustomDomainPasswordCredential"
+    )
+    waf_allowed_headers: WafAllowedHeadersDictionary | None = Field(default=None, alias="wafAllowedHeaders")
+    waf_ip_ranges: list[IpRange] | None = Field(default=None, alias="wafIpRanges")
+    waf_provider: str | None = Field(default=None, alias="wafProvider")
+
+
+class OptionalClaim(GraphModel):
+    """microsoft.graph.optionalClaim."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.optionalClaim"
+    odata_type: Literal["#microsoft.graph.optionalClaim", "microsoft.graph.optionalClaim"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    additional_properties: list[str] | None = Field(default=None, alias="additionalProperties")
+    essential: bool | None = Field(default=None, alias="essential")
+    name: str | None = Field(default=None, alias="name")
+    source: str | None = Field(default=None, alias="source")
+
+
+class OptionalClaims(GraphModel):
+    """microsoft.graph.optionalClaims."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.optionalClaims"
+    odata_type: Literal["#microsoft.graph.optionalClaims", "microsoft.graph.optionalClaims"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    access_token: list[OptionalClaim] | None = Field(default=None, alias="accessToken")
+    id_token: list[OptionalClaim] | None = Field(default=None, alias="idToken")
+    saml2_token: list[OptionalClaim] | None = Field(default=None, alias="saml2Token")
+
+
+class ParentalControlSettings(GraphModel):
+    """microsoft.graph.parentalControlSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.parentalControlSettings"
+    odata_type: Literal["#microsoft.graph.parentalControlSettings", "microsoft.graph.parentalControlSettings"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    countries_blocked_for_minors: list[str] | None = Field(default=None, alias="countriesBlockedForMinors")
+    legal_age_group_rule: str | None = Field(default=None, alias="legalAgeGroupRule")
+
+
+class PublicClientApplication(GraphModel):
+    """microsoft.graph.publicClientApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.publicClientApplication"
+    odata_type: Literal["#microsoft.graph.publicClientApplication", "microsoft.graph.publicClientApplication"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    redirect_uris: list[str] | None = Field(default=None, alias="redirectUris")
+
+
+class RequestSignatureVerification(GraphModel):
+    """microsoft.graph.requestSignatureVerification."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.requestSignatureVerification"
+    odata_type: Literal[
+        "#microsoft.graph.requestSignatureVerification", "microsoft.graph.requestSignatureVerification"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    allowed_weak_algorithms: WeakAlgorithms | None = Field(default=None, alias="allowedWeakAlgorithms")
+    is_signed_request_required: bool | None = Field(default=None, alias="isSignedRequestRequired")
+
+
+class ResourceAccess(GraphModel):
+    """microsoft.graph.resourceAccess."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.resourceAccess"
+    odata_type: Literal["#microsoft.graph.resourceAccess", "microsoft.graph.resourceAccess"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    id: Guid | None = Field(default=None, alias="id")
+    type: str | None = Field(default=None, alias="type")
+
+
+class RequiredResourceAccess(GraphModel):
+    """microsoft.graph.requiredResourceAccess."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.requiredResourceAccess"
+    odata_type: Literal["#microsoft.graph.requiredResourceAccess", "microsoft.graph.requiredResourceAccess"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    resource_access: list[ResourceAccess] | None = Field(default=None, alias="resourceAccess")
+    resource_app_id: str | None = Field(default=None, alias="resourceAppId")
+
+
+class ServicePrincipalLockConfiguration(GraphModel):
+    """microsoft.graph.servicePrincipalLockConfiguration."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.servicePrincipalLockConfiguration"
+    odata_type: Literal[
+        "#microsoft.graph.servicePrincipalLockConfiguration", "microsoft.graph.servicePrincipalLockConfiguration"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    all_properties: bool | None = Field(default=None, alias="allProperties")
+    credentials_with_usage_sign: bool | None = Field(default=None, alias="credentialsWithUsageSign")
+    credentials_with_usage_verify: bool | None = Field(default=None, alias="credentialsWithUsageVerify")
+    enforcement_scope: ServicePrincipalLockScope | None = Field(default=None, alias="enforcementScope")
+    is_enabled: bool | None = Field(default=None, alias="isEnabled")
+    token_encryption_key_id: bool | None = Field(default=None, alias="tokenEncryptionKeyId")
+
+
+class SignInAudienceRestrictionsBase(GraphModel):
+    """microsoft.graph.signInAudienceRestrictionsBase."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.signInAudienceRestrictionsBase"
+    odata_type: Literal[
+        "#microsoft.graph.signInAudienceRestrictionsBase", "microsoft.graph.signInAudienceRestrictionsBase"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    kind: Kind | None = Field(default=None, alias="kind")
+
+
+class SpaApplication(GraphModel):
+    """microsoft.graph.spaApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.spaApplication"
+    odata_type: Literal["#microsoft.graph.spaApplication", "microsoft.graph.spaApplication"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    redirect_uris: list[str] | None = Field(default=None, alias="redirectUris")
+
+
+class VerifiedPublisher(GraphModel):
+    """microsoft.graph.verifiedPublisher."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.verifiedPublisher"
+    odata_type: Literal["#microsoft.graph.verifiedPublisher", "microsoft.graph.verifiedPublisher"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    added_date_time: DateTimeOffset | None = Field(default=None, alias="addedDateTime")
+    display_name: str | None = Field(default=None, alias="displayName")
+    verified_publisher_id: str | None = Field(default=None, alias="verifiedPublisherId")
+
+
+class ImplicitGrantSettings(GraphModel):
+    """microsoft.graph.implicitGrantSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.implicitGrantSettings"
+    odata_type: Literal["#microsoft.graph.implicitGrantSettings", "microsoft.graph.implicitGrantSettings"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    enable_access_token_issuance: bool | None = Field(default=None, alias="enableAccessTokenIssuance")
+    enable_id_token_issuance: bool | None = Field(default=None, alias="enableIdTokenIssuance")
+
+
+class RedirectUriSettings(GraphModel):
+    """microsoft.graph.redirectUriSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.redirectUriSettings"
+    odata_type: Literal["#microsoft.graph.redirectUriSettings", "microsoft.graph.redirectUriSettings"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    index: Int64 | None = Field(default=None, alias="index")
+    uri: str | None = Field(default=None, alias="uri")
+
+
+class WebApplication(GraphModel):
+    """microsoft.graph.webApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.webApplication"
+    odata_type: Literal["#microsoft.graph.webApplication", "microsoft.graph.webApplication"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    home_page_url: str | None = Field(default=None, alias="homePageUrl")
+    implicit_grant_settings: ImplicitGrantSettings | None = Field(default=None, alias="implicitGrantSettings")
+    logout_url: str | None = Field(default=None, alias="logoutUrl")
+    oauth2_allow_implicit_flow: bool | None = Field(default=None, alias="oauth2AllowImplicitFlow")
+    redirect_uri_settings: list[RedirectUriSettings] | None = Field(default=None, alias="redirectUriSettings")
+    redirect_uris: list[str] | None = Field(default=None, alias="redirectUris")
+
+
+class WindowsApplication(GraphModel):
+    """microsoft.graph.windowsApplication."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.windowsApplication"
+    read_only: ClassVar[frozenset[str]] = frozenset({"packageSid"})
+    odata_type: Literal["#microsoft.graph.windowsApplication", "microsoft.graph.windowsApplication"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    redirect_uris: list[str] | None = Field(default=None, alias="redirectUris")
+
+
+class Application(GraphModel):
+    """microsoft.graph.application."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.application"
+    directory_extensions: ClassVar[bool] = True
+    read_only: ClassVar[frozenset[str]] = frozenset(
+        {"appId", "createdByAppId", "createdDateTime", "id", "publisherDomain", "uniqueName"}
+    )
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {
+            "appManagementPolicies",
+            "connectorGroup",
+            "createdOnBehalfOf",
+            "extensionProperties",
+            "federatedIdentityCredentials",
+            "homeRealmDiscoveryPolicies",
+            "owners",
+            "synchronization",
+            "tokenIssuancePolicies",
+            "tokenLifetimePolicies",
+        }
+    )
+    odata_type: Literal["#microsoft.graph.application", "microsoft.graph.application"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    api: ApiApplication | None = Field(default=None, alias="api")
+    app_roles: list[AppRole] | None = Field(default=None, alias="appRoles")
+    authentication_behaviors: AuthenticationBehaviors | None = Field(default=None, alias="authenticationBehaviors")
+    certification: Certification | None = Field(default=None, alias="certification")
+    default_redirect_uri: str | None = Field(default=None, alias="defaultRedirectUri")
+    description: str | None = Field(default=None, alias="description")
+    disabled_by_microsoft_status: str | None = Field(default=None, alias="disabledByMicrosoftStatus")
+    display_name: str | None = Field(default=None, alias="displayName")
+    group_membership_claims: str | None = Field(default=None, alias="groupMembershipClaims")
+    identifier_uris: list[str] | None = Field(default=None, alias="identifierUris")
+    info: InformationalUrl | None = Field(default=None, alias="info")
+    is_device_only_auth_supported: bool | None = Field(default=None, alias="isDeviceOnlyAuthSupported")
+    is_disabled: bool | None = Field(default=None, alias="isDisabled")
+    is_fallback_public_client: bool | None = Field(default=None, alias="isFallbackPublicClient")
+    key_credentials: list[KeyCredential] | None = Field(default=None, alias="keyCredentials")
+    logo: Binary | None = Field(default=None, alias="logo")
+    manager_applications: list[Guid] | None = Field(default=None, alias="managerApplications")
+    native_authentication_apis_enabled: NativeAuthenticationApisEnabled | None = Field(
+        default=None, alias="nativeAuthenticationApisEnabled"
+    )
+    notes: str | None = Field(default=None, alias="notes")
+    on_premises_publishing: OnPremisesPublishing | None = Field(default=None, alias="onPremisesPublishing")
+    optional_claims: OptionalClaims | None = Field(default=None, alias="optionalClaims")
+    parental_control_settings: ParentalControlSettings | None = Field(default=None, alias="parentalControlSettings")
+    password_credentials: list[PasswordCredential] | None = Field(default=None, alias="passwordCredentials")
+    public_client: PublicClientApplication | None = Field(default=None, alias="publicClient")
+    request_signature_verification: RequestSignatureVerification | None = Field(
+        default=None, alias="requestSignatureVerification"
+    )
+    required_resource_access: list[RequiredResourceAccess] | None = Field(default=None, alias="requiredResourceAccess")
+    saml_metadata_url: str | None = Field(default=None, alias="samlMetadataUrl")
+    service_management_reference: str | None = Field(default=None, alias="serviceManagementReference")
+    service_principal_lock_configuration: ServicePrincipalLockConfiguration | None = Field(
+        default=None, alias="servicePrincipalLockConfiguration"
+    )
+    sign_in_audience: str | None = Field(default=None, alias="signInAudience")
+    sign_in_audience_restrictions: SignInAudienceRestrictionsBase | None = Field(
+        default=None, alias="signInAudienceRestrictions"
+    )
+    spa: SpaApplication | None = Field(default=None, alias="spa")
+    tags: list[str] | None = Field(default=None, alias="tags")
+    token_encryption_key_id: Guid | None = Field(default=None, alias="tokenEncryptionKeyId")
+    verified_publisher: VerifiedPublisher | None = Field(default=None, alias="verifiedPublisher")
+    web: WebApplication | None = Field(default=None, alias="web")
+    windows: WindowsApplication | None = Field(default=None, alias="windows")
+    deleted_date_time: DateTimeOffset | None = Field(default=None, alias="deletedDateTime")
+
+
+class KeyValue(GraphModel):
+    """microsoft.graph.keyValue."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.keyValue"
+    odata_type: Literal["#microsoft.graph.keyValue", "microsoft.graph.keyValue"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    key: str | None = Field(default=None, alias="key")
+    value: str | None = Field(default=None, alias="value")
+
+
+class AddIn(GraphModel):
+    """microsoft.graph.addIn."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.addIn"
+    odata_type: Literal["#microsoft.graph.addIn", "microsoft.graph.addIn"] = Field(default=ABSENT, alias="@odata.type")
+    id: Guid | None = Field(default=None, alias="id")
+    properties: list[KeyValue] | None = Field(default=None, alias="properties")
+    type: str | None = Field(default=None, alias="type")
+
+
+class PasswordSingleSignOnField(GraphModel):
+    """microsoft.graph.passwordSingleSignOnField."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.passwordSingleSignOnField"
+    read_only: ClassVar[frozenset[str]] = frozenset({"defaultLabel"})
+    odata_type: Literal["#microsoft.graph.passwordSingleSignOnField", "microsoft.graph.passwordSingleSignOnField"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
+    customized_label: str | None = Field(default=None, alias="customizedLabel")
+    field_id: str | None = Field(default=None, alias="fieldId")
+    type: str | None = Field(default=None, alias="type")
+
+
+class PasswordSingleSignOnSettings(GraphModel):
+    """microsoft.graph.passwordSingleSignOnSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.passwordSingleSignOnSettings"
+    odata_type: Literal[
+        "#microsoft.graph.passwordSingleSignOnSettings", "microsoft.graph.passwordSingleSignOnSettings"
+    ] = Field(default=ABSENT, alias="@odata.type")
+    fields_: list[PasswordSingleSignOnField] | None = Field(default=None, alias="fields")
+
+
+class SamlSingleSignOnSettings(GraphModel):
+    """microsoft.graph.samlSingleSignOnSettings."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.samlSingleSignOnSettings"
+    odata_type: Literal["#microsoft.graph.samlSingleSignOnSettings", "microsoft.graph.samlSingleSignOnSettings"] = (
+        Field(default=ABSENT, alias="@odata.type")
+    )
+    relay_state: str | None = Field(default=None, alias="relayState")
+
+
+class ServicePrincipal(GraphModel):
+    """microsoft.graph.servicePrincipal."""
+
+    odata_type_name: ClassVar[str] = "microsoft.graph.servicePrincipal"
+    directory_extensions: ClassVar[bool] = True
+    read_only: ClassVar[frozenset[str]] = frozenset({"applicationTemplateId", "createdByAppId", "id", "signInAudience"})
+    navigation: ClassVar[frozenset[str]] = frozenset(
+        {
+            "appManagementPolicies",
+            "appRoleAssignedTo",
+            "appRoleAssignments",
+            "claimsMappingPolicies",
+            "claimsPolicy",
+            "createdObjects",
+            "delegatedPermissionClassifications",
+            "endpoints",
+            "federatedIdentityCredentials",
+            "homeRealmDiscoveryPolicies",
+            "licenseDetails",
+            "lifecycle",
+            "memberOf",
+            "oauth2PermissionGrants",
+            "ownedObjects",
+            "owners",
+            "permissionGrantPreApprovalPolicies",
+            "remoteDesktopSecurityConfiguration",
+            "synchronization",
+            "tokenIssuancePolicies",
+            "tokenLifetimePolicies",
+            "transitiveMemberOf",
+        }
+    )
+    odata_type: Literal["#microsoft.graph.servicePrincipal", "microsoft.graph.servicePrincipal"] = Field(
+        default=ABSENT, alias="@odata.type"
+    )
+    account_enabled: bool | None = Field(default=None, alias="accountEnabled")
+    add_ins: list[AddIn] | None = Field(default=None, alias="addIns")
+    alternative_names: list[str] | None = Field(default=None, alias="alternativeNames")
+    app_description: str | None = Field(default=None, alias="appDescription")
+    app_display_name: str | None = Field(default=None, alias="appDisplayName")
+    app_id: str | None = Field(default=None, alias="appId")
+    app_owner_organization_id: Guid | None = Field(default=None, alias="appOwnerOrganizationId")
+    app_role_assignment_required: bool | None = Field(default=None, alias="appRoleAssignmentRequired")
+    app_roles: list[AppRole] | None = Field(default=None, alias="appRoles")
+    custom_security_attributes: CustomSecurityAttributeValue | None = Field(
+        default=None, alias="customSecurityAttributes"
+    )
+    description: str | None = Field(default=None, alias="description")
+    disabled_by_microsoft_status: str | None = Field(default=None, alias="disabledByMicrosoftStatus")
+    display_name: str | None = Field(default=None, alias="displayName")
+    error_url: str | None = Field(default=None, alias="errorUrl")
+    homepage: str | None = Field(default=None, alias="homepage")
+    info: InformationalUrl | None = Field(default=None, alias="info")
+    is_disabled: bool | None = Field(default=None, alias="isDisabled")
+    key_credentials: list[KeyCredential] | None = Field(default=None, alias="keyCredentials")
+    login_url: str | None = Field(default=None, alias="loginUrl")
+    logout_url: str | None = Field(default=None, alias="logoutUrl")
+    notes: str | None = Field(default=None, alias="notes")
+    notification_email_addresses: list[str] | None = Field(default=None, alias="notificationEmailAddresses")
+    password_credentials: list[PasswordCredential] | None = Field(default=None, alias="passwordCredentials")
+    password_single_sign_on_settings: PasswordSingleSignOnSettings | None = Field(
+        default=None, alias="passwordSingleSignOnSettings"
+    )
+    preferred_single_sign_on_mode: str | None = Field(default=None, alias="preferredSingleSignOnMode")
+    preferred_token_signing_key_end_date_time: DateTimeOffset | None = Field(
+        default=None, alias="preferredTokenSigningKeyEndDateTime"
+    )
+    preferred_token_signing_key_thumbprint: str | None = Field(default=None, alias="preferredTokenSigningKeyThumbprint")
+    published_permission_scopes: list[PermissionScope] | None = Field(default=None, alias="publishedPermissionScopes")
+    publisher_name: str | None = Field(default=None, alias="publisherName")
+    reply_urls: list[str] | None = Field(default=None, alias="replyUrls")
+    saml_metadata_url: str | None = Field(default=None, alias="samlMetadataUrl")
+    saml_single_sign_on_settings: SamlSingleSignOnSettings | None = Field(
+        default=None, alias="samlSingleSignOnSettings"
+    )
+    service_principal_names: list[str] | None = Field(default=None, alias="servicePrincipalNames")
+    service_principal_type: str | None = Field(default=None, alias="servicePrincipalType")
+    tags: list[str] | None = Field(default=None, alias="tags")
+    token_encryption_key_id: Guid | None = Field(default=None, alias="tokenEncryptionKeyId")
+    verified_publisher: VerifiedPublisher | None = Field(default=None, alias="verifiedPublisher")
+    deleted_date_time: DateTimeOffset | None = Field(default=None, alias="deletedDateTime")
