@@ -5,8 +5,7 @@
     uv run python -m bench.scopes --directory-scale 30 0.1 --reports-scale 5 1 --users 600 --provisioning 20
 
 The emulator runs `worker.emulator.graph_limits` (per scope: windows divided by TIME, limits times
-COUNT); patch-worker runs with no --rate (`bench.directory_routes`, the CLI plus a `/users/{id}`
-route until the generated models are merged), every line in one file, one tenant. Per scope, from the
+COUNT); patch-worker runs with no --rate, every line in one file, one tenant. Per scope, from the
 emulator's own records: when its last update succeeded (from the CLI's start), against its ideal N / Q
 at the scope's steady rate (the issue's: 10,000 users at the write window's 3,000 per 150 s take 500 s,
 60 provisioning updates at 5 per 10 s 120 s; the resource-unit bucket never binds). Beside it the floor
@@ -131,9 +130,7 @@ def run_mix(mix: Mix, tmp: Path, timeout_s: float | None = None) -> dict[str, An
     with emulator("--record-limit", str(2 * (mix.users + mix.provisioning) + 1000), *mix.emulator_flags()) as emu:
         args = worker_args(source, emu.base_url, tmp / "results.jsonl", mix.concurrency)
         started = time.monotonic()
-        done = run_measured(
-            [sys.executable, "-m", "bench.directory_routes", *args], env={"GRAPH_TOKEN": BENCH_TOKEN}, timeout_s=limit
-        )
+        done = run_measured([sys.executable, "-m", "worker", *args], env={"GRAPH_TOKEN": BENCH_TOKEN}, timeout_s=limit)
         if done.code not in (0, 1):
             raise RuntimeError(f"patch-worker exited {done.code}: {done.stderr[-2000:]}")
         figures = _figures(emu.root, started, mix)
