@@ -69,6 +69,8 @@ def emulator(*flags: str) -> Iterator[Emulator]:
     finally:
         process.terminate()
         process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()  # its pipe: an unclosed one warns (and fails a test run with -W error)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -15,13 +15,14 @@ from worker.jobs import Job, Outcome
 
 
 class Answer:
-    """A successful attempt: the status and the throttle hint Graph may have sent with it."""
+    """A successful attempt: the status, and the throttle hint and resource-unit cost Graph may have sent."""
 
-    __slots__ = ("status", "throttle_percent")
+    __slots__ = ("status", "throttle_percent", "units")
 
-    def __init__(self, status: int, throttle_percent: float | None) -> None:
+    def __init__(self, status: int, throttle_percent: float | None, units: int | None = None) -> None:
         self.status = status
         self.throttle_percent = throttle_percent
+        self.units = units  # x-ms-resource-unit: what the request cost against its scope's quota
 
 
 ItemResult = Answer | SendError  # one $batch item: answered 2xx, or why not

@@ -16,7 +16,7 @@ from pathlib import Path
 from worker.answers import Execute, Sender
 from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import Credentials
-from worker.jobs import FieldError, Job, Rejected
+from worker.jobs import FieldError, Job, LaneKey, Rejected
 from worker.models.registry import DEFAULT_VERSION, GraphVersion, graph_version
 from worker.pipeline import Parse, Pipeline
 from worker.plan import LaneRate, build_plan
@@ -62,17 +62,18 @@ def credentials(settings: Settings) -> Credentials:
     return build_credentials(settings)
 
 
-def lane_limits(settings: Settings, learned: Mapping[str, float] | None = None) -> Callable[[str], LaneLimits]:
-    """Each tenant's lane limits: `run.rate` (`--rate`) is an exact rate; `tenants.<t>.rate` a ceiling under
-    which the rate is learned, starting from `learned[tenant]` (what an earlier run ended with) when known."""
+def lane_limits(settings: Settings, learned: Mapping[LaneKey, float] | None = None) -> Callable[[LaneKey], LaneLimits]:
+    """Each lane's limits: `run.rate` (`--rate`) is an exact rate; `tenants.<t>.rate` and `scopes.<s>.rate`
+    are ceilings under which the rate is learned, starting from `learned[(tenant, scope)]` (what an earlier
+    run ended with) when known."""
     run = settings.run
     known = learned or {}
 
-    def limits(tenant: str) -> LaneLimits:
-        own = settings.tenants.get(tenant)
-        ceiling = own.rate if own is not None else None
+    def limits(key: LaneKey) -> LaneLimits:
+        tenant, scope = key
+        ceiling = _ceiling(settings, tenant, scope)
         exact = min(run.rate, ceiling or run.rate) if run.rate else None
-        start = known.get(tenant)
+        start = known.get(key)
         return LaneLimits(
             rate=exact,
             ceiling=ceiling,
@@ -84,6 +85,19 @@ def lane_limits(settings: Settings, learned: Mapping[str, float] | None = None) 
         )
 
     return limits
+
+
+def _ceiling(settings: Settings, tenant: str, scope: str) -> float | None:
+    """The lower of the tenant's and the scope's configured rate ceilings, if any."""
+    own, group = settings.tenants.get(tenant), settings.scopes.get(scope)
+    ceilings = [rate for rate in (own and own.rate, group and group.rate) if rate]
+    return min(ceilings, default=None)
+
+
+def lane_set(settings: Settings, learned: Mapping[LaneKey, float] | None = None) -> LaneSet:
+    """The lanes of a run or of the service: limits per lane, the app-wide rate and each scope's."""
+    scope_rates = {name: scope.app_rate for name, scope in settings.scopes.items() if scope.app_rate}
+    return LaneSet(lane_limits(settings, learned), app_rate=settings.run.app_rate or None, scope_app_rates=scope_rates)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:
@@ -124,7 +138,7 @@ async def process(
         max_line_bytes=source.max_line_bytes,
         version=graph_version(settings.graph.base_url),
     )
-    jobs_by_lane: Counter[str] = Counter()
+    jobs_by_lane: Counter[LaneKey] = Counter()
     if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
         parse = _counting(parse, jobs_by_lane)
     sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary, state_dir)
@@ -155,8 +169,8 @@ def _plan_rates(settings: Settings, state_dir: Path | None) -> LaneRate:
     """Each lane's starting rate for a dry run's plan: exact, persisted by an earlier run, or to be learned."""
     limits = lane_limits(settings, load_learned(state_dir) if state_dir is not None else None)
 
-    def rate(tenant: str) -> tuple[float | None, str]:
-        lane = limits(tenant)
+    def rate(key: LaneKey) -> tuple[float | None, str]:
+        lane = limits(key)
         if lane.rate is not None:
             return lane.rate, "given"
         if lane.learned is not None:
@@ -166,13 +180,13 @@ def _plan_rates(settings: Settings, state_dir: Path | None) -> LaneRate:
     return rate
 
 
-def _counting(parse: Parse, jobs_by_lane: Counter[str]) -> Parse:
-    """`parse`, counting the valid jobs of each lane (tenant) as they go by."""
+def _counting(parse: Parse, jobs_by_lane: Counter[LaneKey]) -> Parse:
+    """`parse`, counting the valid jobs of each lane (tenant, scope) as they go by."""
 
     def counted(raw: bytes, line_no: int) -> Job | Rejected | None:
         parsed = parse(raw, line_no)
         if isinstance(parsed, Job):
-            jobs_by_lane[parsed.tenant] += 1
+            jobs_by_lane[parsed.lane] += 1
         return parsed
 
     return counted
@@ -191,7 +205,7 @@ async def _sending(
         yield None, None
         return
     learned = load_learned(state_dir) if state_dir is not None else None
-    lanes = LaneSet(lane_limits(settings, learned), app_rate=settings.run.app_rate or None)
+    lanes = lane_set(settings, learned)
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     summary.lane_status = partial(lane_status, lanes)
     try:

@@ -14,6 +14,10 @@ from typing import Any, Literal
 import orjson
 
 Status = Literal["succeeded", "failed", "rejected"]
+#: A lane: (tenant, throttling scope). Graph counts an app's requests per tenant within each scope.
+LaneKey = tuple[str, str]
+#: The scope of a Job made without one (tests, tools); every route names its own (`worker.models.registry`).
+DEFAULT_SCOPE = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +35,10 @@ class FieldError:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One PATCH to send: the body is the exact JSON the line gave (PATCH semantics: nothing added)."""
+    """One PATCH to send: the body is the exact JSON the line gave (PATCH semantics: nothing added).
+
+    `scope`: the throttling scope of its route; with the tenant it names the job's lane (`lane`).
+    """
 
     job_id: str
     line: int
@@ -39,6 +46,12 @@ class Job:
     path: str
     body: bytes
     client_request_id: str
+    scope: str = DEFAULT_SCOPE
+
+    @property
+    def lane(self) -> LaneKey:
+        """The lane this job is paced in: (tenant, scope)."""
+        return (self.tenant, self.scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,10 @@
 """Wires the stages: source -> parse + validate -> schedule + send -> record.
 
-Each lane (tenant) gets a bounded queue and up to `workers_per_lane` workers: one task per line would
-cost hundreds of MB on big inputs, and one shared pool would let a throttled tenant occupy every worker.
-Workers are started as jobs are queued and exit when their lane's queue is empty, and an empty lane's
-queue is dropped: with thousands of tenants, a lane costs memory only while it has work (5,000 tenants
-with a full pool each took 418 MB). Past `max_workers` in all, a lane gets no worker beyond its first:
+Each lane (tenant and throttling scope: `Job.lane`) gets a bounded queue and up to `workers_per_lane` workers:
+one task per line would cost hundreds of MB on big inputs, and one shared pool would let a throttled lane
+occupy every worker. Workers are started as jobs are queued and exit when their lane's queue is empty, and an
+empty lane's queue is dropped: with thousands of tenants, a lane costs memory only while it has work (5,000
+tenants with a full pool each took 418 MB). Past `max_workers` in all, a lane gets no worker beyond its first:
 every lane keeps going, and thousands of tenants do not mean hundreds of thousands of waiting tasks.
 Rejected lines go straight to the recorder.
 
@@ -43,7 +43,7 @@ import structlog
 
 from worker.answers import Execute
 from worker.errors import InputError
-from worker.jobs import ErrorInfo, Job, Outcome, Rejected
+from worker.jobs import ErrorInfo, Job, LaneKey, Outcome, Rejected
 from worker.record.ledger import LineBitmap
 from worker.record.recorder import Recorder
 
@@ -82,11 +82,11 @@ class LaneQueue(asyncio.Queue[Job]):
     delay the responses the event loop is waiting for.
     """
 
-    def __init__(self, maxsize: int, tenant: str) -> None:
+    def __init__(self, maxsize: int, lane: LaneKey) -> None:
         super().__init__(maxsize)
         self.low_water = maxsize - min(REFILL, maxsize)
         self.room = asyncio.Event()
-        self.tenant = tenant
+        self.lane = lane
         self.workers = 0  # running workers of this lane
 
     def get_nowait(self) -> Job:
@@ -139,8 +139,8 @@ class Pipeline:
         self.in_flight = 0
         self.abandoned = 0
         self.deferred = 0
-        self._behind: set[str] = set()
-        self._queues: dict[str, LaneQueue] = {}
+        self._behind: set[LaneKey] = set()
+        self._queues: dict[LaneKey, LaneQueue] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._failure: BaseException | None = None
         self._deferred_crc = array("I")  # CRC-32 of each deferred line, in line order
@@ -163,10 +163,10 @@ class Pipeline:
         if self._failure is not None:
             raise self._failure
 
-    def _queue(self, tenant: str) -> LaneQueue:
-        queue = self._queues.get(tenant)
+    def _queue(self, lane: LaneKey) -> LaneQueue:
+        queue = self._queues.get(lane)
         if queue is None:
-            queue = self._queues[tenant] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane), tenant)
+            queue = self._queues[lane] = LaneQueue(max(LANE_BUFFER, 2 * self._workers_per_lane), lane)
         return queue
 
     def _enqueue(self, queue: LaneQueue, job: Job) -> None:
@@ -198,7 +198,7 @@ class Pipeline:
             if job is None or self._execute is None:
                 continue
             if deferred is None:
-                queued = await self._put(self._queue(job.tenant), job)
+                queued = await self._put(self._queue(job.lane), job)
             else:
                 queued = await self._put_or_defer(job, raw, deferred)
             if not queued:
@@ -221,18 +221,23 @@ class Pipeline:
 
     async def _put_or_defer(self, job: Job, raw: bytes, deferred: LineBitmap) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
-        queue, tenant = self._queue(job.tenant), job.tenant
+        queue, lane = self._queue(job.lane), job.lane
         if not queue.full():
-            self._behind.discard(tenant)  # caught up
+            self._behind.discard(lane)  # caught up
             self._enqueue(queue, job)
             return True
-        if tenant not in self._behind and await self._put(queue, job, patience=BEHIND_AFTER_S):
+        if lane not in self._behind and await self._put(queue, job, patience=BEHIND_AFTER_S):
             return True
         if self.stop.is_set():
             return False
-        if tenant not in self._behind:
-            self._behind.add(tenant)
-            log.info("lane.behind", lane=tenant, hint="reading on for the other lanes; its lines are read again later")
+        if lane not in self._behind:
+            self._behind.add(lane)
+            log.info(
+                "lane.behind",
+                lane=lane[0],
+                scope=lane[1],
+                hint="reading on for the other lanes; its lines are read again later",
+            )
         deferred.add(job.line)
         self._deferred_crc.append(zlib.crc32(raw))
         self.deferred += 1
@@ -252,7 +257,7 @@ class Pipeline:
                 if zlib.crc32(raw) != self._deferred_crc[self._resent]:
                     raise InputError(f"the input changed during the run: line {line_no} is not what it was")
                 parsed = self._parse(raw, line_no)  # valid the first time: the same bytes are valid again
-                if isinstance(parsed, Job) and not await self._put(self._queue(parsed.tenant), parsed):
+                if isinstance(parsed, Job) and not await self._put(self._queue(parsed.lane), parsed):
                     return
                 self._resent += 1
         finally:
@@ -314,8 +319,8 @@ class Pipeline:
                     queue.task_done()
         finally:
             queue.workers -= 1
-            if not queue.workers and queue.empty() and self._queues.get(queue.tenant) is queue:
-                del self._queues[queue.tenant]
+            if not queue.workers and queue.empty() and self._queues.get(queue.lane) is queue:
+                del self._queues[queue.lane]
 
     async def _run_job(self, execute: Execute, job: Job) -> None:
         try:

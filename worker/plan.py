@@ -2,8 +2,9 @@
 
 Rates come from where the run would take them: `--rate` ("given"), else a rate persisted by an earlier
 run with the same `--state` ("persisted"), else the lane learns it from Graph's answers ("learned", no
-estimate; `tenants.<name>.rate` is then its ceiling). Lanes run side by side, so the run takes as long as its
-slowest lane, or as `run.app_rate` allows for all of them together.
+estimate; `tenants.<name>.rate` and `scopes.<name>.rate` are then its ceilings). Lanes (a tenant in a
+throttling scope) run side by side, so the run takes as long as its slowest lane, or as `run.app_rate`
+allows for all of them together, or `scopes.<name>.app_rate` for those of one scope.
 """
 
 from __future__ import annotations
@@ -12,31 +13,32 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from worker.jobs import LaneKey
 from worker.settings import Settings
 
 #: A lane's rate and where it comes from: "given" (`--rate`), "persisted" (learned by an earlier run with the
 #: same `--state`, see `worker.record.learned`) or "learned" (None: learned from Graph's answers as it goes).
-LaneRate = Callable[[str], tuple[float | None, str]]
+LaneRate = Callable[[LaneKey], tuple[float | None, str]]
 
 
-def build_plan(settings: Settings, jobs_by_lane: Counter[str], lane_rate: LaneRate) -> dict[str, Any]:
+def build_plan(settings: Settings, jobs_by_lane: Counter[LaneKey], lane_rate: LaneRate) -> dict[str, Any]:
     """The plan of a run of these jobs, JSON-ready (the dry run's summary carries it as `plan`).
 
     `lane_rate` gives each lane's rate as the run's lanes would start with it (`compose.lane_limits`).
     """
     lanes: list[dict[str, Any]] = []
     estimates: list[float | None] = []
-    for tenant, jobs in sorted(jobs_by_lane.items()):
-        rate, source = lane_rate(tenant)
+    for (tenant, scope), jobs in sorted(jobs_by_lane.items()):
+        rate, source = lane_rate((tenant, scope))
         estimate = None if rate is None else round(jobs / rate, 1)
         estimates.append(estimate)
-        lanes.append({"lane": tenant, "jobs": jobs, "rate": rate, "rateSource": source, "estimatedS": estimate})
+        lanes.append(
+            {"lane": tenant, "scope": scope, "jobs": jobs, "rate": rate, "rateSource": source, "estimatedS": estimate}
+        )
     known = [estimate for estimate in estimates if estimate is not None]
     overall: float | None = None
-    if len(known) == len(estimates):  # lanes run side by side: the slowest one, or the app-wide rate, decides
-        overall = max(known, default=0.0)
-        if settings.run.app_rate:
-            overall = max(overall, round(sum(jobs_by_lane.values()) / settings.run.app_rate, 1))
+    if len(known) == len(estimates):  # lanes run side by side: the slowest one, or an app-wide rate, decides
+        overall = max([*known, *_app_bounds(settings, jobs_by_lane)], default=0.0)
     return {
         "lanes": lanes,
         "batchSize": settings.run.batch_size,
@@ -44,3 +46,15 @@ def build_plan(settings: Settings, jobs_by_lane: Counter[str], lane_rate: LaneRa
         "appRate": settings.run.app_rate or None,
         "estimatedS": overall,
     }
+
+
+def _app_bounds(settings: Settings, jobs_by_lane: Counter[LaneKey]) -> list[float]:
+    """How long the app-wide rates take: all jobs at `run.app_rate`, each scope's at its `app_rate`."""
+    bounds = []
+    if settings.run.app_rate:
+        bounds.append(round(sum(jobs_by_lane.values()) / settings.run.app_rate, 1))
+    for name, scope in settings.scopes.items():
+        jobs = sum(count for (_, lane_scope), count in jobs_by_lane.items() if lane_scope == name)
+        if scope.app_rate and jobs:
+            bounds.append(round(jobs / scope.app_rate, 1))
+    return bounds

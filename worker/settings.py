@@ -158,6 +158,13 @@ class TenantSettings(_Section):
     rate: float | None = Field(default=None, gt=0)
 
 
+class ScopeSettings(_Section):
+    """One throttling scope's limits (`scopes.<scope>`): a ceiling for each tenant's lane, and one for the app."""
+
+    rate: float | None = Field(default=None, gt=0)
+    app_rate: float | None = Field(default=None, gt=0)
+
+
 class AuthSettings(_Section):
     """Credentials: a static token (GRAPH_TOKEN) or an app registration's client credentials (AZURE_*)."""
 
@@ -195,6 +202,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     auth: AuthSettings = AuthSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
+    scopes: dict[str, ScopeSettings] = Field(default_factory=dict)
     service: ServiceSettings = ServiceSettings()
     queue: QueueSettings = QueueSettings()
 

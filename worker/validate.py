@@ -114,7 +114,7 @@ def _from_bare(
     errors.extend(validate_body(_default_route(), data))
     if errors:
         return _rejected(str(line_no), line_no, "validation", None, errors)
-    return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text)
+    return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text, scope=_default_route().scope)
 
 
 def _from_envelope(
@@ -147,8 +147,10 @@ def _from_envelope(
     if body_json is None:
         error = FieldError(loc="body", message="body nests too deeply to be sent", type="too_deep")
         return _rejected(job_id, line_no, "validation", None, [error])
+    assert route is not None  # no errors: the path matched a route
     # a right-sized copy: orjson's bytes keep a 4 KiB buffer, 400 MB per 100,000 queued jobs
-    return _job(job_id, line_no, tenant or default_tenant, path, bytes(memoryview(body_json)))
+    body_bytes = bytes(memoryview(body_json))
+    return _job(job_id, line_no, tenant or default_tenant, path, body_bytes, scope=route.scope)
 
 
 @functools.cache
@@ -160,8 +162,8 @@ def _default_route() -> Route:
     return route
 
 
-def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes) -> Job:
-    """A Job with a fresh client-request-id (kept across its retries)."""
+def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes, *, scope: str) -> Job:
+    """A Job with a fresh client-request-id (kept across its retries), in its route's throttling scope."""
     return Job(
         job_id=job_id,
         line=line_no,
@@ -169,6 +171,7 @@ def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes) -> Job:
         path=path,
         body=body,
         client_request_id=new_request_id(),
+        scope=scope,
     )
 
 

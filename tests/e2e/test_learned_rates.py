@@ -19,7 +19,7 @@ async def test_the_rate_a_run_learned_is_kept_and_planned_with(emulator: Running
         env={"GRAPH_TOKEN": TOKEN},
     )  # fmt: skip
     assert done.code == 0, done.stderr
-    kept = orjson.loads((state / "lanes.json").read_bytes())["lanes"]["contoso"]
+    kept = orjson.loads((state / "lanes.json").read_bytes())["lanes"]["contoso"]["reports"]
     assert 20 <= kept["rate"] <= 60  # learned near the quota of 50/s, without being told
 
     plan = await run_cli("run", str(source), "--dry-run", "--state", str(state), env={"GRAPH_TOKEN": TOKEN})
@@ -27,9 +27,21 @@ async def test_the_rate_a_run_learned_is_kept_and_planned_with(emulator: Running
     assert lanes == [
         {
             "lane": "contoso",
+            "scope": "reports",
             "jobs": 300,
             "rate": kept["rate"],
             "rateSource": "persisted",
             "estimatedS": round(300 / kept["rate"], 1),
         }
     ]
+
+
+async def test_a_version_1_file_is_read_as_the_reports_scope(tmp_path: Path) -> None:
+    """lanes.json from before scopes (one rate a tenant) still starts the provisioning lane where it ended."""
+    source = write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 10)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "lanes.json").write_bytes(orjson.dumps({"version": 1, "lanes": {"contoso": {"rate": 0.5}}}))
+    plan = await run_cli("run", str(source), "--dry-run", "--state", str(state), env={"GRAPH_TOKEN": TOKEN})
+    lanes = orjson.loads(plan.stdout.splitlines()[-1])["plan"]["lanes"]
+    assert [(lane["scope"], lane["rate"], lane["rateSource"]) for lane in lanes] == [("reports", 0.5, "persisted")]

@@ -54,7 +54,9 @@ async def test_dry_run_without_a_rate_plans_a_learned_one_and_writes_no_file(tmp
     assert default_results.exists() == existed  # a dry run writes no results file unless asked to
     plan = summary_of(done.stdout)["plan"]
     assert isinstance(plan, dict)
-    assert plan["lanes"] == [{"lane": "default", "jobs": 1, "rate": None, "rateSource": "learned", "estimatedS": None}]
+    assert plan["lanes"] == [
+        {"lane": "default", "scope": "reports", "jobs": 1, "rate": None, "rateSource": "learned", "estimatedS": None}
+    ]
 
 
 async def test_run_summary_adds_up(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:

@@ -247,7 +247,7 @@ async def test_unknown_paths_are_404_and_other_methods_405_per_item(
     emulator: RunningEmulator, session: aiohttp.ClientSession
 ) -> None:
     items = [
-        batch_item("1", BODY, url="/users/123"),
+        batch_item("1", BODY, url="/contacts/123"),
         batch_item("2", BODY, method="GET"),
         batch_item("3", BODY, url="/beta/auditLogs/provisioning"),  # relative to the version root already
         batch_item("4", BODY, url=COLLECTION + "/x?$select=id"),  # the query does not name the resource
@@ -260,7 +260,7 @@ async def test_unknown_paths_are_404_and_other_methods_405_per_item(
     assert _item_error(responses["1"])["code"] == "Request_ResourceNotFound"
     assert responses["2"]["headers"]["Allow"] == "PATCH"
     assert [(r.method, r.path, r.status) for r in emulator.requests()][:2] == [
-        ("PATCH", "/users/123", 404),
+        ("PATCH", "/contacts/123", 404),
         ("GET", COLLECTION, 405),
     ]
 

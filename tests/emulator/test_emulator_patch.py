@@ -172,7 +172,7 @@ async def test_body_over_graphs_size_limit_is_413(emulator: RunningEmulator, ses
 
 
 @pytest.mark.parametrize(
-    "path", ["/beta/users/123", "/v2.0/auditLogs/provisioning", "/beta/auditLogs/provisioning/a/b", "/beta/"]
+    "path", ["/beta/contacts/123", "/v2.0/auditLogs/provisioning", "/beta/auditLogs/provisioning/a/b", "/beta/"]
 )
 async def test_unknown_path_is_404_in_graph_format(
     emulator: RunningEmulator, session: aiohttp.ClientSession, path: str

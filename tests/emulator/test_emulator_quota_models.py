@@ -183,7 +183,15 @@ def test_the_knobs_make_rules() -> None:
         QuotaRule("sliding-window", 9.0, 1.0, None, "app"),
     )
     assert config.to_dict()["quotas"] == [
-        {"model": "sliding-window", "limit": 9.0, "window_s": 1.0, "burst": None, "per": "app", "tenant": None}
+        {
+            "model": "sliding-window",
+            "limit": 9.0,
+            "window_s": 1.0,
+            "burst": None,
+            "per": "app",
+            "tenant": None,
+            "scope": None,
+        }
     ]
 
 
@@ -201,7 +209,7 @@ def test_the_knobs_make_rules() -> None:
         ({"quota_window_s": 0}, "quota_window_s must be > 0"),
         ({"quotas": {"model": "fixed-window"}}, "quotas must be a list"),
         ({"quotas": [{"model": "fixed-window"}]}, "needs at least model and limit"),
-        ({"quotas": [{"model": "fixed-window", "limit": 1, "scope": "x"}]}, "unknown quota rule field(s): scope"),
+        ({"quotas": [{"model": "fixed-window", "limit": 1, "scop": "x"}]}, "unknown quota rule field(s): scop"),
         ({"quotas": [{"model": "fixed-window", "limit": 1, "per": "user"}]}, "per must be one of tenant, app"),
         ({"quotas": [{"model": "token-bucket", "limit": 1, "burst": 0.5}]}, "burst must be >= 1"),
         ({"quotas": [{"model": "token-bucket", "limit": 1, "per": "app", "tenant": "a"}]}, "on a per-tenant rule"),

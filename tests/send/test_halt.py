@@ -55,7 +55,7 @@ async def test_a_halted_lane_sends_nothing_and_a_waiting_retry_wakes_at_once() -
     job = Job("1", 1, "contoso", "/auditLogs/provisioning", b"{}", "crid")
     await guarded(job)
     started = time.monotonic()
-    waiting = asyncio.create_task(guard.pause("contoso", 30.0))
+    waiting = asyncio.create_task(guard.pause(job.lane, 30.0))
     await asyncio.sleep(0.05)
     guard.observe("contoso", unauthorized())
     await asyncio.wait_for(waiting, 5)

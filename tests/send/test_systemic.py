@@ -9,6 +9,7 @@ import pytest
 
 from worker.auth.tokens import CredentialRejectedError
 from worker.errors import AuthError, PermanentError, SendError, ServerError, TransportError
+from worker.send.halt import SystemicGuard
 from worker.send.systemic import FORBIDDEN_AFTER, UNREACHABLE_AFTER, SystemicDetector, host_of
 
 BASE = "http://127.0.0.1:9/beta"
@@ -84,6 +85,26 @@ def test_another_lane_s_success_does_not_excuse_a_lane_of_403s() -> None:
     detector.observe("fabrikam", None)
     results = [detector.observe("contoso", forbidden()) for _ in range(FORBIDDEN_AFTER)]
     assert results[-1] is not None
+
+
+def test_403s_are_counted_per_scope_a_success_in_another_scope_excuses_nothing() -> None:
+    detector = SystemicDetector("h")
+    detector.observe("contoso", None, "reports")  # provisioning works: the app has that permission
+    results = [detector.observe("contoso", forbidden(), "directory") for _ in range(FORBIDDEN_AFTER)]
+    failure = results[-1]
+    assert failure is not None
+    assert (failure.tenant, failure.scope) == ("contoso", "directory")
+    assert "scope 'directory'" in failure.message
+
+
+def test_a_halt_of_one_scope_leaves_the_tenant_s_other_scopes_sending() -> None:
+    guard = SystemicGuard("https://graph.example/beta", halt_all=False)
+    for _ in range(FORBIDDEN_AFTER):
+        guard.observe("contoso", forbidden(), "directory")
+    assert guard.halted("contoso", "directory") is not None
+    assert guard.halted("contoso", "reports") is None
+    guard.observe("contoso", unauthorized(), "reports")  # one token for every scope: a 401 halts them all
+    assert guard.halted("contoso", "groups-of-anything") is not None
 
 
 async def test_a_host_that_refuses_before_any_answer_trips_naming_the_host() -> None:

@@ -269,12 +269,12 @@ async def test_health_readiness_and_metrics(emulator: RunningEmulator, tmp_path:
             assert response.status == 503
     assert 'patch_worker_jobs_total{status="succeeded"} 5.0' in text
     assert 'patch_worker_jobs_total{status="rejected"} 10.0' in text
-    assert 'patch_worker_attempts_total{lane="contoso"} 1.0' in text
+    assert 'patch_worker_attempts_total{lane="contoso",scope="reports"} 1.0' in text
     assert "patch_worker_throttled_total" in text or "patch_worker_throttled" in text
     assert "patch_worker_jobs_in_flight 0.0" in text
     assert "patch_worker_job_duration_seconds_count 5.0" in text
     assert 'patch_worker_batches{state="failed"} 1.0' in text
-    assert 'patch_worker_lane_effective_rate{lane="default"}' in text
+    assert 'patch_worker_lane_effective_rate{lane="default",scope="reports"}' in text
 
 
 async def test_throttling_is_counted_per_lane(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -288,9 +288,9 @@ async def test_throttling_is_counted_per_lane(emulator: RunningEmulator, tmp_pat
     samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line.startswith("patch_worker_"))
     throttled = len(emulator.requests(status=503))
     assert throttled > 0
-    assert float(samples['patch_worker_throttled_total{lane="default"}']) == throttled
-    assert float(samples['patch_worker_attempts_total{lane="default"}']) == 4 + throttled
-    assert 'patch_worker_lane_paced_rate{lane="default"}' in samples
+    assert float(samples['patch_worker_throttled_total{lane="default",scope="reports"}']) == throttled
+    assert float(samples['patch_worker_attempts_total{lane="default",scope="reports"}']) == 4 + throttled
+    assert 'patch_worker_lane_paced_rate{lane="default",scope="reports"}' in samples
 
 
 async def test_unknown_route_and_method_are_json(emulator: RunningEmulator, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import structlog
 from worker.answers import Sender
 from worker.auth.setup import effective_base_url
 from worker.auth.tokens import Credentials, verify_credentials
-from worker.compose import credentials, lane_limits, sending_stack
+from worker.compose import credentials, lane_set, sending_stack
 from worker.consume.consumer import QueueConsumer
 from worker.consume.health import health_site
 from worker.loop import running_loop_name
@@ -28,7 +28,6 @@ from worker.record.metrics import MeteredSender, ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.summary import RunSummary
 from worker.redact import safe_url
-from worker.schedule.lanes import LaneSet
 from worker.send.halt import SystemicGuard
 from worker.settings import Settings
 from worker.signals import stop_on_signals
@@ -69,7 +68,7 @@ async def consume(settings: Settings, request: ConsumeRequest) -> RunSummary:
 async def _consume(settings: Settings, request: ConsumeRequest, tokens: Credentials) -> RunSummary:
     summary = RunSummary()
     metrics = ServiceMetrics()
-    lanes = LaneSet(lane_limits(settings), app_rate=settings.run.app_rate or None)
+    lanes = lane_set(settings)
     metrics.watch_lanes(lanes)
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     target = QueueTarget(request.url, request.stream, request.group, settings.queue)

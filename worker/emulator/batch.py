@@ -29,6 +29,7 @@ from worker.emulator.exchange import (
     BAD_JSON,
     MAX_BODY_BYTES,
     MISSING,
+    NO_CONTENT,
     VERSIONS,
     Answer,
     Body,
@@ -240,6 +241,8 @@ def _run(batch: _Batch, envelope: Envelope, state: EmulatorState) -> Answer:
 
 
 def _response_item(item_id: str, answer: Answer) -> dict[str, Any]:
+    if answer.status == NO_CONTENT:  # Graph's 204 items carry neither a body nor its Content-Type
+        return {"id": item_id, "status": answer.status, "headers": answer.headers}
     return {
         "id": item_id,
         "status": answer.status,

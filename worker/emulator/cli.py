@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from worker.emulator.config import ERROR_STATUSES, RETRY_AFTER_FORMATS, EmulatorConfig, SettingError, check_setting
+from worker.emulator.graph_limits import graph_rules
 from worker.emulator.rules import QUOTA_MODELS, QuotaRule, RuleError, rule_from_json
 
 
@@ -61,7 +62,15 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="JSON",
         help='a further quota as JSON, e.g. \'{"model": "fixed-window", "limit": 5, "window_s": 10, '
         '"per": "tenant"}\' (limit units per window_s; burst for token buckets; per tenant or app; '
-        '"tenant": "NAME" for that tenant only); repeatable',
+        '"tenant": "NAME" for that tenant only; "scope": "directory" or "reports" for that scope only); repeatable',
+    )
+    group.add_argument(
+        "--graph-limits",
+        choices=("small", "medium", "large"),
+        default=None,
+        metavar="TENANT_SIZE",
+        help="add Graph's documented limits of both scopes (directory: resource-unit bucket by tenant size "
+        "small/medium/large and the write windows; reports: 5 per 10 s): see worker/emulator/graph_limits.py",
     )
     group.add_argument(
         "--resource-unit-cost",
@@ -282,7 +291,7 @@ def _config(ns: argparse.Namespace) -> EmulatorConfig:
         app_quota_burst=ns.app_quota_burst,
         app_quota_model=ns.app_quota_model,
         app_quota_window_s=ns.app_quota_window_s,
-        quotas=tuple(ns.quotas or ()),
+        quotas=(*(ns.quotas or ()), *(() if ns.graph_limits is None else graph_rules(tenant_size=ns.graph_limits))),
         resource_unit_cost=ns.resource_unit_cost,
         throttle_header=ns.throttle_header,
         retry_after=ns.retry_after,

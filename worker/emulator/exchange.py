@@ -2,7 +2,8 @@
 
 `evaluate` runs these checks in order, and the first that fails answers:
 known route (404) → method (405) → quota rules (429) → injected 5xx → body size (413) → JSON body (400) →
-resource validation (400: `resources`, the emulator's own rules) → 200 with the object echoed.
+resource validation (400: `resources`, the emulator's own rules) → 200 with the object echoed (204 with no
+body for the directory's resources). The quota rules checked are those of the resource's scope.
 Authentication, latency and dropped connections belong to the HTTP request (a single PATCH or a whole
 `$batch`), not to this function.
 """
@@ -31,6 +32,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 # Graph sends x-ms-throttle-limit-percentage once a caller has used more than this share of its quota.
 THROTTLE_WARNING = 0.8
 PATCH = "PATCH"
+NO_CONTENT = 204
 # plain str header names: these also become JSON keys in `$batch` item headers
 RETRY_AFTER = "Retry-After"
 THROTTLE_PERCENTAGE = "x-ms-throttle-limit-percentage"
@@ -67,6 +69,8 @@ class Answer:
 
     def response(self) -> web.Response:
         """The answer as an HTTP response (a single PATCH, or a whole `$batch` envelope)."""
+        if self.status == NO_CONTENT:
+            return web.Response(status=NO_CONTENT, headers=self.headers)
         return json_response(self.status, self.body, self.headers)
 
 
@@ -197,7 +201,8 @@ def with_retry_after(headers: dict[str, str], state: EmulatorState, wait: float)
 
 
 def _check_quota(exchange: Exchange, state: EmulatorState) -> Answer | None:
-    wait = state.quotas.try_acquire(exchange.tenant)
+    assert exchange.route is not None  # check_target ran first
+    wait = state.quotas.try_acquire(exchange.tenant, exchange.route.scope)
     if wait is None:
         return None
     message = (
@@ -226,10 +231,14 @@ def _invalid(exchange: Exchange, errors: list[BodyError]) -> Answer:
 def _echo(exchange: Exchange, state: EmulatorState, body: Any) -> Answer:
     config = state.config
     headers = {**exchange.headers, RESOURCE_UNIT: str(config.resource_unit_cost)}
-    usage = state.quotas.usage(exchange.tenant) if config.throttle_header else 0.0
+    route = exchange.route
+    assert route is not None  # check_target ran first
+    usage = state.quotas.usage(exchange.tenant, route.scope) if config.throttle_header else 0.0
     if usage > THROTTLE_WARNING:
         # Graph's documented form: the share of the limit used (of the most-used rule), from 0.8 up
         headers[THROTTLE_PERCENTAGE] = f"{usage:.3f}"
+    if route.no_content:  # directory objects: Graph answers 204 No Content to a PATCH
+        return Answer(204, headers, None)
     return Answer(200, headers, _stored_object(exchange, body))
 
 

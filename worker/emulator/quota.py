@@ -1,4 +1,5 @@
-"""Quota counters: every rule in force (`config.rules`) checked on every PATCH, per tenant or for the app.
+"""Quota counters: every rule in force (`config.rules`) checked on every PATCH, per tenant or for the app,
+for the requests of the rule's scope (or of every scope).
 
 A PATCH is admitted only when every rule admits its cost (`resource_unit_cost` units); it then consumes
 from all of them. When refused, the wait to announce is the longest among the refusing rules: by then
@@ -148,13 +149,13 @@ class Quotas:
         self._rules: tuple[QuotaRule, ...] = ()
         self._epoch = clock()  # fixed windows are aligned to it
 
-    def _counters_for(self, tenant: str) -> list[_Counter]:
+    def _counters_for(self, tenant: str, scope: str | None) -> list[_Counter]:
         knobs = tuple(getattr(self._config, name) for name in QUOTA_KNOBS)
         if knobs != self._knobs:
             self._knobs, self._rules = knobs, self._config.rules
         found = []
         for rule in self._rules:
-            if not rule.applies_to(tenant):
+            if not rule.applies_to(tenant, scope):
                 continue
             key = (rule, tenant if rule.per == "tenant" else _APP)
             counter = self._counters.get(key)
@@ -165,9 +166,9 @@ class Quotas:
             found.append(counter)
         return found
 
-    def try_acquire(self, tenant: str) -> float | None:
-        """Take `resource_unit_cost` units from every rule: None when allowed, else the seconds to wait."""
-        counters = self._counters_for(tenant)
+    def try_acquire(self, tenant: str, scope: str | None = None) -> float | None:
+        """Take `resource_unit_cost` units from every rule of `scope`: None when allowed, else the seconds to wait."""
+        counters = self._counters_for(tenant, scope)
         if not counters:
             return None
         now = self._clock()
@@ -179,10 +180,10 @@ class Quotas:
             counter.take(now, cost)
         return None
 
-    def usage(self, tenant: str) -> float:
-        """Share of the most-used rule that applies to `tenant`: 0 idle (or no quota), 1 exhausted."""
+    def usage(self, tenant: str, scope: str | None = None) -> float:
+        """Share of the most-used rule that applies to `tenant` in `scope`: 0 idle (or no quota), 1 exhausted."""
         now = self._clock()
-        return max((counter.usage(now) for counter in self._counters_for(tenant)), default=0.0)
+        return max((counter.usage(now) for counter in self._counters_for(tenant, scope)), default=0.0)
 
     def clear(self) -> None:
         """Forget every counter: each tenant (and the app) starts afresh, fixed windows from now."""

@@ -115,7 +115,7 @@ class Recorder:
         self._by_tenant_status[request.tenant, request.status] += 1
         if request.batch_id is not None:
             self._batch_items += 1
-        if request.status == 200 and request.client_request_id is not None:
+        if 200 <= request.status < 300 and request.client_request_id is not None:  # 200, or 204 (directory)
             if request.client_request_id in self._succeeded_ids:
                 self._duplicate_successes += 1
             else:

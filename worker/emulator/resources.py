@@ -25,6 +25,19 @@ _INT32 = range(-(2**31), 2**31)
 _DATETIME_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,12})?)?(?:Z|[+-]\d{2}:\d{2})", re.ASCII)
 # one id segment of a path: unreserved characters, never "." or ".."
 _SEGMENT = r"(?!\.\.?(?:/|\Z))[A-Za-z0-9._~-]+"
+# a user is also addressed by its userPrincipalName (name@domain)
+_USER_SEGMENT = r"(?!\.\.?(?:/|\Z))[A-Za-z0-9._~@'-]+"
+#: Graph's throttling scopes: the identity-and-access-reports group, and directory writes
+REPORTS = "reports"
+DIRECTORY = "directory"
+#: The directory's PATCH-able collections and the type of their members
+DIRECTORY_TYPES = {
+    "users": "user",
+    "groups": "group",
+    "devices": "device",
+    "applications": "application",
+    "servicePrincipals": "servicePrincipal",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,22 +90,36 @@ _TYPES = {
         ),
         ComplexType("modifiedProperty", {"displayName": "String", "oldValue": "String", "newValue": "String"}),
         ComplexType("detailsInfo", {}, open=True),
+        # directory objects: any JSON object is taken (the worker's generated models check the properties);
+        # an @odata.type, when present, must still name the resource's own type
+        *(ComplexType(name, {}, open=True) for name in DIRECTORY_TYPES.values()),
     )
 }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Resource:
-    """A PATCH-able path (matched in full) and the type of its body."""
+    """A PATCH-able path (matched in full), the type of its body, and the throttling scope it counts in.
+
+    `no_content`: a PATCH is answered 204 with no body (Graph's directory objects), not 200 with the object.
+    """
 
     pattern: re.Pattern[str]
     body_type: str
     is_item: bool = field(default=False)
+    scope: str = REPORTS
+    no_content: bool = False
+
+
+def _directory(collection: str, body_type: str) -> Resource:
+    segment = _USER_SEGMENT if collection == "users" else _SEGMENT
+    return Resource(re.compile(rf"/{collection}/{segment}"), body_type, is_item=True, scope=DIRECTORY, no_content=True)
 
 
 RESOURCES = (
     Resource(re.compile(r"/auditLogs/provisioning"), "provisioningObjectSummary"),
     Resource(re.compile(rf"/auditLogs/provisioning/{_SEGMENT}"), "provisioningObjectSummary", is_item=True),
+    *(_directory(collection, body_type) for collection, body_type in DIRECTORY_TYPES.items()),
 )
 
 

@@ -2,8 +2,8 @@
 
 A rule says how many requests (in resource units) pass per window and whom it counts: one counter per
 tenant (`per="tenant"`, Graph's per-app-per-tenant limit) or one for the whole app across tenants
-(`per="app"`). Several rules apply at once; `quota.Quotas` admits a request only when all of them do.
-Rules are frozen so that a later field (e.g. a route `scope`) can be added without touching the counters.
+(`per="app"`), for the requests of one throttling scope (`scope`: a resource's group, e.g. "directory")
+or of every scope. Several rules apply at once; `quota.Quotas` admits a request only when all of them do.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ Per = Literal["tenant", "app"]
 
 QUOTA_MODELS: tuple[QuotaModel, ...] = ("token-bucket", "fixed-window", "sliding-window")
 PERS: tuple[Per, ...] = ("tenant", "app")
-_FIELDS = frozenset({"model", "limit", "window_s", "burst", "per", "tenant"})
+_FIELDS = frozenset({"model", "limit", "window_s", "burst", "per", "tenant", "scope"})
 
 
 class RuleError(ValueError):
@@ -30,7 +30,8 @@ class QuotaRule:
     """`limit` resource units per `window_s` seconds, counted per tenant or for the whole app.
 
     A per-tenant rule applies to every tenant (each with its own counter), or with `tenant` set to that
-    tenant only: tenants with different quotas are one such rule each.
+    tenant only: tenants with different quotas are one such rule each. With `scope` set, the rule counts
+    only requests to resources of that scope (`resources.Resource.scope`).
 
     - token-bucket: refills `limit / window_s` units per second up to `burst` (default: `limit`, one window).
     - fixed-window: at most `limit` units in each window; windows follow each other from the counters'
@@ -45,6 +46,7 @@ class QuotaRule:
     burst: float | None = None
     per: Per = "tenant"
     tenant: str | None = None
+    scope: str | None = None
 
     def __post_init__(self) -> None:
         if self.model not in QUOTA_MODELS:
@@ -53,6 +55,8 @@ class QuotaRule:
             raise RuleError(f"per must be one of {', '.join(PERS)}; got {self.per!r}")
         if self.tenant is not None and (self.per != "tenant" or not isinstance(self.tenant, str) or not self.tenant):
             raise RuleError(f"tenant must be a non-empty string on a per-tenant rule, got {self.tenant!r}")
+        if self.scope is not None and (not isinstance(self.scope, str) or not self.scope):
+            raise RuleError(f"scope must be a non-empty string, got {self.scope!r}")
         _check_positive("limit", self.limit)
         _check_positive("window_s", self.window_s)
         if self.burst is not None:
@@ -83,11 +87,12 @@ class QuotaRule:
             "burst": self.burst,
             "per": self.per,
             "tenant": self.tenant,
+            "scope": self.scope,
         }
 
-    def applies_to(self, tenant: str) -> bool:
-        """True when the rule counts `tenant`'s requests."""
-        return self.tenant is None or self.tenant == tenant
+    def applies_to(self, tenant: str, scope: str | None = None) -> bool:
+        """True when the rule counts `tenant`'s requests to a resource of `scope`."""
+        return (self.tenant is None or self.tenant == tenant) and (self.scope is None or self.scope == scope)
 
 
 def _check_positive(name: str, value: Any) -> None:
@@ -111,5 +116,6 @@ def rule_from_json(value: Any) -> QuotaRule:
         model=cast("QuotaModel", value["model"]),
         per=cast("Per", value.get("per", "tenant")),
         tenant=value.get("tenant"),
+        scope=value.get("scope"),
         **{name: float(number) for name, number in numbers.items()},
     )

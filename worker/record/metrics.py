@@ -4,7 +4,8 @@ A dedicated `CollectorRegistry` per service (not prometheus-client's global one)
 process, as tests start them, from sharing counters. What is counted where:
 
 - jobs by final status and the job latency histogram: from every recorded outcome (`observe_outcome`);
-- attempts and 429s per lane: from every attempt, by wrapping the sender (`MeteredSender`);
+- attempts and 429s per lane (labels `lane`: the tenant, `scope`: the throttling scope): from every attempt,
+  by wrapping the sender (`MeteredSender`);
 - jobs in flight: around each job's execution (`metered`);
 - per-lane paced and effective rate: read from the lanes when scraped (`LaneCollector`);
 - batches by state: set from the store just before each scrape (`set_batches`).
@@ -38,11 +39,11 @@ class ServiceMetrics:
             "patch_worker_jobs", "Jobs that reached a final status.", ["status"], registry=self.registry
         )
         self.attempts = Counter(
-            "patch_worker_attempts", "Requests sent to Graph (every attempt of every job).", ["lane"],
+            "patch_worker_attempts", "Requests sent to Graph (every attempt of every job).", ["lane", "scope"],
             registry=self.registry,
         )  # fmt: skip
         self.throttled = Counter(
-            "patch_worker_throttled", "Attempts Graph answered with 429 (or 503 with Retry-After).", ["lane"],
+            "patch_worker_throttled", "Attempts Graph answered with 429 (or 503 with Retry-After).", ["lane", "scope"],
             registry=self.registry,
         )  # fmt: skip
         self.in_flight = Gauge("patch_worker_jobs_in_flight", "Jobs being sent now.", registry=self.registry)
@@ -98,11 +99,11 @@ class MeteredSender:
 
     async def patch(self, job: Job) -> Answer:
         """One attempt, counted."""
-        self._metrics.attempts.labels(job.tenant).inc()
+        self._metrics.attempts.labels(job.tenant, job.scope).inc()
         try:
             return await self._sender.patch(job)
         except ThrottledError:
-            self._metrics.throttled.labels(job.tenant).inc()
+            self._metrics.throttled.labels(job.tenant, job.scope).inc()
             raise
 
 
@@ -128,15 +129,15 @@ class LaneCollector(Collector):
     def _families(self) -> Iterator[Metric]:
         paced = GaugeMetricFamily(
             "patch_worker_lane_paced_rate", "Requests per second a lane is paced at (learned or configured).",
-            labels=["lane"],
+            labels=["lane", "scope"],
         )  # fmt: skip
         effective = GaugeMetricFamily(
             "patch_worker_lane_effective_rate", "Requests per second a lane got answered 2xx since it started.",
-            labels=["lane"],
+            labels=["lane", "scope"],
         )  # fmt: skip
         for stats in [] if self.lanes is None else self.lanes.stats():
             if stats["pacedRate"] is not None:
-                paced.add_metric([stats["lane"]], float(stats["pacedRate"]))
-            effective.add_metric([stats["lane"]], float(stats["effectiveRate"]))
+                paced.add_metric([stats["lane"], stats["scope"]], float(stats["pacedRate"]))
+            effective.add_metric([stats["lane"], stats["scope"]], float(stats["effectiveRate"]))
         yield paced
         yield effective

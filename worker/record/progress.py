@@ -43,7 +43,7 @@ def lane_status(lanes: LaneSet) -> LaneStatus:
     every = list(lanes.lanes.values())
     return LaneStatus(
         throttled=sum(lane.throttled for lane in every),
-        paused=tuple(lane.name for lane in every if not lane.gate.is_open()),
+        paused=tuple(f"{lane.name}/{lane.scope}" for lane in every if not lane.gate.is_open()),
     )
 
 

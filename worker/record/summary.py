@@ -176,7 +176,10 @@ def _detail_rows(summary: RunSummary, data: dict[str, Any]) -> list[tuple[str, s
     if data["errors"]:
         rows.append(("errors", ", ".join(f"{kind}: {n}" for kind, n in data["errors"].items())))
     rows.extend(
-        (f"lane {lane['lane']}", f"{lane['effectiveRate']}/s, {lane['throttled']} throttled, paused {lane['pausedS']}s")
+        (
+            f"lane {lane['lane']}/{lane['scope']}",
+            f"{lane['effectiveRate']}/s, {lane['throttled']} throttled, paused {lane['pausedS']}s",
+        )
         for lane in summary.lanes
     )
     if summary.plan is not None:
@@ -194,7 +197,7 @@ def plan_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
     """A dry run's plan as table rows: one per lane, then the batch size and the estimate."""
     rows = [
         (
-            f"plan: lane {lane['lane']}",
+            f"plan: lane {lane['lane']}/{lane['scope']}",
             f"{_jobs_text(lane['jobs'])} at {_rate_text(lane)}, {_duration_text(lane['estimatedS'])}",
         )
         for lane in plan["lanes"]

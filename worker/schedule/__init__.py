@@ -1,1 +1,2 @@
-"""Schedule: per-tenant lanes, each with a pacer (rate), a throttle gate and an adaptive concurrency limit."""
+"""Schedule: lanes per tenant and throttling scope, each with a pacer (rate), a throttle gate and an
+adaptive concurrency limit."""

@@ -1,16 +1,20 @@
-"""Lanes: one per tenant, because Graph throttles per app and tenant. One throttled lane never slows another.
+"""Lanes: one per (tenant, throttling scope), because Graph throttles per app and tenant within each scope
+(directory writes and the reports group have limits of their own). One throttled lane never slows another.
 
-Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, and
-the app-wide pacer (Graph also limits an app across all tenants); then it is sent. The outcome of the
-attempt feeds back: 429 closes the gate and moves the rate (`ratecontrol`); 5xx and timeouts halve the concurrency;
-successes grow both slowly.
+Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, its
+scope's app-wide pacer and the app-wide pacer (Graph also limits an app across all tenants); then it is
+sent. The outcome of the attempt feeds back: 429 closes the gate and moves the rate (`ratecontrol`); 5xx
+and timeouts halve the concurrency; successes grow both slowly.
+
+Rates count resource units: a request costs what Graph last said in `x-ms-resource-unit` for that lane
+(1 until it says), so a lane whose requests cost 2 units each goes at half its paced rate in requests.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -18,7 +22,7 @@ import structlog
 
 from worker.answers import Answer, ItemResult
 from worker.errors import ServerError, ThrottledError, TransportError
-from worker.jobs import Job
+from worker.jobs import DEFAULT_SCOPE, Job, LaneKey
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
@@ -35,6 +39,7 @@ DEFAULT_PAUSE_S = 1.0
 # A probe through a coarse pause: never sooner than this; for an unpaced lane, this long after the refusal.
 PROBE_MIN_S = 0.01
 PROBE_UNPACED_S = 0.05
+MAX_UNITS = 1000  # a stated cost beyond this is not believed (Graph's costs are a few units)
 
 
 def _percentiles(latencies: deque[float]) -> dict[str, float] | None:
@@ -65,7 +70,8 @@ class LaneLimits:
     """How one lane may send.
 
     `rate`: an exact rate (`--rate`), never learned. Otherwise the rate is learned, under `ceiling`
-    (`tenants.<t>.rate`) when given, starting from `learned` (a rate a previous run ended with) when known.
+    (the lower of `tenants.<t>.rate` and `scopes.<s>.rate`) when given, starting from `learned` (a rate a
+    previous run ended with) when known. Rates are in resource units per second (`Lane.cost`).
     """
 
     rate: float | None = None
@@ -78,7 +84,7 @@ class LaneLimits:
 
 
 class Lane:
-    """The schedule of one tenant."""
+    """The schedule of one tenant in one throttling scope (`name` is the tenant)."""
 
     def __init__(
         self,
@@ -86,8 +92,13 @@ class Lane:
         limits: LaneLimits,
         app_pacer: Pacer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        scope: str = DEFAULT_SCOPE,
+        scope_pacer: Pacer | None = None,
     ) -> None:
         self.name = name
+        self.scope = scope
+        self.cost = 1  # resource units per request, as Graph last stated them (x-ms-resource-unit)
         self._clock = clock
         # a ceiling paces from the start (learning may only lower it); an exact rate is the pace
         self.pacer = Pacer(limits.rate or limits.ceiling, burst=limits.burst, clock=clock)
@@ -102,14 +113,14 @@ class Lane:
         )
         if self.learner is not None and limits.learned is not None:
             self.learner.start_from(limits.learned)
-        self._app_pacer = app_pacer
+        self._app_pacers = tuple(pacer for pacer in (scope_pacer, app_pacer) if pacer is not None)
         self._max_pause_s = limits.max_pause_s
         self.started = clock()
         self.sent = 0
         self.succeeded = 0
         self.throttled = 0
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # the latest successes' round trips
-        self.on_paused: Callable[[str], None] | None = None  # told of each pause (lanes refused together)
+        self.on_paused: Callable[[LaneKey], None] | None = None  # told of each pause (lanes refused together)
 
     @property
     def rate(self) -> float | None:
@@ -163,25 +174,29 @@ class Lane:
         self.succeeded += 1
         self.latencies.append(latency)
         self.limit.on_success(latency)
+        units = answer.units
+        if units is not None and 1 <= units <= MAX_UNITS:
+            self.cost = units  # the next requests take this many pacer slots each
         if self.learner is not None:
-            self.learner.on_success(answer.throttle_percent)
+            self.learner.on_success(answer.throttle_percent, self.cost)
 
     async def _admit(self, slots: int) -> bool:
         """Wait until this attempt may go; True when it goes alone as the closed gate's probe."""
         learner = self.learner
         if learner is not None:
             learner.settle_due()
-        if self.pacer.rate is None and self._app_pacer is None and self.gate.is_open():
+        if self.pacer.rate is None and not self._app_pacers and self.gate.is_open():
             return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
+            units = slots * self.cost
             if await self.gate.wait():
-                self.pacer.note_sent(slots)  # the probe skips the pacer's queue (the pause holds it), not its spacing
+                self.pacer.note_sent(units)  # the probe skips the pacer's queue (the pause holds it), not its spacing
                 return True
             if learner is not None:
                 learner.settle_due()
-            await self.pacer.acquire(slots)
-            if self._app_pacer is not None:
-                await self._app_pacer.acquire(slots)
+            await self.pacer.acquire(units)
+            for pacer in self._app_pacers:
+                await pacer.acquire(units)
             if self.gate.is_open():
                 return False
 
@@ -206,9 +221,14 @@ class Lane:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
             if self.on_paused is not None:
-                self.on_paused(self.name)
+                self.on_paused((self.name, self.scope))
             log.info(
-                "lane.paused", lane=self.name, pauseS=round(pause, 3), rate=self.pacer.rate, limit=self.limit.limit
+                "lane.paused",
+                lane=self.name,
+                scope=self.scope,
+                pauseS=round(pause, 3),
+                rate=self.pacer.rate,
+                limit=self.limit.limit,
             )
 
     def _probe_after(self, retry_after: float | None, pause: float, probe: bool) -> float | None:
@@ -230,12 +250,14 @@ class Lane:
         rate = self.pacer.rate
         return {
             "lane": self.name,
+            "scope": self.scope,
             "sent": self.sent,
             "succeeded": self.succeeded,
             "throttled": self.throttled,
             "effectiveRate": round(self.succeeded / elapsed, 2),
             "pacedRate": _rounded(rate),
             "measuredRate": _rounded(None if self.learner is None else self.learner.measured),
+            "unitsPerRequest": self.cost,
             "pausedS": round(self.gate.paused_s, 3),
             "concurrency": self.limit.limit,
             "latencyMs": _percentiles(self.latencies),
@@ -243,73 +265,93 @@ class Lane:
 
 
 class LaneSet:
-    """Lanes by tenant, made on first use; a long-lived process drops idle ones (`release_idle`)."""
+    """Lanes by (tenant, scope), made on first use; a long-lived process drops idle ones (`release_idle`).
+
+    `app_rate` paces the app across every lane; `scope_app_rates` paces it across the tenants of one scope
+    (Graph's per-app limits are per scope too: 122 per 10 s for the reports group, 35,000 per 5 min for
+    directory writes).
+    """
 
     def __init__(
         self,
-        limits: Callable[[str], LaneLimits],
+        limits: Callable[[LaneKey], LaneLimits],
         app_rate: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        scope_app_rates: Mapping[str, float] | None = None,
     ) -> None:
         self._limits = limits
         self._clock = clock
         self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate, clock=clock)
-        self.lanes: dict[str, Lane] = {}
-        self._used: dict[str, float] = {}  # when each lane was last asked for
-        self._remembered: dict[str, float] = {}  # learned rates of released lanes
-        self._shared = SharedLimit(clock)  # what a lane stops using under an app-wide limit, others take
+        self._scope_pacers = {
+            scope: Pacer(rate, burst=rate, clock=clock) for scope, rate in (scope_app_rates or {}).items()
+        }
+        self.lanes: dict[LaneKey, Lane] = {}
+        self._used: dict[LaneKey, float] = {}  # when each lane was last asked for
+        self._remembered: dict[LaneKey, float] = {}  # learned rates of released lanes
+        # what a lane stops using under an app-wide limit, the others take: one per scope (its limits are its own)
+        self._shared: dict[str, SharedLimit] = {}
 
-    def lane(self, tenant: str) -> Lane:
-        """The lane of a tenant."""
-        lane = self.lanes.get(tenant)
+    def lane(self, tenant: str, scope: str = DEFAULT_SCOPE) -> Lane:
+        """The lane of a tenant in a scope."""
+        key = (tenant, scope)
+        lane = self.lanes.get(key)
         if lane is None:
-            limits = self._limits(tenant)
-            remembered = self._remembered.pop(tenant, None)
+            limits = self._limits(key)
+            remembered = self._remembered.pop(key, None)
             if remembered is not None and limits.rate is None and limits.learned is None:
                 limits = replace(limits, learned=remembered)  # a released lane starts where it ended
-            lane = self.lanes[tenant] = Lane(tenant, limits, self._app_pacer, self._clock)
-            lane.on_paused = self._shared.refused
-        self._used[tenant] = self._clock()
-        self._shared.check(self.lanes, self._used)
+            lane = self.lanes[key] = Lane(
+                tenant, limits, self._app_pacer, self._clock, scope=scope, scope_pacer=self._scope_pacers.get(scope)
+            )
+            lane.on_paused = self._sharing(scope).refused
+        self._used[key] = self._clock()
+        self._sharing(scope).check(self.lanes, self._used)
         return lane
+
+    def _sharing(self, scope: str) -> SharedLimit:
+        """The shared-limit bookkeeping of one scope's lanes."""
+        shared = self._shared.get(scope)
+        if shared is None:
+            shared = self._shared[scope] = SharedLimit(self._clock, belongs=lambda key: key[1] == scope)
+        return shared
 
     def release_idle(self, idle_s: float) -> int:
         """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
 
         The service meets thousands of tenants over its life: without this each one's lane would be kept
-        forever. A released tenant's learned rate is kept (a float), and its next lane starts from it.
+        forever. A released lane's learned rate is kept (a float), and its next lane starts from it.
         """
         cutoff = self._clock() - idle_s
         idle = [
-            name
-            for name, lane in self.lanes.items()
-            if self._used.get(name, 0.0) < cutoff and not lane.limit.in_flight and lane.gate.is_open()
+            key
+            for key, lane in self.lanes.items()
+            if self._used.get(key, 0.0) < cutoff and not lane.limit.in_flight and lane.gate.is_open()
         ]
-        for name in idle:
-            lane = self.lanes.pop(name)
-            self._used.pop(name, None)
-            self._shared.forget(name)
+        for key in idle:
+            lane = self.lanes.pop(key)
+            self._used.pop(key, None)
+            self._sharing(key[1]).forget(key)
             if lane.learner is not None and lane.pacer.rate is not None:
-                self._remembered[name] = lane.pacer.rate  # a float a tenant: what it learned is kept
+                self._remembered[key] = lane.pacer.rate  # a float a lane: what it learned is kept
         return len(idle)
 
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
         return [lane.stats() for lane in self.lanes.values()]
 
-    def learned(self) -> dict[str, dict[str, float | None]]:
+    def learned(self) -> dict[LaneKey, dict[str, float | None]]:
         """The rate each learning lane ended with (and the quota it measured), to start from next time."""
-        kept: dict[str, dict[str, float | None]] = {name: {"rate": rate} for name, rate in self._remembered.items()}
+        kept: dict[LaneKey, dict[str, float | None]] = {key: {"rate": rate} for key, rate in self._remembered.items()}
         kept.update(
-            (name, {"rate": lane.pacer.rate, "measured": lane.learner.measured})
-            for name, lane in self.lanes.items()
+            (key, {"rate": lane.pacer.rate, "measured": lane.learner.measured})
+            for key, lane in self.lanes.items()
             if lane.learner is not None and lane.pacer.rate is not None
         )
         return kept
 
 
 class LaneSender:
-    """The Sender for plain PATCH: each attempt goes through its tenant's lane."""
+    """The Sender for plain PATCH: each attempt goes through its lane (tenant and scope)."""
 
     def __init__(self, lanes: LaneSet, send: Callable[[Job], Awaitable[Answer]]) -> None:
         self._lanes = lanes
@@ -318,4 +360,4 @@ class LaneSender:
     async def patch(self, job: Job) -> Answer:
         """One attempt at a job, when its lane allows."""
         send = self._send
-        return await self._lanes.lane(job.tenant).send(lambda: send(job))
+        return await self._lanes.lane(job.tenant, job.scope).send(lambda: send(job))

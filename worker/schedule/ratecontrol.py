@@ -104,7 +104,7 @@ class LaneController:
         self.ceiling = ceiling
         self.tuning = tuning
         self._clock = clock
-        self.delivered = 0  # successes since the lane began
+        self.delivered = 0  # resource units delivered (successes, times their cost) since the lane began
         self.measured: float | None = None  # the quota, from a long enough saturated span
         self.throttle_events = 0
         self._first_send: float | None = None
@@ -141,9 +141,10 @@ class LaneController:
         if self._pending is not None and self._clock() >= self._pending[0]:
             self._settle(self._pending[0])
 
-    def on_success(self, throttle_fraction: float | None) -> None:
-        """A 2xx: count it; at most once per `step_s`, grow, hold or slow down on the throttle hint."""
-        self.delivered += 1
+    def on_success(self, throttle_fraction: float | None, units: int = 1) -> None:
+        """A 2xx that cost `units` resource units: count them; at most once per `step_s`, grow, hold or slow
+        down on the throttle hint. Rates are in units per second, like the pacer's slots."""
+        self.delivered += units
         now = self._clock()
         self._recent.add(now)
         if now < self._next_step or self._pending is not None:

@@ -7,12 +7,15 @@ probing upwards, slowly (measured: the last of 4 lanes under a 400/s app limit t
 48/s, 1.65x the ideal). Lanes refused within `TOGETHER_S` of each other are taken to share a limit;
 when one of them goes quiet, the rate it was paced at is handed to the others still sending, in equal
 parts. If they did not share a limit after all, each is refused once and learns its own rate back.
+
+Graph's app-wide limits are per throttling scope: `LaneSet` keeps one `SharedLimit` per scope, and
+`belongs` keeps each to its own scope's lanes (lanes are named by any hashable key: (tenant, scope)).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Protocol
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, Protocol
 
 TOGETHER_S = 1.0  # refusals of two lanes this close are one limit's doing
 QUIET_S = 1.0  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
@@ -44,14 +47,15 @@ class SharingLane(Protocol):
 class SharedLimit:
     """Which lanes are refused together, and the hand-over of a stopped lane's share."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Callable[[], float], belongs: Callable[[Any], bool] | None = None) -> None:
         self._clock = clock
-        self._refused_at: dict[str, float] = {}
-        self._together: set[str] = set()
-        self._sending: dict[str, float] = {}  # lanes seen sending at the last check, and their pace then
+        self._belongs = belongs  # which lanes this limit may concern (None: every lane)
+        self._refused_at: dict[Hashable, float] = {}
+        self._together: set[Hashable] = set()
+        self._sending: dict[Hashable, float] = {}  # lanes seen sending at the last check, and their pace then
         self._next_check = 0.0
 
-    def refused(self, name: str) -> None:
+    def refused(self, name: Hashable) -> None:
         """A lane was refused (once per pause): it shares a limit with any lane refused just before."""
         now = self._clock()
         others = {other for other, at in self._refused_at.items() if other != name and now - at <= TOGETHER_S}
@@ -59,13 +63,18 @@ class SharedLimit:
         if others:  # for as long as the lane sends: a lone refusal later is its own limit, or the app's again
             self._together |= others | {name}
 
-    def check(self, lanes: Mapping[str, SharingLane], used: Mapping[str, float]) -> None:
+    def check(self, lanes: Mapping[Any, SharingLane], used: Mapping[Any, float]) -> None:
         """At most every `CHECK_S`: hand the pace of lanes gone quiet to the ones they were refused with."""
         now = self._clock()
         if now < self._next_check:
             return
         self._next_check = now + CHECK_S
-        sending = {name: lane.rate for name, lane in lanes.items() if _sending(lane, used.get(name, 0.0), now)}
+        belongs = self._belongs
+        sending = {
+            name: lane.rate
+            for name, lane in lanes.items()
+            if (belongs is None or belongs(name)) and _sending(lane, used.get(name, 0.0), now)
+        }
         freed = sum(rate for name, rate in self._sending.items() if name not in sending and name in self._together)
         for name in self._sending.keys() - sending.keys():
             self.forget(name)
@@ -75,7 +84,7 @@ class SharedLimit:
         for learner in learners if freed else ():
             learner.capacity_freed(freed / len(learners))
 
-    def forget(self, name: str) -> None:
+    def forget(self, name: Hashable) -> None:
         """A lane stopped or was released: it shares nothing any more."""
         self._refused_at.pop(name, None)
         self._together.discard(name)

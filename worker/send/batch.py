@@ -26,7 +26,7 @@ import orjson
 from worker.answers import Answer, ItemResult
 from worker.auth.tokens import Credentials
 from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
-from worker.jobs import Job
+from worker.jobs import Job, LaneKey
 from worker.schedule.lanes import Lane, LaneSet
 from worker.send.body import BodyLimits, answer_deadline, read_body
 from worker.send.http import (
@@ -34,6 +34,7 @@ from worker.send.http import (
     describe_transport,
     error_from_response,
     internal_error,
+    resource_units,
     throttle_percent,
 )
 
@@ -72,7 +73,7 @@ def _item_result(item: Any) -> ItemResult:
         return MalformedResponseError(f"the $batch item's headers are not an object of strings: {_shown(headers)}")
     lowered = {str(key).lower(): value for key, value in headers.items()}
     if 200 <= status < 300:
-        return Answer(status, throttle_percent(lowered))
+        return Answer(status, throttle_percent(lowered), resource_units(lowered))
     return classify(status, lowered, item.get("body"))
 
 
@@ -204,11 +205,12 @@ class BatchSender:
         self._lanes = lanes
         self._client = client
         self._size = min(size, MAX_BATCH)
-        self._batchers: dict[str, Batcher] = {}
+        self._batchers: dict[LaneKey, Batcher] = {}
 
     async def patch(self, job: Job) -> Answer:
         """One attempt at a job, packed with others of its lane."""
-        batcher = self._batchers.get(job.tenant)
-        if batcher is None:
-            batcher = self._batchers[job.tenant] = Batcher(self._lanes.lane(job.tenant), self._client, self._size)
+        batcher = self._batchers.get(job.lane)
+        if batcher is None:  # a $batch holds one lane's jobs: one tenant, one scope
+            lane = self._lanes.lane(job.tenant, job.scope)
+            batcher = self._batchers[job.lane] = Batcher(lane, self._client, self._size)
         return await batcher.submit(job)

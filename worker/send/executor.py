@@ -10,13 +10,13 @@ import structlog
 
 from worker.answers import Answer, Sender
 from worker.errors import NotSentError, RetryableError, SendError
-from worker.jobs import ErrorInfo, Job, Outcome
+from worker.jobs import ErrorInfo, Job, LaneKey, Outcome
 from worker.send.retry import RetryPolicy, retry_after_failure
 
 log = structlog.get_logger("worker.send")
 
-#: Waits before a retry: (tenant, seconds). `SystemicGuard.pause` cuts the wait short when the lane is halted.
-Pause = Callable[[str, float], Awaitable[None]]
+#: Waits before a retry: (lane, seconds). `SystemicGuard.pause` cuts the wait short when the lane is halted.
+Pause = Callable[[LaneKey, float], Awaitable[None]]
 
 
 class JobExecutor:
@@ -57,7 +57,7 @@ class JobExecutor:
                 delayS=round(delay, 3),
             )
 
-        sleep = None if self._pause is None else partial(self._pause, job.tenant)
+        sleep = None if self._pause is None else partial(self._pause, job.lane)
         try:
             answer = await retry_after_failure(
                 first, attempt, self._policy, started=started, on_retry=on_retry, sleep=sleep

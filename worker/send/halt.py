@@ -23,7 +23,7 @@ import structlog
 from worker.answers import Answer, ItemResult
 from worker.auth.tokens import Credentials
 from worker.errors import NotSentError, SendError
-from worker.jobs import ErrorInfo, Job, Outcome
+from worker.jobs import DEFAULT_SCOPE, ErrorInfo, Job, LaneKey, Outcome
 from worker.send.batch import BatchClient
 from worker.send.body import BodyLimits
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of
@@ -40,26 +40,33 @@ def not_sent(job: Job, failure: SystemicFailure) -> Outcome:
     )  # fmt: skip
 
 
+_Halts = dict[tuple[str | None, str | None], SystemicFailure]
+
+
+def _halt_of(halts: _Halts, tenant: str, scope: str) -> SystemicFailure | None:
+    """What halted the lane (tenant, scope): the host, the whole tenant, or that lane alone."""
+    if not halts:
+        return None  # the common case, kept cheap: nothing tripped
+    return halts.get((None, None)) or halts.get((tenant, None)) or halts.get((tenant, scope))
+
+
 class SystemicWatch:
     """One pipeline's view of the guard: the failures that tripped while it ran, kept to its end."""
 
     def __init__(self) -> None:
-        self._halts: dict[str | None, SystemicFailure] = {}
+        self._halts: _Halts = {}
 
     def on_trip(self, failure: SystemicFailure) -> None:
         """Note a failure (the first one per lane counts)."""
-        self._halts.setdefault(failure.tenant, failure)
+        self._halts.setdefault((failure.tenant, failure.scope), failure)
 
-    def failure(self, tenant: str) -> SystemicFailure | None:
-        """What halted `tenant` in this pipeline, if anything."""
-        halts = self._halts
-        if not halts:
-            return None  # the common case, kept cheap: nothing tripped
-        return halts.get(None) or halts.get(tenant)
+    def failure(self, tenant: str, scope: str = DEFAULT_SCOPE) -> SystemicFailure | None:
+        """What halted the lane (`tenant`, `scope`) in this pipeline, if anything."""
+        return _halt_of(self._halts, tenant, scope)
 
     def hold(self, job: Job) -> Outcome | None:
         """The `not_sent` result of a job whose lane is halted; None when it may be sent."""
-        failure = self.failure(job.tenant)
+        failure = self.failure(job.tenant, job.scope)
         return None if failure is None else not_sent(job, failure)
 
     @property
@@ -74,28 +81,32 @@ class SystemicGuard:
     def __init__(self, base_url: str, *, halt_all: bool, detector: SystemicDetector | None = None) -> None:
         self._detector = detector or SystemicDetector(host_of(base_url))
         self._halt_all = halt_all
-        self._halts: dict[str | None, SystemicFailure] = {}
+        self._halts: _Halts = {}
         self._listeners: list[Callable[[SystemicFailure], None]] = []
         self._tripped = asyncio.Event()
 
-    def halted(self, tenant: str) -> SystemicFailure | None:
-        """What halted `tenant`'s lane, or None while it may send."""
-        halts = self._halts
-        if not halts:
-            return None
-        return halts.get(None) or halts.get(tenant)
+    def halted(self, tenant: str, scope: str = DEFAULT_SCOPE) -> SystemicFailure | None:
+        """What halted the lane (`tenant`, `scope`), or None while it may send."""
+        return _halt_of(self._halts, tenant, scope)
 
-    def observe(self, tenant: str, error: SendError | None) -> None:
+    def observe(self, tenant: str, error: SendError | None, scope: str = DEFAULT_SCOPE) -> None:
         """Take one attempt's outcome; trip when it makes a systemic failure certain."""
-        failure = self._detector.observe(tenant, error)
+        failure = self._detector.observe(tenant, error, scope)
         if failure is None:
             return
         if self._halt_all:
             failure = SystemicFailure(failure.cause, failure.message, None)
-        if failure.tenant in self._halts:
+        key = (failure.tenant, failure.scope)
+        if key in self._halts:
             return  # tripped already: requests in flight when it tripped report the same
-        self._halts[failure.tenant] = failure
-        log.error("lane.halted", cause=failure.cause, lane=failure.tenant or "all", message=failure.message)
+        self._halts[key] = failure
+        log.error(
+            "lane.halted",
+            cause=failure.cause,
+            lane=failure.tenant or "all",
+            scope=failure.scope or "all",
+            message=failure.message,
+        )
         for listener in self._listeners:
             listener(failure)
         self._tripped.set()  # wakes the jobs waiting for a retry (`pause`)
@@ -123,11 +134,11 @@ class SystemicGuard:
         with self.listen(watch.on_trip):
             yield watch
 
-    async def pause(self, tenant: str, delay: float) -> None:
-        """Wait `delay` seconds before a retry, or less once `tenant` is halted (then the retry is not sent)."""
+    async def pause(self, lane: LaneKey, delay: float) -> None:
+        """Wait `delay` seconds before a retry, or less once `lane` is halted (then the retry is not sent)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + delay
-        while (remaining := deadline - loop.time()) > 0 and self.halted(tenant) is None:
+        while (remaining := deadline - loop.time()) > 0 and self.halted(*lane) is None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._tripped.wait(), remaining)
 
@@ -136,16 +147,16 @@ class SystemicGuard:
         every attempt it makes observed."""
 
         async def send_guarded(job: Job) -> Answer:
-            tenant = job.tenant
-            failure = self.halted(tenant)
+            tenant, scope = job.tenant, job.scope
+            failure = self.halted(tenant, scope)
             if failure is not None:
                 raise NotSentError(f"not sent: {failure.message}")
             try:
                 answer = await send(job)
             except SendError as error:
-                self.observe(tenant, error)
+                self.observe(tenant, error, scope)
                 raise
-            self.observe(tenant, None)
+            self.observe(tenant, None, scope)
             return answer
 
         return send_guarded
@@ -178,7 +189,7 @@ class BatchHalts:
         """The `not_sent` result of a job of a halted lane of its batch; None when it may be sent."""
         watch = self._by_batch.get(batch_id)
         held = None if watch is None else watch.hold(job)
-        if held is None and self._guard.halted(job.tenant) is not None:
+        if held is None and self._guard.halted(job.tenant, job.scope) is not None:
             self._guard.lift()  # this batch came after the trip: it tries the lane again
         return held
 
@@ -210,14 +221,15 @@ class GuardedBatchClient(BatchClient):
     async def post(self, tenant: str, jobs: Sequence[Job]) -> list[ItemResult]:
         """One $batch, unless the lane is halted."""
         guard = self._guard
-        failure = guard.halted(tenant)
+        scope = jobs[0].scope if jobs else DEFAULT_SCOPE  # a $batch holds one lane's jobs
+        failure = guard.halted(tenant, scope)
         if failure is not None:
             return [NotSentError(f"not sent: {failure.message}") for _ in jobs]
         try:
             results = await super().post(tenant, jobs)
         except SendError as error:  # the envelope failed: one observation, not one per item
-            guard.observe(tenant, error)
+            guard.observe(tenant, error, scope)
             raise
         for result in results:
-            guard.observe(tenant, result if isinstance(result, SendError) else None)
+            guard.observe(tenant, result if isinstance(result, SendError) else None, scope)
         return results

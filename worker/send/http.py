@@ -36,6 +36,7 @@ log = structlog.get_logger("worker.send")
 
 USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
+RESOURCE_UNIT_HEADER = "x-ms-resource-unit"  # what the request cost against its scope's quota (directory)
 MAX_THROTTLE_PERCENT = 100.0  # far above anything Graph sends; beyond it (or NaN) a server is making things up
 
 
@@ -126,7 +127,7 @@ class GraphClient:
         ):
             if 200 <= response.status < 300:
                 await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
-                return Answer(response.status, throttle_percent(response.headers))
+                return Answer(response.status, throttle_percent(response.headers), resource_units(response.headers))
             body = await read_body(response, self._limits, deadline)
             raise error_from_response(response.status, response.headers, body)
 
@@ -136,6 +137,15 @@ def internal_error(exc: Exception, what: str, lane: str) -> ServerError:
     problem = f"{type(exc).__name__}: {exc}"
     log.error("send.crashed", lane=lane, request=what, error=problem)
     return ServerError(f"internal error while sending the {what}: {problem}")
+
+
+def resource_units(headers: Any) -> int | None:
+    """Graph's x-ms-resource-unit (a whole number of units, at least 1), when sent and sane."""
+    value = headers.get(RESOURCE_UNIT_HEADER)
+    if not isinstance(value, str) or not value.strip().isdigit():
+        return None
+    units = int(value)
+    return units if units >= 1 else None
 
 
 def throttle_percent(headers: Any) -> float | None:

@@ -24,7 +24,7 @@ from aiohttp import web
 
 from worker.auth.setup import effective_base_url
 from worker.auth.tokens import verify_credentials
-from worker.compose import credentials, lane_limits, sending_stack
+from worker.compose import credentials, lane_set, sending_stack
 from worker.errors import OutputError
 from worker.record.learned import load_learned, save_learned
 from worker.record.metrics import ServiceMetrics
@@ -83,7 +83,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
         metrics = ServiceMetrics()
         # each lane starts where the last service run left it (the store's lanes.json), and leaves its own
         state_dir = settings.service.state_dir
-        lanes = LaneSet(lane_limits(settings, load_learned(state_dir)), app_rate=settings.run.app_rate or None)
+        lanes = lane_set(settings, load_learned(state_dir))
         metrics.watch_lanes(lanes)
         guard = SystemicGuard(effective_base_url(settings), halt_all=False)
         async with (

@@ -6,8 +6,9 @@ configured rate instead of tripling it. The slot time comes from Redis's clock: 
 have to agree. Each replica's lanes still pace, gate and adapt on their own as well (they slow down on
 429s); the shared slot is the ceiling they share.
 
-It applies to lanes with a configured rate (`tenants.<name>.rate`, else `run.rate`) and to `run.app_rate`
-across lanes; a lane whose rate is learned (rate 0) has no shared ceiling.
+It applies to lanes (a tenant in a scope) with a configured rate (`tenants.<name>.rate` or
+`scopes.<name>.rate`, else `run.rate`) and to `run.app_rate` across lanes; a lane whose rate is learned
+(rate 0) has no shared ceiling.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import redis.asyncio as aioredis
 
 from worker.answers import Answer, Sender
 from worker.compose import lane_limits
-from worker.jobs import Job
+from worker.jobs import Job, LaneKey
 from worker.service.redis.keys import RESERVE, Keys
 from worker.settings import Settings
 
@@ -35,11 +36,12 @@ class SharedRate:
         self._burst = settings.run.burst
         self._app_rate = settings.run.app_rate or None
 
-    async def acquire(self, lane: str) -> None:
+    async def acquire(self, lane: LaneKey) -> None:
         """Wait for this lane's next shared slot (and the app-wide one)."""
         rate = self._limits(lane).rate
         if rate is not None:
-            await self._wait(self._keys.rate(lane), rate)
+            tenant, scope = lane
+            await self._wait(self._keys.rate(f"{tenant}/{scope}"), rate)
         if self._app_rate is not None:
             await self._wait(self._keys.rate(APP_LANE), self._app_rate)
 
@@ -58,5 +60,5 @@ class SharedRateSender:
 
     async def patch(self, job: Job) -> Answer:
         """One attempt, once the lane's shared slot has come."""
-        await self._rate.acquire(job.tenant)
+        await self._rate.acquire(job.lane)
         return await self._sender.patch(job)

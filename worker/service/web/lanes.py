@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from worker.jobs import LaneKey
 from worker.schedule.lanes import LaneSet
 
 SAMPLE_S = 1.0
@@ -29,8 +30,8 @@ class LaneHistory:
     def __init__(self, lanes: LaneSet, size: int = HISTORY) -> None:
         self._lanes = lanes
         self._size = size
-        self._rings: dict[str, deque[tuple[float, float, int, bool, float | None]]] = {}
-        self._last: dict[str, dict[str, Any]] = {}
+        self._rings: dict[LaneKey, deque[tuple[float, float, int, bool, float | None]]] = {}
+        self._last: dict[LaneKey, dict[str, Any]] = {}
         self._last_at = time.monotonic()
 
     def sample(self) -> None:
@@ -38,7 +39,7 @@ class LaneHistory:
         moment = time.monotonic()
         span = max(moment - self._last_at, 1e-6)
         for stats in self._lanes.stats():
-            name = stats["lane"]
+            name = (stats["lane"], stats["scope"])
             before = self._last.get(name, {"succeeded": 0, "throttled": 0, "pausedS": 0.0})
             ring = self._rings.setdefault(name, deque(maxlen=self._size))
             ring.append((
@@ -56,8 +57,9 @@ class LaneHistory:
         moment = time.monotonic()
         found = []
         for stats in self._lanes.stats():
-            lane = self._lanes.lanes.get(stats["lane"])
-            ring = self._rings.get(stats["lane"], ())
+            key = (stats["lane"], stats["scope"])
+            lane = self._lanes.lanes.get(key)
+            ring = self._rings.get(key, ())
             found.append({
                 **stats,
                 "inFlight": None if lane is None else lane.limit.in_flight,

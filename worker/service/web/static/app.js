@@ -172,7 +172,7 @@ function sparkline(lane) {
   const chart = svg("svg", { class: "spark", width: w, height: h, viewBox: `0 0 ${w} ${h}`, role: "img" });
   const title = svg("title", {});
   const throttled = points.reduce((n, p) => n + p.throttled, 0);
-  title.textContent = `${lane.lane}: ${fixed(points.length ? points[points.length - 1].rate : 0)}/s now, peak ${fixed(top)}/s, ${throttled} 429s in the last ${points.length} s`;
+  title.textContent = `${lane.lane} · ${lane.scope}: ${fixed(points.length ? points[points.length - 1].rate : 0)}/s now, peak ${fixed(top)}/s, ${throttled} 429s in the last ${points.length} s`;
   chart.append(title);
   points.forEach((p, i) => {
     if (p.paused) chart.append(svg("rect", { x: x(i) - 1.5, y: 0, width: 3, height: h, fill: "#fde68a" }));
@@ -217,7 +217,7 @@ class BatchView {
   }
   showLanes(lanes) {
     const rows = lanes.map((l) => el("tr", {},
-      el("td", { class: "mono" }, l.lane), el("td", {}, fixed(l.history.length ? l.history[l.history.length - 1].rate : l.effectiveRate)),
+      el("td", { class: "mono" }, `${l.lane} · ${l.scope}`), el("td", {}, fixed(l.history.length ? l.history[l.history.length - 1].rate : l.effectiveRate)),
       el("td", {}, fixed(l.pacedRate)), el("td", {}, fixed(l.measuredRate)), el("td", {}, l.throttled),
       el("td", {}, fixed(l.pausedS)), el("td", {}, l.inFlight ?? "–"),
       el("td", {}, l.latencyMs ? `${l.latencyMs.p50} / ${l.latencyMs.p95} / ${l.latencyMs.p99}` : "–"),
