@@ -20,7 +20,7 @@ import aiohttp
 import orjson
 
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import start_emulator
+from worker.emulator.running import start_emulator
 from worker.service.batches import Batch, State, new_batch_id, now
 from worker.service.embedded.store import BatchStore
 from worker.service.server import running_service

@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.running import RunningEmulator, start_emulator
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples" / "updates.jsonl"

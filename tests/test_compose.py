@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import TOKEN, write_lines
 from worker.compose import credentials, parse_input_line, process
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.jobs import Job, Outcome, Rejected
 from worker.record.learned import load_learned
 from worker.record.summary import RunSummary

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _emulator_arguments(emulate: argparse.ArgumentParser) -> None:
-    from worker.emulator.cli import add_emulator_arguments  # only when `emulate` is the command
+    from worker.emulator.flags import add_emulator_arguments  # only when `emulate` is the command
 
     add_emulator_arguments(emulate)
 
@@ -372,8 +372,8 @@ def cmd_demo(ns: argparse.Namespace) -> int:
 
 def cmd_emulate(ns: argparse.Namespace) -> int:
     """`patch-worker emulate`."""
-    from worker.emulator.cli import config_from_args, ssl_context_from_args
-    from worker.emulator.server import run_forever  # the server side is not needed by `run`
+    from worker.emulator.flags import config_from_args, ssl_context_from_args
+    from worker.emulator.running import run_forever  # the server side is not needed by `run`
 
     configure_logging("info", "auto")  # a client going away is a debug line: not shown
     with listening(ns.host, ns.port):

@@ -25,11 +25,11 @@ from worker.record.progress import lane_status
 from worker.record.recorder import Recorder
 from worker.record.summary import RunSummary
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
-from worker.send.batch import BatchClient, BatchSender
 from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor
 from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch
 from worker.send.http import GraphClient, new_session
+from worker.send.json_batch import BatchClient, BatchSender
 from worker.send.retry import RetryPolicy
 from worker.settings import Settings
 from worker.sources.identity import guarded_reopen

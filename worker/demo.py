@@ -14,7 +14,7 @@ from rich.table import Table
 from worker import loop as event_loop
 from worker.app import RunRequest, run_file
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import start_emulator
+from worker.emulator.running import start_emulator
 from worker.record.summary import RunSummary, print_summary
 from worker.settings import load_settings
 

@@ -19,7 +19,7 @@ from cryptography.x509.oid import NameOID
 from worker.auth.client_credentials import ClientCertificate, MsalClientCredentials, load_certificate
 from worker.auth.tokens import RefreshingToken
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.running import RunningEmulator, start_emulator
 
 TENANT_A = "tenant-a-0000"
 TENANT_B = "tenant-b-0000"

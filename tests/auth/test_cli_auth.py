@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import read_results, run_cli, write_lines
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.running import RunningEmulator, start_emulator
 
 from .conftest import (
     CERT_CLIENT,

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import REPO
 from worker.emulator import EmulatorConfig, add_emulator_arguments, config_from_args
-from worker.emulator.cli import ssl_context_from_args
 from worker.emulator.config import SettingError
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.flags import ssl_context_from_args
+from worker.emulator.running import RunningEmulator, start_emulator
 
 from .conftest import CLIENT, SECRET, TENANT_A, Tls
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.auth.conftest import Tls
 from tests.conftest import TOKEN, read_results, run_cli, write_lines
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import start_emulator
+from worker.emulator.running import start_emulator
 
 
 async def test_an_untrusted_certificate_stops_the_run_naming_the_host(tls: Tls, tmp_path: Path) -> None:

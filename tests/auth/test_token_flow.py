@@ -16,7 +16,7 @@ from worker.auth.tokens import (
     refresh_margin,
     verify_credentials,
 )
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.emulator.token_endpoint import EXPIRED_MESSAGE
 from worker.errors import ConfigError
 from worker.jobs import Job

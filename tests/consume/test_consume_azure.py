@@ -23,7 +23,7 @@ from tests.azurite import Azurite
 from tests.conftest import REPO, TOKEN, cli_env, run_cli
 from tests.consume.helpers import Consumer, until
 from tests.consume.producer import body, line, template
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.sources.azure_queue import SETTLE_CONCURRENCY
 
 FAST = {"PATCH_WORKER_QUEUE__BLOCK_S": "0.2", "PATCH_WORKER_QUEUE__CLAIM_IDLE_S": "3"}

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from tests.conftest import run_cli
 from tests.consume.helpers import STREAM, Consumer, add, dead, results, until
 from tests.consume.producer import body, line, template
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 pytestmark = pytest.mark.redis
 

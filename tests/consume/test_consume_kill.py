@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from tests.conftest import REPO, cli_env
 from tests.consume.helpers import STREAM, Consumer, results, until
 from tests.consume.producer import body
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

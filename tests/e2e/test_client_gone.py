@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from tests.conftest import REPO, TOKEN, cli_env
 from tests.service.helpers import API_KEY, ServeProcess
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 async def reset_mid_request(url: str, head: bytes, body: bytes) -> None:

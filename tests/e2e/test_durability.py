@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 CONCURRENCY = 16
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, REPO, TOKEN, cli_env, read_results, run_cli
 from worker import loop as event_loop
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.errors import ConfigError
 
 

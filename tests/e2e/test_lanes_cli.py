@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 async def test_two_tenants_under_quota(emulator: RunningEmulator, tmp_path: Path) -> None:

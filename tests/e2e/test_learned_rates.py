@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 
 from tests.conftest import TOKEN, run_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 async def test_the_rate_a_run_learned_is_kept_and_planned_with(emulator: RunningEmulator, tmp_path: Path) -> None:

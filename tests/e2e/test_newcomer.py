@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from tests.conftest import EXAMPLES, REPO, run_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 def summary_of(stream: str) -> dict[str, object]:

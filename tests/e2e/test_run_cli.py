@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 
 from tests.conftest import EXAMPLES, TOKEN, read_results, run_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 # The offending field of every deliberately bad line in examples/updates.jsonl.
 BAD_LINES = {

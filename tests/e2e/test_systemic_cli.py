@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 
 from tests.conftest import TOKEN, read_results, run_cli, write_lines
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.send.systemic import FORBIDDEN_AFTER
 
 WRONG_TOKEN = "wrong-token-8c2e51d0"  # a token the emulator does not accept

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from worker.emulator import RunningEmulator
-from worker.emulator.recorder import DROPPED
+from worker.emulator.request_log import DROPPED
 
 from .helpers import COLLECTION, SEED_REQUEST, TOKEN, Reply, batch_item, graph_error, patch, post_batch
 from .retry_after_shapes import shape_of

@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 
 from worker.emulator import RunningEmulator
-from worker.emulator.recorder import DROPPED
+from worker.emulator.request_log import DROPPED
 
 from .helpers import COLLECTION, graph_error, patch
 from .retry_after_shapes import shape_of

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from worker.emulator import RunningEmulator
-from worker.emulator.app import MAX_BODY_BYTES
+from worker.emulator.routes import MAX_BODY_BYTES
 
 from .helpers import COLLECTION, SEED_REQUEST, TOKEN, graph_error, patch
 

@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 
 import pytest
 
-from worker.emulator.retry_after import GARBAGE_RETRY_AFTER, RetryAfterRenderer
+from worker.emulator.retry_after_shapes import GARBAGE_RETRY_AFTER, RetryAfterRenderer
 
 
 @pytest.mark.parametrize(("wait", "text"), [(0.001, "1"), (1.0, "1"), (1.2, "2"), (0.0, "0")])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from worker.emulator.tokens import DEFAULT_TENANT, bearer_token, tenant_of
+from worker.emulator.bearer import DEFAULT_TENANT, bearer_token, tenant_of
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import TOKEN, write_lines
 from worker import pipeline
 from worker.compose import credentials, process
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.errors import InputError
 from worker.jobs import Outcome
 from worker.record.summary import RunSummary

@@ -9,7 +9,7 @@ import orjson
 
 from tests.conftest import read_results, run_cli
 from tests.sources.test_jsonl import newline_bomb
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 def truncated_gzip(path: Path, count: int, keep: float) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO, cli_env, read_results
 from tests.hostile.helpers import PEAK_RSS, peak_rss_kib
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 TENANTS = 5000
 

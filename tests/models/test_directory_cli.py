@@ -17,7 +17,7 @@ from aiohttp import web
 from tests.conftest import read_results, run_cli, write_lines
 from tests.models.directory_bodies import RESOURCES, UPN
 from worker.emulator.resources import find_resource
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 @dataclass

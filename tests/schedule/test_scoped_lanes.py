@@ -10,7 +10,7 @@ import uuid
 from worker.auth.tokens import Credentials, StaticToken
 from worker.compose import lane_limits
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import start_emulator
+from worker.emulator.running import start_emulator
 from worker.jobs import Job
 from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
 from worker.send.http import GraphClient, new_session

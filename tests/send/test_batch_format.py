@@ -7,7 +7,7 @@ import orjson
 from worker.answers import Answer
 from worker.errors import AuthError, PermanentError, ServerError, ThrottledError
 from worker.jobs import Job
-from worker.send.batch import decode_batch, encode_batch
+from worker.send.json_batch import decode_batch, encode_batch
 
 
 def job(index: int, body: bytes = b'{"action": "Update", "statusInfo": null}') -> Job:

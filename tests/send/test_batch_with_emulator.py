@@ -11,12 +11,12 @@ import pytest
 
 from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.running import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
 from worker.schedule.lanes import LaneLimits, LaneSet
 from worker.send import retry
-from worker.send.batch import BatchClient, BatchSender
 from worker.send.executor import JobExecutor
+from worker.send.json_batch import BatchClient, BatchSender
 from worker.send.retry import RetryPolicy
 
 VALID = b'{"action": "Update", "statusInfo": null}'

@@ -10,8 +10,8 @@ from worker.answers import Answer
 from worker.auth.tokens import Credentials, StaticToken
 from worker.errors import MalformedResponseError, RedirectError, ServerError
 from worker.jobs import Job
-from worker.send.batch import decode_batch
 from worker.send.http import GraphClient, redirect_error, throttle_percent
+from worker.send.json_batch import decode_batch
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ import pytest
 from tests.polling import eventually
 from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import RETRY_AFTER_FORMATS, EmulatorConfig
-from worker.emulator.server import RunningEmulator, start_emulator
+from worker.emulator.running import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
 from worker.schedule.lanes import Lane, LaneLimits, LaneSender, LaneSet
 from worker.send import retry

@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 
 from tests.conftest import REPO, TOKEN, cli_env
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.service.server import RunningService, running_service
 from worker.settings import Settings, load_settings
 

@@ -27,7 +27,7 @@ from tests.service.helpers import (
     wait_for_state,
     wait_gone,
 )
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.record.ledger import Ledger
 from worker.service.batches import Batch, now
 from worker.service.embedded.store import BatchStore

@@ -29,7 +29,7 @@ from tests.service.helpers import (
     wait_for_state,
     wait_gone,
 )
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.service.redis.keys import GROUP, Keys
 from worker.settings import Settings
 

@@ -14,7 +14,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from tests.service.helpers import API_KEY, AUTH, NDJSON, numbered, results, service_settings, started, wait_for_state
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.settings import Settings
 
 

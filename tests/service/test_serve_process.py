@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import EXAMPLES, TOKEN, run_cli
 from tests.service.helpers import API_KEY, AUTH, ServeProcess, numbered, results, upload, wait_for_done, wait_for_state
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 
 
 def batch_row(state: Path, batch_id: str) -> tuple[str, int, int]:

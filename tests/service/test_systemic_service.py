@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.service.helpers import API_KEY, results, started, upload, wait_for_state
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.settings import Settings, load_settings
 
 WRONG_TOKEN = "wrong-token-5b0d7e19"  # the emulator accepts only TOKEN

@@ -20,7 +20,7 @@ from tests.service.conftest import redis_url
 from tests.service.helpers import API_KEY, AUTH, numbered, service_settings, started, upload, wait_for_state
 from tests.web.browser import browser, until
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.server import start_emulator
+from worker.emulator.running import start_emulator
 
 __all__ = ["browser", "redis_url"]  # fixtures, used by name
 

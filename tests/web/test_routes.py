@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import EXAMPLES
 from tests.service.helpers import AUTH, numbered, service_settings, started, upload, wait_for_state
-from worker.emulator.server import RunningEmulator
+from worker.emulator.running import RunningEmulator
 from worker.service.web.lines import lines_page
 
 

@@ -10,17 +10,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from worker.emulator.cli import add_emulator_arguments, config_from_args
     from worker.emulator.config import EmulatorConfig
-    from worker.emulator.server import RunningEmulator, run_forever, start_emulator
+    from worker.emulator.flags import add_emulator_arguments, config_from_args
+    from worker.emulator.running import RunningEmulator, run_forever, start_emulator
 
 _WHERE = {
-    "add_emulator_arguments": "worker.emulator.cli",
-    "config_from_args": "worker.emulator.cli",
+    "add_emulator_arguments": "worker.emulator.flags",
+    "config_from_args": "worker.emulator.flags",
     "EmulatorConfig": "worker.emulator.config",
-    "RunningEmulator": "worker.emulator.server",
-    "run_forever": "worker.emulator.server",
-    "start_emulator": "worker.emulator.server",
+    "RunningEmulator": "worker.emulator.running",
+    "run_forever": "worker.emulator.running",
+    "start_emulator": "worker.emulator.running",
 }
 
 __all__ = [

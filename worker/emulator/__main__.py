@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from worker.emulator.cli import add_emulator_arguments, config_from_args, ssl_context_from_args
-from worker.emulator.server import run_forever
+from worker.emulator.flags import add_emulator_arguments, config_from_args, ssl_context_from_args
+from worker.emulator.running import run_forever
 from worker.errors import ConfigError, listening
 
 

@@ -21,7 +21,7 @@ import orjson
 from aiohttp import web
 
 from worker.emulator.graph_errors import error_payload, json_response
-from worker.emulator.recorder import RecordedRequest
+from worker.emulator.request_log import RecordedRequest
 from worker.emulator.resources import BodyError, Resource, body_errors, find_resource
 from worker.emulator.state import EmulatorState
 from worker.emulator.token_endpoint import token_problem

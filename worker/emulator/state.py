@@ -8,11 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from worker.emulator.bearer import IssuedTokens
 from worker.emulator.config import QUOTA_KNOBS, EmulatorConfig
 from worker.emulator.quota import Quotas
-from worker.emulator.recorder import Recorder
-from worker.emulator.retry_after import RetryAfterRenderer
-from worker.emulator.tokens import IssuedTokens
+from worker.emulator.request_log import RequestLog
+from worker.emulator.retry_after_shapes import RetryAfterRenderer
 
 # resource_unit_cost is not among them: it is read on every request, no reset needed
 _QUOTA_KNOBS = frozenset(QUOTA_KNOBS)
@@ -24,7 +24,7 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.quotas = Quotas(config)
-        self.recorder = Recorder(config)
+        self.recorder = RequestLog(config)
         self.retry_after = RetryAfterRenderer()
         # one seeded generator for every fault decision, so a seeded run injects the same faults
         self.rng = random.Random(config.seed)

@@ -24,8 +24,8 @@ from worker.answers import Answer, ItemResult
 from worker.auth.tokens import Credentials
 from worker.errors import NotSentError, SendError
 from worker.jobs import DEFAULT_SCOPE, ErrorInfo, Job, LaneKey, Outcome
-from worker.send.batch import BatchClient
 from worker.send.body import BodyLimits
+from worker.send.json_batch import BatchClient
 from worker.send.systemic import SystemicDetector, SystemicFailure, host_of
 
 log = structlog.get_logger("worker.send")

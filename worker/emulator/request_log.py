@@ -64,7 +64,7 @@ class RecordedRequest:
         }
 
 
-class Recorder:
+class RequestLog:
     """Keeps the last `config.record_limit` requests and running totals for `/_emulator/stats`."""
 
     def __init__(self, config: EmulatorConfig) -> None:

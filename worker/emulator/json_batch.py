@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import hdrs, web
 
+from worker.emulator.bearer import bearer_token, tenant_of
 from worker.emulator.exchange import (
     BAD_JSON,
     MAX_BODY_BYTES,
@@ -44,9 +45,8 @@ from worker.emulator.exchange import (
     unauthorized,
 )
 from worker.emulator.graph_errors import JSON
-from worker.emulator.recorder import DROPPED
+from worker.emulator.request_log import DROPPED
 from worker.emulator.state import STATE, EmulatorState
-from worker.emulator.tokens import bearer_token, tenant_of
 
 BATCH_SEGMENT = "$batch"
 #: Graph's limit on the requests in one batch.

@@ -11,9 +11,9 @@ from typing import Any
 
 from aiohttp import web
 
-from worker.emulator.app import create_app
 from worker.emulator.config import EmulatorConfig
-from worker.emulator.recorder import RecordedRequest, Recorder
+from worker.emulator.request_log import RecordedRequest, RequestLog
+from worker.emulator.routes import create_app
 from worker.emulator.state import STATE, EmulatorState
 
 # Long enough for in-flight requests (latency is typically milliseconds) to finish, short enough that a
@@ -42,7 +42,7 @@ class RunningEmulator:
         return self.state.config
 
     @property
-    def recorder(self) -> Recorder:
+    def recorder(self) -> RequestLog:
         """The request log and counters, for in-process assertions."""
         return self.state.recorder
 
