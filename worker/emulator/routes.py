@@ -17,6 +17,7 @@ from aiohttp import hdrs, web
 
 from worker.client_gone import client_gone
 from worker.emulator.admin import add_admin_routes
+from worker.emulator.batch_endpoint import BATCH_SEGMENT, handle_batch
 from worker.emulator.bearer import bearer_token, tenant_of
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.exchange import (
@@ -28,7 +29,6 @@ from worker.emulator.exchange import (
     read_body,
     unauthorized,
 )
-from worker.emulator.json_batch import BATCH_SEGMENT, handle_batch
 from worker.emulator.request_log import DROPPED
 from worker.emulator.state import STATE, EmulatorState
 from worker.emulator.token_endpoint import add_token_routes

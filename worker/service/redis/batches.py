@@ -1,7 +1,7 @@
 """Distributed mode (`service.queue: redis://...`): batches, results and jobs live in Redis.
 
 Every replica serves the whole API from Redis (any replica answers for any batch) and consumes jobs through
-one consumer group (`consumer.py`). An upload is received to local disk like in embedded mode, then its
+one consumer group (`stream_worker.py`). An upload is received to local disk like in embedded mode, then its
 lines are added to the job stream (pipelined XADDs) before the 202: once accepted, a batch no longer
 depends on the replica that took it. See `redis_keys.py` for the layout.
 
@@ -36,9 +36,9 @@ from worker.service.batches import (
     Upload,
     now,
 )
-from worker.service.redis.consumer import Consumer
 from worker.service.redis.keys import CANCEL, PRUNE, Keys
 from worker.service.redis.shared_rate import SharedRate, SharedRateSender
+from worker.service.redis.stream_worker import Consumer
 from worker.settings import Settings
 from worker.sources.jsonl import JsonlSource
 
