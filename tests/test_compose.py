@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import TOKEN, write_lines
-from worker.compose import credentials, parse_input_line, process
+from worker.compose import DryRun, OwnStack, credentials, parse_input_line, process
 from worker.emulator.running import RunningEmulator
 from worker.jobs import Job, Outcome, Rejected
 from worker.record.learned import load_learned
@@ -54,8 +54,9 @@ async def _process(
     summary, recorder = RunSummary(), ListRecorder()
     source = JsonlSource(str(path))
     tokens = None if dry_run else credentials(settings)
+    sending = DryRun() if tokens is None else OwnStack(tokens)
     try:
-        await process(settings, source, recorder, tokens=tokens, summary=summary, state_dir=state)
+        await process(settings, source, recorder, sending=sending, summary=summary, state_dir=state)
     finally:
         source.close()
         if tokens is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import structlog
 
 from worker.auth.tokens import Credentials, verify_credentials
-from worker.compose import credentials, process
+from worker.compose import DryRun, OwnStack, credentials, process
 from worker.loop import running_loop_name
 from worker.record.ledger import Ledger
 from worker.record.progress import progress_bar
@@ -72,7 +72,7 @@ async def _run_file(settings: Settings, request: RunRequest, tokens: Credentials
                     settings,
                     source,
                     ResultsRecorder(writer, summary, log_rejected=request.log_rejected),
-                    tokens=tokens,
+                    sending=DryRun() if tokens is None else OwnStack(tokens),
                     summary=summary,
                     skip=None if ledger is None else ledger.done.__contains__,
                     stop=stop,

@@ -10,6 +10,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -112,25 +113,46 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """Send nothing: validate, and count each lane's jobs for the plan (`summary.plan`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OwnStack:
+    """A sending stack built for this source with these credentials (`run`), closed when it ends."""
+
+    tokens: Credentials
+
+
+@dataclass(frozen=True, slots=True)
+class SharedStack:
+    """A long-lived sending stack (`sending_stack`) shared by many sources: the service's batches share their
+    lanes that way; `watch` is this source's view of that stack's systemic guard (a halted lane's jobs get
+    `not_sent`)."""
+
+    execute: Execute
+    watch: SystemicWatch | None = None
+
+
+Sending = DryRun | OwnStack | SharedStack
+
+
 async def process(
     settings: Settings,
     source: JsonlSource,
     recorder: Recorder,
     *,
-    tokens: Credentials | None,
+    sending: Sending,
     summary: RunSummary,
     skip: Callable[[int], bool] | None = None,
     stop: asyncio.Event | None = None,
-    execute: Execute | None = None,
-    watch: SystemicWatch | None = None,
     state_dir: Path | None = None,
 ) -> None:
-    """Run one source through validate -> lanes -> send -> `recorder` (no sending when `tokens` is None).
+    """Run one source through validate -> lanes -> send -> `recorder`, sending as `sending` says.
 
     The one pipeline core behind `run` and the service: setting `stop` drains it (see `Pipeline`).
-    `execute`, when given, is a long-lived sending stack (`sending_stack`) used instead of one built for this
-    source: the service's batches share their lanes that way; `watch` is then this source's view of that
-    stack's systemic guard (jobs of a halted lane get `not_sent`). `summary.stopped_by` says what halted.
+    `summary.stopped_by` says what halted it.
     """
     parse: Parse = partial(
         parse_input_line,
@@ -139,11 +161,16 @@ async def process(
         version=graph_version(settings.graph.base_url),
     )
     jobs_by_lane: Counter[LaneKey] = Counter()
-    if tokens is None and execute is None:  # a dry run: count each lane's jobs for the plan
+    dry_run = isinstance(sending, DryRun)
+    if dry_run:
         parse = _counting(parse, jobs_by_lane)
-    sending = nullcontext((execute, watch)) if execute is not None else _sending(settings, tokens, summary, state_dir)
+    stack = (
+        nullcontext((sending.execute, sending.watch))
+        if isinstance(sending, SharedStack)
+        else _sending(settings, sending, summary, state_dir)
+    )
     workers_per_lane = settings.run.concurrency * settings.run.batch_size
-    async with sending as (executor, halts):
+    async with stack as (executor, halts):
         pipeline = Pipeline(
             source=source,
             parse=parse,
@@ -161,7 +188,7 @@ async def process(
     summary.stopped_by = None if halts is None else halts.cause
     summary.valid = pipeline.valid_jobs
     summary.not_done = pipeline.valid_jobs - summary.sent_this_run
-    if tokens is None and execute is None:
+    if dry_run:
         summary.plan = build_plan(settings, jobs_by_lane, _plan_rates(settings, state_dir))
 
 
@@ -194,14 +221,14 @@ def _counting(parse: Parse, jobs_by_lane: Counter[LaneKey]) -> Parse:
 
 @asynccontextmanager
 async def _sending(
-    settings: Settings, tokens: Credentials | None, summary: RunSummary, state_dir: Path | None
+    settings: Settings, sending: DryRun | OwnStack, summary: RunSummary, state_dir: Path | None
 ) -> AsyncIterator[tuple[Execute | None, SystemicWatch | None]]:
     """The executor (lanes over one ClientSession) for the run and its guard's watch, or Nones for a dry run.
 
     A systemic failure in any lane halts them all: a run is one job, and its exit code says it stopped.
     With a state directory, each lane starts from the rate an earlier run learned, and leaves its own.
     """
-    if tokens is None:
+    if isinstance(sending, DryRun):
         yield None, None
         return
     learned = load_learned(state_dir) if state_dir is not None else None
@@ -209,7 +236,7 @@ async def _sending(
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     summary.lane_status = partial(lane_status, lanes)
     try:
-        async with sending_stack(settings, tokens, lanes, guard=guard) as execute:
+        async with sending_stack(settings, sending.tokens, lanes, guard=guard) as execute:
             with guard.watch() as watch:
                 yield execute, watch
     finally:

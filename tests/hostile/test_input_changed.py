@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import TOKEN, write_lines
 from worker import pipeline
-from worker.compose import credentials, process
+from worker.compose import OwnStack, credentials, process
 from worker.emulator.running import RunningEmulator
 from worker.errors import InputError
 from worker.jobs import Outcome
@@ -77,7 +77,7 @@ async def test_a_changed_input_is_never_sent(
     source = JsonlSource(str(path))
     try:
         with pytest.raises(InputError, match="changed during the run"):
-            await process(settings, source, recorder, tokens=tokens, summary=RunSummary())
+            await process(settings, source, recorder, sending=OwnStack(tokens), summary=RunSummary())
     finally:
         source.close()
         await tokens.aclose()

@@ -29,7 +29,7 @@ from pathlib import Path
 import structlog
 
 from worker.answers import Execute, Sender
-from worker.compose import process
+from worker.compose import SharedStack, process
 from worker.errors import PatchWorkerError
 from worker.jobs import Outcome
 from worker.record.ledger import Ledger
@@ -279,12 +279,10 @@ class EmbeddedBatches:
                 self._settings,
                 source,
                 MeteredRecorder(ResultsRecorder(writer, summary), self._metrics),
-                tokens=None,
+                sending=SharedStack(execute, watch),
                 summary=summary,
                 skip=ledger.done.__contains__,
                 stop=stop,
-                execute=execute,
-                watch=watch,
             )
         finally:
             mirror.cancel()
