@@ -10,6 +10,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from tests.polling import eventually
 from worker.errors import OutputError
 from worker.jobs import Job, Outcome, Rejected
 from worker.pipeline import LANE_BUFFER, Pipeline
@@ -142,3 +143,41 @@ async def test_a_failing_recorder_stops_the_run_and_its_error_comes_out() -> Non
         await asyncio.wait_for(pipeline.run(), 10)
     assert len(results.outcomes) == 3
     assert pipeline.stop.is_set()
+
+
+async def test_a_later_reading_does_not_wait_on_a_lane_still_full(logs: list[MutableMapping[str, Any]]) -> None:
+    # both lanes fall behind in the first reading; in the second, the slow one is still full: the other lane's
+    # lines must not wait for it (they did: the reader waited for room in each line's lane, in file order)
+    count = LANE_BUFFER + 100
+    source = Lines([b"slow", b"busy"] * count)
+    rereads: list[Lines] = []
+    release_slow, release_busy = asyncio.Event(), asyncio.Event()
+    results = Results()
+
+    async def execute(job: Job) -> Outcome:
+        await (release_slow if job.tenant == "slow" else release_busy).wait()
+        return succeeded(job)
+
+    def reread() -> Lines:
+        rereads.append(Lines(source.raw))
+        return rereads[-1]
+
+    pipeline = Pipeline(
+        source=source, parse=parse, execute=execute, recorder=results, workers_per_lane=1, reread=reread
+    )
+    running = asyncio.create_task(pipeline.run())
+    await eventually(lambda: any(entry["event"] == "run.reading_deferred" for entry in logs), "a second reading")
+    release_busy.set()  # the busy lane drains; the slow one stays full
+
+    async def busy_done() -> None:
+        while sum(1 for outcome in results.outcomes if outcome.tenant == "busy") < count:
+            results.recorded.clear()
+            await results.recorded.wait()
+
+    await asyncio.wait_for(busy_done(), 10)
+    assert not running.done()
+    release_slow.set()
+    await asyncio.wait_for(running, 30)
+    assert sorted(outcome.line for outcome in results.outcomes) == list(range(1, 2 * count + 1))  # each once
+    assert len(rereads) >= 2  # the slow lane's lines came in a later reading
+    assert all(reading.closed == 1 for reading in rereads)

@@ -13,8 +13,8 @@ queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIN
 frees no slot in that time (paced at a low rate, or paused by a Retry-After) is *behind*, and while it
 stays full its lines are only noted in a bitmap (one bit per line) and the reader reads on, so every
 other lane gets its jobs. Once the input is read, it is read again (`reread`) for the noted lines only,
-and those wait for room in their lane. A busy lane frees slots far faster, so a one-tenant run never
-reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
+by the same rule (a lane still full keeps its lines for one more reading), until every noted line is
+queued. A busy lane frees slots far faster, so a one-tenant run never reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
 
 A read error (a truncated gzip, say) ends the reading only: the jobs already queued are still sent and
 recorded, then the error is raised (exit 2), so nothing Graph applied is left without its result line.
@@ -145,7 +145,8 @@ class Pipeline:
         self._failure: BaseException | None = None
         self._deferred_crc = array("I")  # CRC-32 of each deferred line, in line order
         self._last_deferred = 0
-        self._resent = 0  # deferred lines queued by the second reading
+        self._resent = 0  # deferred lines queued by a later reading
+        self._queued_again = LineBitmap()  # ... which ones
 
     async def run(self) -> None:
         """Process the source (or until `stop`); return when every started job is recorded or abandoned."""
@@ -245,32 +246,69 @@ class Pipeline:
         return True
 
     async def _feed_deferred(self, reread: Callable[[], ClosableLineSource], deferred: LineBitmap) -> None:
-        """Only the lines left for a full lane, each waiting for room in it, each the same bytes as before."""
-        source = reread()
+        """Only the lines left for a full lane, each the same bytes as before, in as many readings as it takes.
+
+        A reading waits for room in a lane at most `BEHIND_AFTER_S`, as the first did; a lane still full
+        keeps its lines for the next reading. Waiting on one full lane instead would hand the other lanes
+        their lines at its pace: 4 tenants sharing an app-wide limit unequally went at 4 x the slowest.
+        Between readings the reader waits for room in a lane that still has lines.
+        """
         log.info("run.reading_deferred", lines=self.deferred)
+        while self._resent < self.deferred and not self.stop.is_set():
+            waiting = await self._read_deferred_once(reread(), deferred)
+            if waiting and not await self._room_in_any(waiting):
+                return
+
+    async def _read_deferred_once(self, source: ClosableLineSource, deferred: LineBitmap) -> set[LaneKey]:
+        """One reading: queue each deferred line not yet queued whose lane has room; the lanes still full."""
+        full: set[LaneKey] = set()
+        seen = 0
         try:
             async for line_no, raw in source.lines():
                 if self.stop.is_set():
-                    return
+                    return full
                 if line_no not in deferred:
                     continue
-                if zlib.crc32(raw) != self._deferred_crc[self._resent]:
+                seen += 1
+                if line_no in self._queued_again:
+                    continue
+                if zlib.crc32(raw) != self._deferred_crc[seen - 1]:
                     raise InputError(f"the input changed during the run: line {line_no} is not what it was")
                 parsed = self._parse(raw, line_no)  # valid the first time: the same bytes are valid again
-                if isinstance(parsed, Job) and not await self._put(self._queue(parsed.lane), parsed):
-                    return
+                if not isinstance(parsed, Job):
+                    continue
+                queue = self._queue(parsed.lane)
+                if parsed.lane in full or not await self._put(queue, parsed, patience=BEHIND_AFTER_S):
+                    full.add(parsed.lane)
+                    continue
+                self._queued_again.add(line_no)
                 self._resent += 1
         finally:
             source.close()
-        if self._resent < self.deferred:
+        if seen < self.deferred:
             raise InputError(f"the input changed during the run: it ends before line {self._last_deferred}")
+        return full
+
+    async def _room_in_any(self, lanes: set[LaneKey]) -> bool:
+        """Wait until one of these lanes' queues has room again (True), or the run is stopped (False)."""
+        queues = [self._queue(lane) for lane in lanes]
+        if all(queue.full() for queue in queues):
+            for queue in queues:
+                queue.room.clear()
+            waits = {asyncio.create_task(queue.room.wait()) for queue in queues}
+            waits.add(asyncio.create_task(self.stop.wait()))
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+        return not self.stop.is_set()
 
     def _not_sent(self, deferred: LineBitmap, message: str) -> None:
-        """A `not_sent` failed result for each deferred line not queued again (they come in line order)."""
+        """A `not_sent` failed result for each deferred line not queued again."""
         error = ErrorInfo(kind="not_sent", message=message)
-        lines = (n for n in range(1, self._last_deferred + 1) if n in deferred)
-        for index, line in enumerate(lines):
-            if index >= self._resent:
+        for line in range(1, self._last_deferred + 1):
+            if line in deferred and line not in self._queued_again:
                 self._recorder.record(not_sent_outcome(line, error))
 
     async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:

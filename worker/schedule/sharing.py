@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, Protocol
 
+import structlog
+
+log = structlog.get_logger("worker.schedule")
+
 TOGETHER_S = 1.0  # refusals of two lanes this close are one limit's doing
 QUIET_S = 1.0  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
 CHECK_S = 0.5  # how often quiet lanes are looked for
@@ -81,6 +85,8 @@ class SharedLimit:
         self._sending = {name: rate for name, rate in sending.items() if rate is not None}
         takers = [lanes[name].learner for name in self._sending if name in self._together]
         learners = [learner for learner in takers if learner is not None]
+        if freed and learners:
+            log.info("lanes.share_handed_over", freedRate=round(freed, 1), lanes=len(learners))
         for learner in learners if freed else ():
             learner.capacity_freed(freed / len(learners))
 
