@@ -14,7 +14,8 @@ frees no slot in that time (paced at a low rate, or paused by a Retry-After) is 
 stays full its lines are only noted in a bitmap (one bit per line) and the reader reads on, so every
 other lane gets its jobs. Once the input is read, it is read again (`reread`) for the noted lines only,
 by the same rule (a lane still full keeps its lines for one more reading), until every noted line is
-queued. A busy lane frees slots far faster, so a one-tenant run never reads twice. An input that cannot be read twice (stdin) makes the reader wait for a full lane instead.
+queued. A busy lane frees slots far faster, so a one-tenant run never reads twice. An input that cannot
+be read twice (stdin) makes the reader wait for a full lane instead.
 
 A read error (a truncated gzip, say) ends the reading only: the jobs already queued are still sent and
 recorded, then the error is raised (exit 2), so nothing Graph applied is left without its result line.
