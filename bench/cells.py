@@ -123,24 +123,41 @@ _FOUR = [f"a{n}" for n in range(1, 5)]
 
 CELLS: tuple[Cell, ...] = (
     Cell("bucket-1", "token bucket of 1", **_one(Quota(burst=1)), plot=True),
-    Cell("bucket-10-fractional", "token bucket of 10, fractional Retry-After",
-         **_one(Quota(burst=10), retry_after="fractional")),
+    Cell(
+        "bucket-10-fractional",
+        "token bucket of 10, fractional Retry-After",
+        **_one(Quota(burst=10), retry_after="fractional"),
+    ),
     Cell("bucket-10-integer", "token bucket of 10, integer Retry-After", **_one(Quota(burst=10))),
     Cell("fixed-window", "fixed window, 200 per 1 s", **_one(Quota("fixed-window")), plot=True),
     Cell("sliding-window", "sliding window, 200 per 1 s", **_one(Quota("sliding-window"))),
     Cell("bucket-200", "token bucket of 200 (one second)", **_one(Quota())),
     # half the lines in quick mode: a quarter (1,500) would fit in the bucket
     Cell("bucket-10s", "token bucket of 2,000 (ten seconds)", **_one(Quota(window_s=10)), quick_scale=0.5),
-    Cell("seed", "the seed's quota: 5 per 10 s per tenant, fixed window",
-         **_one(Quota("fixed-window", per_s=0.5, window_s=10), lines=60), max_429=0.05, plot=True),
-    Cell("tenants-8", "8 tenants, 50..400/s (bucket 10 each), different line counts",
-         lines={tenant: lines for tenant, (_, lines) in _EIGHT.items()},
-         quotas={tenant: Quota(per_s=rate, burst=10) for tenant, (rate, _) in _EIGHT.items()}, plot=True,
-         quick_scale=0.5),
-    Cell("app-4", "4 tenants at 200/s each, app-wide 400/s",
-         lines=dict.fromkeys(_FOUR, 1500), quotas=dict.fromkeys(_FOUR, Quota()), app=Quota(per_s=400),
-         quick_scale=0.5),
-)  # fmt: skip
+    Cell(
+        "seed",
+        "the seed's quota: 5 per 10 s per tenant, fixed window",
+        **_one(Quota("fixed-window", per_s=0.5, window_s=10), lines=60),
+        max_429=0.05,
+        plot=True,
+    ),
+    Cell(
+        "tenants-8",
+        "8 tenants, 50..400/s (bucket 10 each), different line counts",
+        lines={tenant: lines for tenant, (_, lines) in _EIGHT.items()},
+        quotas={tenant: Quota(per_s=rate, burst=10) for tenant, (rate, _) in _EIGHT.items()},
+        plot=True,
+        quick_scale=0.5,
+    ),
+    Cell(
+        "app-4",
+        "4 tenants at 200/s each, app-wide 400/s",
+        lines=dict.fromkeys(_FOUR, 1500),
+        quotas=dict.fromkeys(_FOUR, Quota()),
+        app=Quota(per_s=400),
+        quick_scale=0.5,
+    ),
+)
 
 
 def interleave(lines: dict[str, int]) -> list[str]:

@@ -202,6 +202,15 @@ def run_cli(
 def worker_args(source: Path, base_url: str, results: Path, concurrency: int, *extra: str) -> list[str]:
     """`run SOURCE` against the emulator without a progress bar (each round replaces the last one's results)."""
     return [
-        "run", str(source), "--base-url", base_url, "--results", str(results), "--overwrite",
-        "--concurrency", str(concurrency), "--no-progress", *extra,
-    ]  # fmt: skip
+        "run",
+        str(source),
+        "--base-url",
+        base_url,
+        "--results",
+        str(results),
+        "--overwrite",
+        "--concurrency",
+        str(concurrency),
+        "--no-progress",
+        *extra,
+    ]

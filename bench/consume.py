@@ -55,10 +55,21 @@ def redis_server() -> Iterator[str]:
         port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as folder:
         process = subprocess.Popen(
-            [redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
-             "--appendonly", "no"],
+            [
+                redis_binary(),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                folder,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         try:
             client = redis.Redis(port=port)
             deadline = time.monotonic() + 10
@@ -94,10 +105,21 @@ def consume_redis(url: str, base_url: str, source: Path) -> dict[str, Any]:
     """One measured `consume --until-empty` over a stream filled with `source`'s lines."""
     fill(url, source)
     timed = run_cli(
-        ["consume", url, "--stream", STREAM, "--base-url", base_url, "--concurrency", str(CONCURRENCY),
-         "--until-empty", "--idle-s", str(IDLE_S)],
+        [
+            "consume",
+            url,
+            "--stream",
+            STREAM,
+            "--base-url",
+            base_url,
+            "--concurrency",
+            str(CONCURRENCY),
+            "--until-empty",
+            "--idle-s",
+            str(IDLE_S),
+        ],
         env={"PATCH_WORKER_RUN__EVENT_LOOP": "asyncio", "PATCH_WORKER_QUEUE__BLOCK_S": "0.1"},
-    )  # fmt: skip
+    )
     client = redis.Redis.from_url(url)
     done = int(client.xlen(f"{STREAM}:results"))
     first: Any = client.xrange(f"{STREAM}:results", count=1)

@@ -71,11 +71,23 @@ def consume_azure(azurite: Azurite, base_url: str, source: Path) -> dict[str, An
     queue = f"bench{uuid.uuid4().hex[:12]}"
     asyncio.run(fill(azurite.connection_string, queue, source.read_bytes().splitlines()))
     timed = run_cli(
-        ["consume", f"azure-queue://{queue}", "--base-url", base_url, "--concurrency", str(CONCURRENCY),
-         "--until-empty", "--idle-s", str(IDLE_S)],
-        env={"PATCH_WORKER_RUN__EVENT_LOOP": "asyncio", "PATCH_WORKER_QUEUE__BLOCK_S": "0.1",
-             "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string},
-    )  # fmt: skip
+        [
+            "consume",
+            f"azure-queue://{queue}",
+            "--base-url",
+            base_url,
+            "--concurrency",
+            str(CONCURRENCY),
+            "--until-empty",
+            "--idle-s",
+            str(IDLE_S),
+        ],
+        env={
+            "PATCH_WORKER_RUN__EVENT_LOOP": "asyncio",
+            "PATCH_WORKER_QUEUE__BLOCK_S": "0.1",
+            "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string,
+        },
+    )
     done, span_s = asyncio.run(result_span(azurite.connection_string, queue))
     summary = timed.json_line("run.summary")
     return {

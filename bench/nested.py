@@ -32,8 +32,12 @@ def _id(rng: random.Random) -> str:
 
 def _system(rng: random.Random, name: str) -> dict[str, Any]:
     details = {f"{key}": f"{key}-{rng.randrange(10_000)}" for key in rng.sample(ATTRIBUTES, rng.randint(0, 3))}
-    return {"@odata.type": "#microsoft.graph.provisioningSystemDetails", "id": _id(rng), "displayName": name,
-            "details": details}  # fmt: skip
+    return {
+        "@odata.type": "#microsoft.graph.provisioningSystemDetails",
+        "id": _id(rng),
+        "displayName": name,
+        "details": details,
+    }
 
 
 def _step(rng: random.Random) -> dict[str, Any]:
@@ -49,8 +53,11 @@ def _step(rng: random.Random) -> dict[str, Any]:
 
 def _modified(rng: random.Random) -> dict[str, Any]:
     name = rng.choice(ATTRIBUTES)
-    return {"displayName": name, "oldValue": f"[\"{name}-{rng.randrange(999)}\"]",
-            "newValue": f"[\"{name}-{rng.randrange(999)}\"]"}  # fmt: skip
+    return {
+        "displayName": name,
+        "oldValue": f'["{name}-{rng.randrange(999)}"]',
+        "newValue": f'["{name}-{rng.randrange(999)}"]',
+    }
 
 
 def _core(rng: random.Random) -> dict[str, Any]:

@@ -55,12 +55,24 @@ def plot_quota(timelines: dict[str, Timeline], quota: float, jobs: int, path: Pa
         events = [{**e, "t": e["t"] - origin} for e in timeline.lane_events]
         rated = [e for e in events if e["rate"] is not None]
         if rated:
-            ax.plot([e["t"] for e in rated], [e["rate"] for e in rated], "o", color="tab:green", markersize=5,
-                    label="lane paced rate (req/s), set at a 429")  # fmt: skip
+            ax.plot(
+                [e["t"] for e in rated],
+                [e["rate"] for e in rated],
+                "o",
+                color="tab:green",
+                markersize=5,
+                label="lane paced rate (req/s), set at a 429",
+            )
         if events:
             right = ax.twinx()
-            right.plot([e["t"] for e in events], [e["limit"] for e in events], "x", color="tab:purple",
-                       markersize=6, label="lane concurrency limit, cut at a 429")  # fmt: skip
+            right.plot(
+                [e["t"] for e in events],
+                [e["limit"] for e in events],
+                "x",
+                color="tab:purple",
+                markersize=6,
+                label="lane concurrency limit, cut at a 429",
+            )
             right.set_ylabel("concurrency limit", color="tab:purple")
             right.set_ylim(bottom=0, top=max(e["limit"] for e in events) * 1.6)
             h2, l2 = right.get_legend_handles_labels()

@@ -445,9 +445,19 @@ def peer(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
 
     def sdk(*flags: str) -> dict[str, Any]:
         timed = run_measured(
-            [sys.executable, "-m", "bench.peer", "--base-url", v1, "--jobs", str(source),
-             "--concurrency", str(CONCURRENCY), *flags]
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "bench.peer",
+                "--base-url",
+                v1,
+                "--jobs",
+                str(source),
+                "--concurrency",
+                str(CONCURRENCY),
+                *flags,
+            ]
+        )
         return {**_checked(timed, "bench.peer"), "processS": round(timed.seconds, 3), "maxRssMB": timed.max_rss_mb}
 
     with emulator("--latency-ms", "20", "--record-limit", "1000") as emu:

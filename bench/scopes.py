@@ -180,9 +180,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--provisioning", type=int, default=60)
     for scope in ("directory", "reports"):
         parser.add_argument(
-            f"--{scope}-scale", type=float, nargs=2, default=(1.0, 1.0), metavar=("TIME", "COUNT"),
+            f"--{scope}-scale",
+            type=float,
+            nargs=2,
+            default=(1.0, 1.0),
+            metavar=("TIME", "COUNT"),
             help=f"{scope}'s windows divided by TIME, limits times COUNT (default: 1 1)",
-        )  # fmt: skip
+        )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--retry-after", default="seconds", help="the emulator's Retry-After shape")
     parser.add_argument("--out", type=Path, default=RESULTS)

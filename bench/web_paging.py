@@ -34,11 +34,19 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 def result(line: int) -> bytes:
     """A result line; one in 100 failed (throttled), the rest succeeded."""
     failed = line % 100 == 0
-    return orjson.dumps({
-        "jobId": f"job-{line}", "line": line, "status": "failed" if failed else "succeeded",
-        "httpStatus": 429 if failed else 204, "attempts": 1, "elapsedMs": 12.5, "clientRequestId": None,
-        "error": {"kind": "throttled", "message": "Too many requests", "detail": None} if failed else None,
-    }, option=orjson.OPT_APPEND_NEWLINE)  # fmt: skip
+    return orjson.dumps(
+        {
+            "jobId": f"job-{line}",
+            "line": line,
+            "status": "failed" if failed else "succeeded",
+            "httpStatus": 429 if failed else 204,
+            "attempts": 1,
+            "elapsedMs": 12.5,
+            "clientRequestId": None,
+            "error": {"kind": "throttled", "message": "Too many requests", "detail": None} if failed else None,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
+    )
 
 
 async def fill(state: Path, batches: int, lines: int) -> str:
@@ -80,10 +88,14 @@ async def main(batches: int, lines: int) -> None:
         big = await fill(state, batches, lines)
         emulator_config = EmulatorConfig(accepted_tokens=frozenset({TOKEN}))
         async with await start_emulator(emulator_config) as emulator:
-            settings = load_settings(None, {
-                "graph": {"base_url": emulator.base_url}, "auth": {"token": TOKEN},
-                "service": {"api_key": KEY, "state_dir": state, "port": 0},
-            })  # fmt: skip
+            settings = load_settings(
+                None,
+                {
+                    "graph": {"base_url": emulator.base_url},
+                    "auth": {"token": TOKEN},
+                    "service": {"api_key": KEY, "state_dir": state, "port": 0},
+                },
+            )
             async with running_service(settings) as service, aiohttp.ClientSession(service.url) as client:
                 deep = lines - 1000
                 for label, path in (

@@ -91,10 +91,25 @@ def run_azurite(folder: Path) -> Iterator[Azurite]:
     port = _free_port()
     log = (folder / "azurite.log").open("wb")
     proc = subprocess.Popen(
-        [binary, "--queueHost", "127.0.0.1", "--queuePort", str(port), "--inMemoryPersistence",
-         "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--loose", "--silent", "--disableTelemetry"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder,
-    )  # fmt: skip
+        [
+            binary,
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(port),
+            "--inMemoryPersistence",
+            "--extentMemoryLimit",
+            "256",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--silent",
+            "--disableTelemetry",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=folder,
+    )
     try:
         deadline = time.monotonic() + 60
         while not _listening(port):

@@ -79,10 +79,16 @@ async def run_cli(
 async def start_cli(*args: str) -> asyncio.subprocess.Process:
     """Start `python -m worker ARGS` with GRAPH_TOKEN=TOKEN, for tests that signal it; read it with communicate()."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", *args,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env({"GRAPH_TOKEN": TOKEN}), cwd=REPO,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "worker",
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env({"GRAPH_TOKEN": TOKEN}),
+        cwd=REPO,
+    )
 
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:

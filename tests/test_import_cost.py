@@ -21,17 +21,30 @@ sys.argv = ["worker", *sys.argv[1:]]
 runpy.run_module("worker", run_name="__main__")
 """
 NOT_FOR_RUN = (
-    "worker.emulator", "worker.service", "worker.demo", "yaml", "rich.progress", "rich.live", "redis",
-    "prometheus_client", "msal", "httpx",
-)  # fmt: skip
+    "worker.emulator",
+    "worker.service",
+    "worker.demo",
+    "yaml",
+    "rich.progress",
+    "rich.live",
+    "redis",
+    "prometheus_client",
+    "msal",
+    "httpx",
+)
 
 
 def imported_by(tmp_path: Path, *args: str) -> set[str]:
     """The modules a real CLI process imported for `args`."""
     done = subprocess.run(
         [sys.executable, "-c", MODULES, *args],
-        capture_output=True, text=True, cwd=REPO, env=cli_env({"GRAPH_TOKEN": TOKEN}), timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=cli_env({"GRAPH_TOKEN": TOKEN}),
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return set(done.stderr.rsplit("modules=", 1)[1].split())
 

@@ -22,8 +22,13 @@ def _pytest(test_file: Path, ci: str | None) -> subprocess.CompletedProcess[str]
         env["CI"] = ci
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-q", "-rs", "-p", "no:cacheprovider", str(test_file)],
-        capture_output=True, text=True, timeout=60, check=False, cwd=REPO, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO,
+        env=env,
+    )
 
 
 def test_skip_names_the_install_command_and_fails_under_ci(tmp_path: Path) -> None:

@@ -120,9 +120,14 @@ async def test_stop_gives_jobs_in_flight_the_grace_period_then_abandons_them(
 
     stop = asyncio.Event()
     pipeline = Pipeline(
-        source=Lines([b"a"] * 10), parse=parse, execute=execute, recorder=results, workers_per_lane=2,
-        grace_s=0.2, stop=stop,
-    )  # fmt: skip
+        source=Lines([b"a"] * 10),
+        parse=parse,
+        execute=execute,
+        recorder=results,
+        workers_per_lane=2,
+        grace_s=0.2,
+        stop=stop,
+    )
     running = asyncio.create_task(pipeline.run())
     await asyncio.wait_for(started.wait(), 5)
     stop.set()

@@ -43,10 +43,16 @@ async def run_file(settings: Settings, request: RunRequest) -> RunSummary:
     """`patch-worker run`: the input through the pipeline with results, resume state, progress and signals."""
     run = settings.run
     log.info(
-        "run.started", input=str(request.input), results=request.results, state=request.state and str(request.state),
-        dryRun=request.dry_run, concurrency=run.concurrency, batchSize=run.batch_size, rate=run.rate or "learned",
+        "run.started",
+        input=str(request.input),
+        results=request.results,
+        state=request.state and str(request.state),
+        dryRun=request.dry_run,
+        concurrency=run.concurrency,
+        batchSize=run.batch_size,
+        rate=run.rate or "learned",
         eventLoop=running_loop_name(),
-    )  # fmt: skip
+    )
     tokens = None if request.dry_run else credentials(settings)
     try:
         if tokens is not None:  # a refused credential stops the run here, before any PATCH and any state file

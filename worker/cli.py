@@ -408,9 +408,15 @@ def cmd_submit(ns: argparse.Namespace) -> int:
         print(f"patch-worker: error: set {ns.api_key_env} to the service's API key", file=sys.stderr)
         return EXIT_USAGE
     request = SubmitRequest(
-        path=Path(ns.input), server=ns.server, api_key=api_key, name=ns.name, wait=ns.wait,
-        poll_s=ns.poll, results=ns.results, progress=not ns.no_progress,
-    )  # fmt: skip
+        path=Path(ns.input),
+        server=ns.server,
+        api_key=api_key,
+        name=ns.name,
+        wait=ns.wait,
+        poll_s=ns.poll,
+        results=ns.results,
+        progress=not ns.no_progress,
+    )
     status = event_loop.run(submit(request, sys.stdout))
     if ns.wait:
         print_status(status, sys.stdout)
@@ -426,9 +432,13 @@ def cmd_consume(ns: argparse.Namespace) -> int:
         raise ConfigError("--idle-s must be above 0")
     settings = _settings(ns)
     request = ConsumeRequest(
-        url=ns.source, stream=ns.stream, group=ns.group, until_empty=ns.until_empty, idle_s=ns.idle_s,
+        url=ns.source,
+        stream=ns.stream,
+        group=ns.group,
+        until_empty=ns.until_empty,
+        idle_s=ns.idle_s,
         listen=None if ns.listen is None else parse_listen(ns.listen),
-    )  # fmt: skip
+    )
     try:
         summary = event_loop.run(consume(settings, request), settings.run.event_loop)
     except asyncio.CancelledError:  # a second signal: stopped at once; messages without a result stay queued

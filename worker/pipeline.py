@@ -61,9 +61,15 @@ BEHIND_AFTER_S = 0.2
 def not_sent_outcome(line: int, error: ErrorInfo) -> Outcome:
     """The result of a line that was never sent: `failed`, error kind `not_sent` (its job id: the line)."""
     return Outcome(
-        job_id=str(line), line=line, status="failed", http_status=None, attempts=0,
-        elapsed_ms=0.0, client_request_id=None, error=error,
-    )  # fmt: skip
+        job_id=str(line),
+        line=line,
+        status="failed",
+        http_status=None,
+        attempts=0,
+        elapsed_ms=0.0,
+        client_request_id=None,
+        error=error,
+    )
 
 
 class LineSource(Protocol):

@@ -211,9 +211,17 @@ async def test_two_thousand_jobs_while_tokens_expire_every_three_seconds(
         started = time.monotonic()
         # --rate 200 stretches the run over several token lifetimes (at full speed it is over in ~2 s)
         done = await run_cli(
-            "run", str(source), "--results", str(results), "--concurrency", "32", "--rate", "200",
-            env=auth_env(idp, tls), timeout=120,
-        )  # fmt: skip
+            "run",
+            str(source),
+            "--results",
+            str(results),
+            "--concurrency",
+            "32",
+            "--rate",
+            "200",
+            env=auth_env(idp, tls),
+            timeout=120,
+        )
         run_s = time.monotonic() - started
         stats = idp.stats()
 

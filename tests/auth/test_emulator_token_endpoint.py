@@ -53,12 +53,17 @@ async def test_any_app_gets_a_token_when_none_is_registered(open_idp: RunningEmu
         ({"client_secret": ""}, 401, "invalid_client", "AADSTS7000218"),
         ({"client_id": ""}, 400, "invalid_request", "AADSTS900144"),
         (
-            {"client_secret": "", "client_assertion": "not-a-jwt",
-             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-            400, "invalid_client", "AADSTS50027",
+            {
+                "client_secret": "",
+                "client_assertion": "not-a-jwt",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            },
+            400,
+            "invalid_client",
+            "AADSTS50027",
         ),
     ],
-)  # fmt: skip
+)
 async def test_malformed_token_requests_get_entra_errors(
     open_idp: RunningEmulator, change: dict[str, str], status: int, error: str, code: str
 ) -> None:
@@ -174,9 +179,18 @@ async def test_the_emulator_process_serves_https(tls: Tls, tmp_path: Any) -> Non
     leaf.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_path))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker.emulator", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key),
-        stdout=asyncio.subprocess.PIPE, cwd=REPO,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "worker.emulator",
+        "--port",
+        "0",
+        "--tls-cert",
+        str(cert),
+        "--tls-key",
+        str(key),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
     try:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()

@@ -35,16 +35,32 @@ def source_of(provider: object) -> MsalClientCredentials:
 @pytest.mark.parametrize(
     ("cloud", "authority", "scope", "base_url"),
     [
-        ("global", "https://login.microsoftonline.com/dir-1", "https://graph.microsoft.com/.default",
-         "https://graph.microsoft.com/beta"),
-        ("usgov", "https://login.microsoftonline.us/dir-1", "https://graph.microsoft.us/.default",
-         "https://graph.microsoft.us/beta"),
-        ("usgov-dod", "https://login.microsoftonline.us/dir-1", "https://dod-graph.microsoft.us/.default",
-         "https://dod-graph.microsoft.us/beta"),
-        ("china", "https://login.chinacloudapi.cn/dir-1", "https://microsoftgraph.chinacloudapi.cn/.default",
-         "https://microsoftgraph.chinacloudapi.cn/beta"),
+        (
+            "global",
+            "https://login.microsoftonline.com/dir-1",
+            "https://graph.microsoft.com/.default",
+            "https://graph.microsoft.com/beta",
+        ),
+        (
+            "usgov",
+            "https://login.microsoftonline.us/dir-1",
+            "https://graph.microsoft.us/.default",
+            "https://graph.microsoft.us/beta",
+        ),
+        (
+            "usgov-dod",
+            "https://login.microsoftonline.us/dir-1",
+            "https://dod-graph.microsoft.us/.default",
+            "https://dod-graph.microsoft.us/beta",
+        ),
+        (
+            "china",
+            "https://login.chinacloudapi.cn/dir-1",
+            "https://microsoftgraph.chinacloudapi.cn/.default",
+            "https://microsoftgraph.chinacloudapi.cn/beta",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_cloud_picks_the_login_host_and_graph_as_a_pair(
     cloud: str, authority: str, scope: str, base_url: str
 ) -> None:

@@ -22,9 +22,15 @@ async def test_an_untrusted_certificate_stops_the_run_naming_the_host(tls: Tls, 
     async with await start_emulator(config, ssl_context=tls.server_context) as graph:
         started = time.monotonic()
         done = await run_cli(  # no graph.ca_bundle: the system store does not know the test CA
-            "run", str(source), "--base-url", graph.base_url, "--results", str(results), "--no-progress",
+            "run",
+            str(source),
+            "--base-url",
+            graph.base_url,
+            "--results",
+            str(results),
+            "--no-progress",
             env={"GRAPH_TOKEN": TOKEN},
-        )  # fmt: skip
+        )
         elapsed = time.monotonic() - started
         received = graph.requests()
 

@@ -37,7 +37,9 @@ async def produce(connection_string: str, queue: str, count: int, *, encode: boo
 if __name__ == "__main__":
     asyncio.run(
         produce(
-            os.environ["AZURE_STORAGE_CONNECTION_STRING"], sys.argv[1], int(sys.argv[2]),
+            os.environ["AZURE_STORAGE_CONNECTION_STRING"],
+            sys.argv[1],
+            int(sys.argv[2]),
             encode=sys.argv[3:] == ["base64"],
         )
-    )  # fmt: skip
+    )

@@ -34,11 +34,24 @@ class Consumer:
         out, err = folder / f"{name}.out", folder / f"{name}.err"
         with out.open("wb") as stdout, err.open("wb") as stderr:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "worker", "consume", redis_url, "--stream", STREAM, "--base-url", base_url,
-                "--log-format", "json", *extra,
-                stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                env=cli_env({"GRAPH_TOKEN": TOKEN, **(env or {})}), cwd=REPO,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "worker",
+                "consume",
+                redis_url,
+                "--stream",
+                STREAM,
+                "--base-url",
+                base_url,
+                "--log-format",
+                "json",
+                *extra,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                env=cli_env({"GRAPH_TOKEN": TOKEN, **(env or {})}),
+                cwd=REPO,
+            )
         return cls(proc, out, err)
 
     async def finish(self, timeout: float = 60) -> int:

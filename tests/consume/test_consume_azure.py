@@ -39,11 +39,22 @@ async def start(
     out, err = folder / f"{name}.out", folder / f"{name}.err"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", "consume", f"azure-queue://{queue.queue_name}", "--base-url", base_url,
-            "--log-format", "json", *extra,
-            stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=REPO,
+            sys.executable,
+            "-m",
+            "worker",
+            "consume",
+            f"azure-queue://{queue.queue_name}",
+            "--base-url",
+            base_url,
+            "--log-format",
+            "json",
+            *extra,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=REPO,
             env=cli_env({"GRAPH_TOKEN": TOKEN, "AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string, **env}),
-        )  # fmt: skip
+        )
     return Consumer(proc, out, err)
 
 
@@ -98,9 +109,12 @@ async def test_a_job_that_always_gets_5xx_ends_in_the_poison_queue_with_its_last
     emulator.configure(error_rate=1.0, error_status=500)
     message_id = (await azure_queue.send_message(line(0, template()).decode())).id
     env = {
-        **FAST, "PATCH_WORKER_QUEUE__MAX_DELIVERIES": "3", "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
-        "PATCH_WORKER_RETRY__BACKOFF_INITIAL_S": "0.05", "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
-    }  # fmt: skip
+        **FAST,
+        "PATCH_WORKER_QUEUE__MAX_DELIVERIES": "3",
+        "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
+        "PATCH_WORKER_RETRY__BACKOFF_INITIAL_S": "0.05",
+        "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
+    }
     consumer = await start(tmp_path, "c", azurite, azure_queue, emulator.base_url, *UNTIL_EMPTY, env=env)
     assert await consumer.finish() == 1, consumer.err.read_text()[-2000:]
 
@@ -123,9 +137,15 @@ async def test_a_consumer_killed_midway_and_restarted_loses_nothing_and_resends_
     until_idle = ("--until-empty", "--idle-s", "12")  # longer than a killed consumer's messages stay invisible
     common = (azurite, azure_queue, emulator.base_url, *until_idle)
     producer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.consume.azure_producer", azure_queue.queue_name, str(KILL_JOBS), "base64",
-        cwd=REPO, env=cli_env({"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}),
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "tests.consume.azure_producer",
+        azure_queue.queue_name,
+        str(KILL_JOBS),
+        "base64",
+        cwd=REPO,
+        env=cli_env({"AZURE_STORAGE_CONNECTION_STRING": azurite.connection_string}),
+    )
     processes = [producer]
     try:
         await until(lambda: _has(azure_queue, "", azurite, 1), "producing", timeout=60)

@@ -54,9 +54,12 @@ async def test_a_job_that_always_gets_5xx_goes_to_the_dead_stream_after_max_deli
     client = aioredis.Redis.from_url(redis_url)
     entry = await add(client, line(0, template()))
     env = {
-        **FAST, "PATCH_WORKER_QUEUE__MAX_DELIVERIES": "3", "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
-        "PATCH_WORKER_RETRY__BACKOFF_INITIAL_S": "0.05", "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
-    }  # fmt: skip
+        **FAST,
+        "PATCH_WORKER_QUEUE__MAX_DELIVERIES": "3",
+        "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
+        "PATCH_WORKER_RETRY__BACKOFF_INITIAL_S": "0.05",
+        "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
+    }
     consumer = await Consumer.start(tmp_path, "c", redis_url, emulator.base_url, *UNTIL_EMPTY, env=env)
     assert await consumer.finish() == 1, consumer.err.read_text()[-2000:]
 

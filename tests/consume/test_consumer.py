@@ -11,9 +11,15 @@ from worker.jobs import ErrorInfo, Outcome
 def outcome(status: str, http_status: int | None, kind: str | None) -> Outcome:
     error = None if kind is None else ErrorInfo(kind=kind, message="m")
     return Outcome(
-        job_id="j", line=1, status=status,  # type: ignore[arg-type]
-        http_status=http_status, attempts=1, elapsed_ms=1.0, client_request_id=None, error=error,
-    )  # fmt: skip
+        job_id="j",
+        line=1,
+        status=status,  # type: ignore[arg-type]
+        http_status=http_status,
+        attempts=1,
+        elapsed_ms=1.0,
+        client_request_id=None,
+        error=error,
+    )
 
 
 @pytest.mark.parametrize(

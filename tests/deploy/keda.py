@@ -125,16 +125,36 @@ SCALED_JOB: dict[str, Any] = {
 
 #: Each azure-queue trigger parameter KEDA documents.
 AZURE_QUEUE_METADATA = {
-    "queueName", "queueLength", "activationQueueLength", "connectionFromEnv", "accountName", "cloud",
-    "endpointSuffix", "queueLengthStrategy",
-}  # fmt: skip
+    "queueName",
+    "queueLength",
+    "activationQueueLength",
+    "connectionFromEnv",
+    "accountName",
+    "cloud",
+    "endpointSuffix",
+    "queueLengthStrategy",
+}
 
 #: Each redis-streams trigger parameter KEDA documents; one of the three target kinds is required.
 REDIS_STREAMS_METADATA = {
-    "address", "addressFromEnv", "host", "hostFromEnv", "port", "portFromEnv", "usernameFromEnv",
-    "passwordFromEnv", "stream", "consumerGroup", "pendingEntriesCount", "streamLength", "lagCount",
-    "activationLagCount", "databaseIndex", "enableTLS", "unsafeSsl",
-}  # fmt: skip
+    "address",
+    "addressFromEnv",
+    "host",
+    "hostFromEnv",
+    "port",
+    "portFromEnv",
+    "usernameFromEnv",
+    "passwordFromEnv",
+    "stream",
+    "consumerGroup",
+    "pendingEntriesCount",
+    "streamLength",
+    "lagCount",
+    "activationLagCount",
+    "databaseIndex",
+    "enableTLS",
+    "unsafeSsl",
+}
 
 
 def keda_files() -> list[Path]:

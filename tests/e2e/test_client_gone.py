@@ -32,10 +32,22 @@ async def reset_mid_request(url: str, head: bytes, body: bytes) -> None:
 
 async def test_emulator_logs_no_traceback_when_a_client_resets() -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "worker", "emulate", "--port", "0", "--latency-ms", "600", "--token", TOKEN,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env=cli_env(), cwd=REPO,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "worker",
+        "emulate",
+        "--port",
+        "0",
+        "--latency-ms",
+        "600",
+        "--token",
+        TOKEN,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(),
+        cwd=REPO,
+    )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
     url = line.decode().rsplit(" ", 1)[1].strip()

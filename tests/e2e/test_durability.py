@@ -38,9 +38,17 @@ async def wait_for_results(results: Path, at_least: int, timeout: float = 60) ->
 
 def run_args(source: Path, state: Path, emulator: RunningEmulator, *extra: str) -> list[str]:
     return [
-        "run", str(source), "--state", str(state), "--base-url", emulator.base_url,
-        "--concurrency", str(CONCURRENCY), "--no-progress", *extra,
-    ]  # fmt: skip
+        "run",
+        str(source),
+        "--state",
+        str(state),
+        "--base-url",
+        emulator.base_url,
+        "--concurrency",
+        str(CONCURRENCY),
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.mark.timeout(300)

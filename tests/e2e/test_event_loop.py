@@ -30,9 +30,15 @@ async def test_a_run_says_which_loop_and_gives_the_same_results(
 ) -> None:
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), "--no-progress",
+        "run",
+        str(EXAMPLES),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--no-progress",
         env={"GRAPH_TOKEN": TOKEN, "PATCH_WORKER_RUN__EVENT_LOOP": choice},
-    )  # fmt: skip
+    )
     assert done.code == 1, done.stderr  # the examples hold bad lines on purpose
     assert _started(done.stderr)["eventLoop"] == expected
     assert [r["status"] for r in read_results(results)].count("succeeded") == 5
@@ -44,8 +50,12 @@ def test_requiring_uvloop_without_it_is_a_configuration_error() -> None:
     done = subprocess.run(
         [sys.executable, "-c", code, "validate", str(EXAMPLES)],
         env=cli_env({"PATCH_WORKER_RUN__EVENT_LOOP": "uvloop"}),
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "uvloop is not installed" in done.stderr
     assert "pip install 'patch-worker[fast]'" in done.stderr
@@ -57,8 +67,12 @@ def test_an_unknown_choice_names_the_setting() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "worker", "validate", str(EXAMPLES)],
         env=cli_env({"PATCH_WORKER_RUN__EVENT_LOOP": "trio"}),
-        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     assert "run.event_loop" in done.stderr
 

@@ -57,9 +57,18 @@ async def test_a_slow_lane_does_not_hold_up_the_lines_after_it(emulator: Running
     source = write_lines(tmp_path / "in.jsonl", lines)
     state = tmp_path / "state"
     proc = await start_cli(
-        "run", str(source), "--config", str(config), "--state", str(state), "--base-url", emulator.base_url,
-        "--concurrency", "4", "--no-progress",
-    )  # fmt: skip
+        "run",
+        str(source),
+        "--config",
+        str(config),
+        "--state",
+        str(state),
+        "--base-url",
+        emulator.base_url,
+        "--concurrency",
+        "4",
+        "--no-progress",
+    )
     started = time.monotonic()
     try:
         while True:
@@ -85,9 +94,15 @@ async def test_every_line_of_a_lane_that_fell_behind_is_sent_once(emulator: Runn
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(source), "--base-url", emulator.base_url, "--results", str(results), "--no-progress",
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--no-progress",
         env={"GRAPH_TOKEN": TOKEN},
-    )  # fmt: skip
+    )
     assert done.code == 0, done.stderr
     assert '"lane.behind"' in done.stderr
     assert '"run.reading_deferred"' in done.stderr  # lane a's later lines were read again

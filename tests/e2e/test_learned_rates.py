@@ -15,9 +15,15 @@ async def test_the_rate_a_run_learned_is_kept_and_planned_with(emulator: Running
     source = write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 300)
     state = tmp_path / "state"
     done = await run_cli(
-        "run", str(source), "--state", str(state), "--base-url", emulator.base_url, "--no-progress",
+        "run",
+        str(source),
+        "--state",
+        str(state),
+        "--base-url",
+        emulator.base_url,
+        "--no-progress",
         env={"GRAPH_TOKEN": TOKEN},
-    )  # fmt: skip
+    )
     assert done.code == 0, done.stderr
     kept = orjson.loads((state / "lanes.json").read_bytes())["lanes"]["contoso"]["reports"]
     assert 20 <= kept["rate"] <= 60  # learned near the quota of 50/s, without being told

@@ -66,8 +66,14 @@ async def test_run_summary_adds_up(emulator: RunningEmulator, token_env: dict[st
     )
     summary = summary_of(done.stdout)
     assert {key: summary[key] for key in ("lines", "valid", "rejected", "sent", "succeeded", "failed", "notSent")} == {
-        "lines": 15, "valid": 5, "rejected": 10, "sent": 5, "succeeded": 5, "failed": 0, "notSent": 0,
-    }  # fmt: skip
+        "lines": 15,
+        "valid": 5,
+        "rejected": 10,
+        "sent": 5,
+        "succeeded": 5,
+        "failed": 0,
+        "notSent": 0,
+    }
 
 
 async def test_an_existing_results_file_is_refused_not_overwritten(

@@ -140,9 +140,14 @@ async def test_failed_job_reports_status_and_graph_code(
     source = write_lines(tmp_path / "in.jsonl", [{"action": "Update"}])
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(source), "--base-url", emulator.base_url, "--results", str(results),
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
         env={"GRAPH_TOKEN": "not-the-right-token"},
-    )  # fmt: skip
+    )
     assert done.code == 2  # a refused static token stops the run (systemic), see test_systemic_cli
     (row,) = read_results(results)
     assert row["status"] == "failed"
@@ -154,9 +159,16 @@ async def test_failed_job_reports_status_and_graph_code(
 async def test_token_never_logged(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), "--log-level", "debug",
+        "run",
+        str(EXAMPLES),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--log-level",
+        "debug",
         env=token_env,
-    )  # fmt: skip
+    )
     assert '"job.succeeded"' in done.stderr  # debug really logged every job
     assert TOKEN not in done.stderr + done.stdout + results.read_text()
 
@@ -180,9 +192,16 @@ async def test_batch_mode_gives_the_same_results(
 ) -> None:
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(EXAMPLES), "--batch-size", "20", "--base-url", emulator.base_url, "--results", str(results),
+        "run",
+        str(EXAMPLES),
+        "--batch-size",
+        "20",
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
         env=token_env,
-    )  # fmt: skip
+    )
     assert done.code == 1, done.stderr
     by_line = {row["line"]: row for row in read_results(results)}
     assert len(by_line) == len(EXAMPLES.read_bytes().splitlines())

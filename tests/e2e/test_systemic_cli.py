@@ -113,9 +113,15 @@ async def test_a_base_url_where_nothing_listens_stops_within_seconds_naming_the_
     results = tmp_path / "results.jsonl"
     started = time.monotonic()
     done = await run_cli(
-        "run", str(source), "--base-url", f"http://127.0.0.1:{port}/beta", "--results", str(results),
-        "--no-progress", env=token_env,
-    )  # fmt: skip
+        "run",
+        str(source),
+        "--base-url",
+        f"http://127.0.0.1:{port}/beta",
+        "--results",
+        str(results),
+        "--no-progress",
+        env=token_env,
+    )
     elapsed = time.monotonic() - started
 
     assert done.code == 2, done.stderr

@@ -77,9 +77,13 @@ async def test_app_quota_spans_tenants_and_tenant_quota_stays_per_tenant(
     status, config = await _put_config(
         session,
         emulator,
-        {"quotas": [{"model": "fixed-window", "limit": 2, "window_s": 60, "per": "tenant"},
-                    {"model": "fixed-window", "limit": 5, "window_s": 60, "per": "app"}]},
-    )  # fmt: skip
+        {
+            "quotas": [
+                {"model": "fixed-window", "limit": 2, "window_s": 60, "per": "tenant"},
+                {"model": "fixed-window", "limit": 5, "window_s": 60, "per": "app"},
+            ]
+        },
+    )
     assert status == 200
     assert [rule["per"] for rule in config["quotas"]] == ["tenant", "app"]
 
@@ -107,8 +111,16 @@ async def test_batch_items_carry_the_resource_unit_cost(
     emulator: RunningEmulator, session: aiohttp.ClientSession
 ) -> None:
     emulator.configure(quota_per_s=0.01, quota_burst=2, resource_unit_cost=2)
-    items = [{"id": str(n), "method": "PATCH", "url": COLLECTION, "body": BODY,
-              "headers": {"Content-Type": "application/json"}} for n in range(2)]  # fmt: skip
+    items = [
+        {
+            "id": str(n),
+            "method": "PATCH",
+            "url": COLLECTION,
+            "body": BODY,
+            "headers": {"Content-Type": "application/json"},
+        }
+        for n in range(2)
+    ]
 
     reply = await post_batch(session, emulator.base_url + "/$batch", {"requests": items})
 

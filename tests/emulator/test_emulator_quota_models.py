@@ -140,8 +140,9 @@ def test_cost_takes_that_many_units() -> None:
 
 
 def test_usage_is_that_of_the_most_used_rule() -> None:
-    quotas, clock = _quotas(quota_per_s=0.1, quota_burst=10, app_quota_per_s=1, app_quota_window_s=8,
-                            app_quota_model="fixed-window")  # fmt: skip
+    quotas, clock = _quotas(
+        quota_per_s=0.1, quota_burst=10, app_quota_per_s=1, app_quota_window_s=8, app_quota_model="fixed-window"
+    )
     for _ in range(7):
         quotas.try_acquire("t")
 

@@ -72,8 +72,12 @@ def _run(args: list[str], tmp_path: Path, env: dict[str, str], timeout: float) -
     with err_path.open("wb") as err:
         proc = subprocess.Popen(
             [sys.executable, "-c", PEAK_RSS, *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=cli_env(env), cwd=REPO,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=cli_env(env),
+            cwd=REPO,
+        )
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

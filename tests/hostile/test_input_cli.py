@@ -26,9 +26,18 @@ async def test_a_truncated_gzip_records_every_job_sent_before_exit_2(
     source = truncated_gzip(tmp_path / "in.jsonl.gz", 100_000, 0.6)
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run", str(source), "--base-url", emulator.base_url, "--results", str(results), "--no-progress",
-        "--concurrency", "32", env=token_env, timeout=120,
-    )  # fmt: skip
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--no-progress",
+        "--concurrency",
+        "32",
+        env=token_env,
+        timeout=120,
+    )
     assert done.code == 2, done.stderr
     assert "cannot read" in done.stderr
     assert "after line" in done.stderr
@@ -46,9 +55,16 @@ async def test_a_gzip_bomb_is_refused_with_exit_2(
 ) -> None:
     source = newline_bomb(tmp_path / "bomb.jsonl.gz", 64)
     done = await run_cli(
-        "run", str(source), "--base-url", emulator.base_url, "--results", str(tmp_path / "r.jsonl"),
-        "--no-progress", env=token_env, timeout=60,
-    )  # fmt: skip
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(tmp_path / "r.jsonl"),
+        "--no-progress",
+        env=token_env,
+        timeout=60,
+    )
     assert done.code == 2, done.stderr
     assert "inflates more than 500 times" in done.stderr
     assert "Traceback" not in done.stderr

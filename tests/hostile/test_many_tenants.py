@@ -30,11 +30,22 @@ async def test_five_thousand_tenants_stay_under_200_mb(
     )
     results = tmp_path / "results.jsonl"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", PEAK_RSS, "run", str(source), "--base-url", emulator.base_url,
-        "--results", str(results), "--no-progress",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env=cli_env(token_env), cwd=REPO,
-    )  # fmt: skip
+        sys.executable,
+        "-c",
+        PEAK_RSS,
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--no-progress",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=cli_env(token_env),
+        cwd=REPO,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 240)
     assert proc.returncode == 0, err.decode()[-2000:]
     peak_mib = peak_rss_kib(err.decode()) / 1024

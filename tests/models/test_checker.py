@@ -18,9 +18,25 @@ Errors = list[tuple[tuple[str | int, ...], str, str]]
 
 # Values put in place of each property of the seed body, one at a time.
 REPLACEMENTS: list[object] = [
-    None, 1, -1, 2**31, 1.5, True, "x", "", [], [None], [{}], [1], {}, {"zzz": 1}, {"@odata.type": "wrong"},
-    "2017-01-01T00:03:07Z", "2017-13-01T00:03:07Z", "2017-01-01T00:03:07",
-]  # fmt: skip
+    None,
+    1,
+    -1,
+    2**31,
+    1.5,
+    True,
+    "x",
+    "",
+    [],
+    [None],
+    [{}],
+    [1],
+    {},
+    {"zzz": 1},
+    {"@odata.type": "wrong"},
+    "2017-01-01T00:03:07Z",
+    "2017-13-01T00:03:07Z",
+    "2017-01-01T00:03:07",
+]
 
 
 def _errors(validate: Any, body: object) -> Errors:

@@ -106,18 +106,30 @@ USER = RESOURCES[0]
         ({"businessPhones": "+1 425 555 0109"}, "body.businessPhones", "list_type"),
         ({"businessPhones": [1]}, "body.businessPhones.0", "string_type"),
         ({"accountEnabled": 1}, "body.accountEnabled", "bool_type"),
-        ({"mailboxSettings": {"automaticRepliesSetting": {"status": "sometimes"}}},
-         "body.mailboxSettings.automaticRepliesSetting.status", "literal_error"),
-        ({"mailboxSettings": {"workingHours": {"daysOfWeek": ["monday", "funday"]}}},
-         "body.mailboxSettings.workingHours.daysOfWeek.1", "literal_error"),
-        ({"mailboxSettings": {"workingHours": {"startTime": "25:00:00"}}},
-         "body.mailboxSettings.workingHours.startTime", "time_format"),
-        ({"passwordProfile": {"password": "x", "forcePasswordChange": True}},
-         "body.passwordProfile.forcePasswordChange", "extra_forbidden"),
+        (
+            {"mailboxSettings": {"automaticRepliesSetting": {"status": "sometimes"}}},
+            "body.mailboxSettings.automaticRepliesSetting.status",
+            "literal_error",
+        ),
+        (
+            {"mailboxSettings": {"workingHours": {"daysOfWeek": ["monday", "funday"]}}},
+            "body.mailboxSettings.workingHours.daysOfWeek.1",
+            "literal_error",
+        ),
+        (
+            {"mailboxSettings": {"workingHours": {"startTime": "25:00:00"}}},
+            "body.mailboxSettings.workingHours.startTime",
+            "time_format",
+        ),
+        (
+            {"passwordProfile": {"password": "x", "forcePasswordChange": True}},
+            "body.passwordProfile.forcePasswordChange",
+            "extra_forbidden",
+        ),
         ({"assignedLicenses": [{"skuId": "not-a-guid"}]}, "body.assignedLicenses.0.skuId", "guid_format"),
         ({"passwordProfile": []}, "body.passwordProfile", "model_type"),
     ],
-)  # fmt: skip
+)
 def test_user_types_enums_guids_and_nested_types(body: dict[str, Any], where: str, error_type: str) -> None:
     for version in VERSIONS:
         assert refusal(USER, body, version) == [(where, error_type)]

@@ -18,8 +18,12 @@ REPO = Path(__file__).resolve().parents[2]
 def test_the_v1_module_is_what_the_generator_writes(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "tools/generate_models.py", "v1.0", "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert " models, " in done.stdout
     fresh = (tmp_path / "v1_0.py").read_text()

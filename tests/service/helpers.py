@@ -108,11 +108,23 @@ class ServeProcess:
     @classmethod
     async def start(cls, state: Path, emulator: RunningEmulator, *extra: str, env: dict[str, str] | None = None):
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "worker", "serve", "--port", "0", "--state-dir", str(state),
-            "--base-url", emulator.base_url, *extra,
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=cli_env(env or SERVE_ENV), cwd=REPO,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "worker",
+            "serve",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state),
+            "--base-url",
+            emulator.base_url,
+            *extra,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=cli_env(env or SERVE_ENV),
+            cwd=REPO,
+        )
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 30)
         if not line.startswith(b"patch-worker serving on "):

@@ -326,9 +326,11 @@ async def test_client_disconnect_mid_upload_leaves_nothing(emulator: RunningEmul
     async with started(service_settings(emulator.base_url, state)) as (service, client):
         reader, writer = await asyncio.open_connection("127.0.0.1", int(service.url.rsplit(":", 1)[1]))
         writer.write(
-            b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: " + AUTH["Authorization"].encode()
-            + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n" + numbered(10)
-        )  # fmt: skip
+            b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: "
+            + AUTH["Authorization"].encode()
+            + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 100000\r\n\r\n"
+            + numbered(10)
+        )
         await writer.drain()
 
         async def receiving() -> bool:
@@ -376,9 +378,20 @@ async def test_a_cancelled_batch_left_without_all_results_gets_them_at_the_next_
     store.input_path(batch_id).write_bytes(numbered(3) + b"not json\n")
     Ledger.open(store.batch_dir(batch_id), str(store.input_path(batch_id)), None)  # as its first run did
     (store.batch_dir(batch_id) / "results.jsonl").write_bytes(
-        orjson.dumps({"jobId": "1", "line": 1, "status": "succeeded", "httpStatus": 204, "attempts": 1,
-                      "elapsedMs": 1.0, "clientRequestId": "x", "error": None}) + b"\n"
-    )  # fmt: skip
+        orjson.dumps(
+            {
+                "jobId": "1",
+                "line": 1,
+                "status": "succeeded",
+                "httpStatus": 204,
+                "attempts": 1,
+                "elapsedMs": 1.0,
+                "clientRequestId": "x",
+                "error": None,
+            }
+        )
+        + b"\n"
+    )
     await store.close()
     async with started(service_settings(emulator.base_url, tmp_path / "state")) as (_, client):
         await wait_for_done(client, batch_id, 4)

@@ -144,10 +144,14 @@ async def test_two_replicas_one_sigkilled_every_job_ends_once(
     emulator.configure(latency_ms=30)
     total = 1500
     env = {
-        "GRAPH_TOKEN": TOKEN, "PATCH_WORKER_SERVICE__API_KEY": API_KEY, "PATCH_WORKER_SERVICE__QUEUE": redis_url,
-        "PATCH_WORKER_QUEUE__CLAIM_IDLE_S": "2", "PATCH_WORKER_QUEUE__READ_COUNT": "16",
-        "PATCH_WORKER_RUN__CONCURRENCY": "8", "PATCH_WORKER_LOG__FORMAT": "json",
-    }  # fmt: skip
+        "GRAPH_TOKEN": TOKEN,
+        "PATCH_WORKER_SERVICE__API_KEY": API_KEY,
+        "PATCH_WORKER_SERVICE__QUEUE": redis_url,
+        "PATCH_WORKER_QUEUE__CLAIM_IDLE_S": "2",
+        "PATCH_WORKER_QUEUE__READ_COUNT": "16",
+        "PATCH_WORKER_RUN__CONCURRENCY": "8",
+        "PATCH_WORKER_LOG__FORMAT": "json",
+    }
     victim = await ServeProcess.start(tmp_path / "a", emulator, env=env)
     survivor = await ServeProcess.start(tmp_path / "b", emulator, env=env)
     async with aiohttp.ClientSession(survivor.url) as client:

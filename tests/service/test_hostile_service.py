@@ -166,10 +166,11 @@ async def test_a_stalled_upload_body_is_a_408(emulator: RunningEmulator, tmp_pat
     async with started(settings) as (service, _):
         answer = await raw_request(
             service.url,
-            b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + API_KEY.encode()
+            b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+            + API_KEY.encode()
             + b"\r\nContent-Type: application/x-ndjson\r\nContent-Length: 1000\r\nConnection: close"
             + b'\r\n\r\n{"jobId": 1',
-        )  # fmt: skip
+        )
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408"), answer
     assert orjson.loads(body)["error"]["code"] == "request_timeout"

@@ -133,9 +133,19 @@ async def test_submit_waits_and_reports_like_run(emulator: RunningEmulator, tmp_
         good.write_bytes(numbered(25))
         saved = tmp_path / "results.jsonl"
         ok = await run_cli(
-            "submit", str(good), "--server", server.url, "--wait", "--poll", "0.1", "--results", str(saved),
-            "--name", "nightly", env=env,
-        )  # fmt: skip
+            "submit",
+            str(good),
+            "--server",
+            server.url,
+            "--wait",
+            "--poll",
+            "0.1",
+            "--results",
+            str(saved),
+            "--name",
+            "nightly",
+            env=env,
+        )
         assert ok.code == 0, ok.stderr
         assert orjson.loads(ok.stdout.splitlines()[1])["name"] == "nightly"
         assert sorted(orjson.loads(line)["line"] for line in saved.read_bytes().splitlines()) == list(range(1, 26))

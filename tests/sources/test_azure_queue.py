@@ -135,9 +135,11 @@ async def test_past_its_deliveries_a_message_goes_to_poison_with_its_last_error(
     async with twin(azure_queue, "-poison", azurite) as poison, twin(azure_queue, "-results", azurite) as results:
         [dead] = [orjson.loads(text) for text in await texts(poison)]
         assert dead == {
-            "messageId": message.id, "dequeueCount": 2, "lastError": "ServiceUnavailable: 503 again",
+            "messageId": message.id,
+            "dequeueCount": 2,
+            "lastError": "ServiceUnavailable: 503 again",
             "message": line.decode(),
-        }  # fmt: skip
+        }
         assert await texts(results) == [failed.decode()]
     assert (await azure_queue.get_queue_properties()).approximate_message_count == 0
 

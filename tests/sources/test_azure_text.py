@@ -55,7 +55,10 @@ def test_a_result_too_long_for_a_message_loses_its_detail_not_its_status() -> No
 
 def test_a_poison_message_carries_the_line_and_why_or_the_line_alone_when_that_is_too_long() -> None:
     assert orjson.loads(poison_text("m1", 5, "boom", LINE.decode())) == {
-        "messageId": "m1", "dequeueCount": 5, "lastError": "boom", "message": LINE.decode()
-    }  # fmt: skip
+        "messageId": "m1",
+        "dequeueCount": 5,
+        "lastError": "boom",
+        "message": LINE.decode(),
+    }
     long_line = '{"a": "' + '\\"' * (MAX_MESSAGE_BYTES // 3) + '"}'  # escapes double its length in an envelope
     assert poison_text("m1", 5, "boom", long_line) == long_line

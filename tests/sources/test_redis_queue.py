@@ -73,12 +73,18 @@ async def test_a_released_message_comes_back_with_its_last_error_then_dies(
         await first.release(message, "HTTP 503 serviceUnavailable: try later")
         [again] = await take(second, 1)  # another consumer takes it over at its next reclaim
         assert (again.id, again.deliveries, again.last_error) == (
-            entry.decode(), 2, "HTTP 503 serviceUnavailable: try later",
-        )  # fmt: skip
+            entry.decode(),
+            2,
+            "HTTP 503 serviceUnavailable: try later",
+        )
         assert await second.dead_letter(again, b'{"status":"failed"}', "HTTP 503 serviceUnavailable: again")
     [dead] = await entries(client, f"{STREAM}:dead")
-    assert dead == {"job": "flaky", "error": "HTTP 503 serviceUnavailable: again", "deliveries": "2",
-                    "messageId": entry.decode()}  # fmt: skip
+    assert dead == {
+        "job": "flaky",
+        "error": "HTTP 503 serviceUnavailable: again",
+        "deliveries": "2",
+        "messageId": entry.decode(),
+    }
     assert await entries(client, f"{STREAM}:results") == [{"result": '{"status":"failed"}'}]
     assert await client.hlen(f"{STREAM}:errors") == 0
 

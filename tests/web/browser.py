@@ -38,9 +38,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         missing_dependency("selenium (the web page's browser tests)", "uv sync")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1280,900"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):
         options.add_argument(flag)
     downloads = tmp_path / "downloads"
     downloads.mkdir()

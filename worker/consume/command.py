@@ -53,10 +53,15 @@ class ConsumeRequest:
 async def consume(settings: Settings, request: ConsumeRequest) -> RunSummary:
     """Consume until SIGTERM/SIGINT (or, with `until_empty`, an idle queue); the summary of what was done."""
     log.info(
-        "consume.starting", url=safe_url(request.url), stream=request.stream, group=request.group,
-        untilEmpty=request.until_empty, concurrency=settings.run.concurrency, batchSize=settings.run.batch_size,
+        "consume.starting",
+        url=safe_url(request.url),
+        stream=request.stream,
+        group=request.group,
+        untilEmpty=request.until_empty,
+        concurrency=settings.run.concurrency,
+        batchSize=settings.run.batch_size,
         eventLoop=running_loop_name(),
-    )  # fmt: skip
+    )
     tokens = credentials(settings)
     try:
         await verify_credentials(tokens)
@@ -82,9 +87,14 @@ async def _consume(settings: Settings, request: ConsumeRequest, tokens: Credenti
         ):
             with guard.watch() as watch, stop_on_signals(stop, "consume", on_first=on_signal):
                 consumer = QueueConsumer(
-                    settings, source, metrics.metered(execute), recorder=ResultsRecorder(None, summary),
-                    metrics=metrics, stop=stop, hold=watch.hold,
-                )  # fmt: skip
+                    settings,
+                    source,
+                    metrics.metered(execute),
+                    recorder=ResultsRecorder(None, summary),
+                    metrics=metrics,
+                    stop=stop,
+                    hold=watch.hold,
+                )
                 async with health_site(request.listen, metrics, lambda: source.healthy and not stop.is_set()):
                     await consumer.run(until_empty_s=request.idle_s if request.until_empty else None)
             summary.stopped_by = watch.cause

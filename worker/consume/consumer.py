@@ -102,10 +102,16 @@ class QueueConsumer:
         run = self._settings.run
         workers_per_lane = run.concurrency * run.batch_size
         pipeline = Pipeline(
-            source=self, parse=self._parse, execute=self._execute, recorder=self, workers_per_lane=workers_per_lane,
-            grace_s=run.grace_s, stop=self.stop, hold=self._hold,
+            source=self,
+            parse=self._parse,
+            execute=self._execute,
+            recorder=self,
+            workers_per_lane=workers_per_lane,
+            grace_s=run.grace_s,
+            stop=self.stop,
+            hold=self._hold,
             max_workers=max(4 * self._settings.graph.max_connections, 2 * workers_per_lane),
-        )  # fmt: skip
+        )
         helpers = [self._heartbeat(), self._wake_on_stop()]
         if until_empty_s is not None:
             helpers.append(self._until_empty(until_empty_s))
@@ -152,9 +158,15 @@ class QueueConsumer:
         reason = message.last_error or "the consumers that took it stopped before recording a result"
         text = f"delivered {message.deliveries} times without a result (queue.max_deliveries); last error: {reason}"
         outcome = Outcome(
-            job_id=self._job_id(message), line=0, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
-            client_request_id=None, error=ErrorInfo(kind=DELIVERY_LIMIT, message=text),
-        )  # fmt: skip
+            job_id=self._job_id(message),
+            line=0,
+            status="failed",
+            http_status=None,
+            attempts=0,
+            elapsed_ms=0.0,
+            client_request_id=None,
+            error=ErrorInfo(kind=DELIVERY_LIMIT, message=text),
+        )
         self._done.put_nowait(_Done(None, message, outcome, "dead", reason))
 
     # --- parse ----------------------------------------------------------------------------------------
@@ -287,9 +299,12 @@ def _parsed(raw: bytes, seq: int, graph: GraphSettings) -> Job | Rejected:
     """The message's line parsed like a line of a file (with the models of the base URL's Graph version); an
     empty message is rejected (it has a result too)."""
     parsed = parse_input_line(
-        raw, seq, default_tenant=graph.default_tenant, max_line_bytes=DEFAULT_MAX_LINE_BYTES,
+        raw,
+        seq,
+        default_tenant=graph.default_tenant,
+        max_line_bytes=DEFAULT_MAX_LINE_BYTES,
         version=graph_version(graph.base_url),
-    )  # fmt: skip
+    )
     if parsed is None:
         error = FieldError(loc="", message="empty message", type="blank_line")
         return Rejected(str(seq), seq, "blank_line", "empty message", (error,))

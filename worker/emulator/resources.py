@@ -64,12 +64,22 @@ _TYPES = {
         ComplexType(
             "provisioningObjectSummary",
             {
-                "id": "String", "activityDateTime": "DateTimeOffset", "tenantId": "String", "jobId": "String",
-                "cycleId": "String", "changeId": "String", "action": "String", "durationInMilliseconds": "Int32",
-                "servicePrincipal": "provisioningServicePrincipal", "initiatedBy": "initiator",
-                "sourceSystem": "provisioningSystemDetails", "targetSystem": "provisioningSystemDetails",
-                "sourceIdentity": "provisionedIdentity", "targetIdentity": "provisionedIdentity",
-                "statusInfo": "statusBase", "provisioningSteps": "[provisioningStep]",
+                "id": "String",
+                "activityDateTime": "DateTimeOffset",
+                "tenantId": "String",
+                "jobId": "String",
+                "cycleId": "String",
+                "changeId": "String",
+                "action": "String",
+                "durationInMilliseconds": "Int32",
+                "servicePrincipal": "provisioningServicePrincipal",
+                "initiatedBy": "initiator",
+                "sourceSystem": "provisioningSystemDetails",
+                "targetSystem": "provisioningSystemDetails",
+                "sourceIdentity": "provisionedIdentity",
+                "targetIdentity": "provisionedIdentity",
+                "statusInfo": "statusBase",
+                "provisioningSteps": "[provisioningStep]",
                 "modifiedProperties": "[modifiedProperty]",
             },
         ),
@@ -84,7 +94,10 @@ _TYPES = {
         ComplexType(
             "provisioningStep",
             {
-                "name": "String", "description": "String", "provisioningStepType": "String", "status": "String",
+                "name": "String",
+                "description": "String",
+                "provisioningStepType": "String",
+                "status": "String",
                 "details": "detailsInfo",
             },
         ),
@@ -94,7 +107,7 @@ _TYPES = {
         # an @odata.type, when present, must still name the resource's own type
         *(ComplexType(name, {}, open=True) for name in DIRECTORY_TYPES.values()),
     )
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,20 +39,27 @@ class ServiceMetrics:
             "patch_worker_jobs", "Jobs that reached a final status.", ["status"], registry=self.registry
         )
         self.attempts = Counter(
-            "patch_worker_attempts", "Requests sent to Graph (every attempt of every job).", ["lane", "scope"],
+            "patch_worker_attempts",
+            "Requests sent to Graph (every attempt of every job).",
+            ["lane", "scope"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.throttled = Counter(
-            "patch_worker_throttled", "Attempts Graph answered with 429 (or 503 with Retry-After).", ["lane", "scope"],
+            "patch_worker_throttled",
+            "Attempts Graph answered with 429 (or 503 with Retry-After).",
+            ["lane", "scope"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.in_flight = Gauge("patch_worker_jobs_in_flight", "Jobs being sent now.", registry=self.registry)
         self.latency = Histogram(
-            "patch_worker_job_duration_seconds", "Time from a job's first attempt to its final result.",
-            buckets=LATENCY_BUCKETS, registry=self.registry,
-        )  # fmt: skip
-        self.batches = Gauge("patch_worker_batches", "Batches known to the store, by state.", ["state"],
-                             registry=self.registry)  # fmt: skip
+            "patch_worker_job_duration_seconds",
+            "Time from a job's first attempt to its final result.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batches = Gauge(
+            "patch_worker_batches", "Batches known to the store, by state.", ["state"], registry=self.registry
+        )
         for status in ("succeeded", "failed", "rejected"):
             self.jobs.labels(status)  # present (at 0) before the first job
         self._lanes = LaneCollector()
@@ -128,13 +135,15 @@ class LaneCollector(Collector):
 
     def _families(self) -> Iterator[Metric]:
         paced = GaugeMetricFamily(
-            "patch_worker_lane_paced_rate", "Requests per second a lane is paced at (learned or configured).",
+            "patch_worker_lane_paced_rate",
+            "Requests per second a lane is paced at (learned or configured).",
             labels=["lane", "scope"],
-        )  # fmt: skip
+        )
         effective = GaugeMetricFamily(
-            "patch_worker_lane_effective_rate", "Requests per second a lane got answered 2xx since it started.",
+            "patch_worker_lane_effective_rate",
+            "Requests per second a lane got answered 2xx since it started.",
             labels=["lane", "scope"],
-        )  # fmt: skip
+        )
         for stats in [] if self.lanes is None else self.lanes.stats():
             if stats["pacedRate"] is not None:
                 paced.add_metric([stats["lane"], stats["scope"]], float(stats["pacedRate"]))

@@ -34,10 +34,16 @@ log = structlog.get_logger("worker.send")
 def not_sent(job: Job, failure: SystemicFailure) -> Outcome:
     """The result of a job that was not sent because its lane was halted (a later `--state` run sends it)."""
     return Outcome(
-        job_id=job.job_id, line=job.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
-        client_request_id=None, error=ErrorInfo(kind=NotSentError.kind, message=f"not sent: {failure.message}"),
+        job_id=job.job_id,
+        line=job.line,
+        status="failed",
+        http_status=None,
+        attempts=0,
+        elapsed_ms=0.0,
+        client_request_id=None,
+        error=ErrorInfo(kind=NotSentError.kind, message=f"not sent: {failure.message}"),
         tenant=job.tenant,
-    )  # fmt: skip
+    )
 
 
 _Halts = dict[tuple[str | None, str | None], SystemicFailure]

@@ -95,8 +95,12 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPNotFound:
         return error_response(404, "not_found", f"no route {request.path}")
     except web.HTTPMethodNotAllowed as exc:
-        return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}",
-                              headers={"Allow": ", ".join(sorted(exc.allowed_methods))})  # fmt: skip
+        return error_response(
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.path}",
+            headers={"Allow": ", ".join(sorted(exc.allowed_methods))},
+        )
 
 
 @web.middleware
@@ -110,9 +114,11 @@ async def require_api_key(request: web.Request, handler: Handler) -> web.StreamR
         request[HASH_LANES] = True
         return await handler(request)
     return error_response(
-        401, "unauthorized", "missing or wrong API key: send 'Authorization: Bearer <key>'",
+        401,
+        "unauthorized",
+        "missing or wrong API key: send 'Authorization: Bearer <key>'",
         headers={"WWW-Authenticate": 'Bearer realm="patch-worker"'},
-    )  # fmt: skip
+    )
 
 
 def create_app(
@@ -145,9 +151,10 @@ async def submit(request: web.Request) -> web.Response:
         raise ApiError(503, "unavailable", "the service is shutting down; submit again to another replica")
     if request.content_type not in JSONL_TYPES:
         raise ApiError(
-            415, "unsupported_media_type",
+            415,
+            "unsupported_media_type",
             f"Content-Type must be one of {', '.join(sorted(JSONL_TYPES))} (got {request.content_type})",
-        )  # fmt: skip
+        )
     name = request.query.get("name")
     if name is not None and (len(name) > MAX_NAME or not name.isprintable()):
         raise ApiError(400, "bad_request", f"name must be printable and at most {MAX_NAME} characters")

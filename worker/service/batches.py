@@ -42,10 +42,15 @@ _ID = re.compile(r"[0-9a-f]{32}")
 async def not_sent(job: Job) -> Outcome:
     """The result of a job of a cancelled batch that was never sent (an `Execute` that sends nothing)."""
     return Outcome(
-        job_id=job.job_id, line=job.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
+        job_id=job.job_id,
+        line=job.line,
+        status="failed",
+        http_status=None,
+        attempts=0,
+        elapsed_ms=0.0,
         client_request_id=None,
         error=ErrorInfo(kind="cancelled", message="not sent: the batch was cancelled before this line's turn"),
-    )  # fmt: skip
+    )
 
 
 def new_batch_id() -> str:

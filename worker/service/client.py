@@ -153,9 +153,12 @@ class _progress:  # noqa: N801 (a context manager used like a function)
         self._bar: Progress | None = None
         if enabled and sys.stderr.isatty():
             self._bar = Progress(
-                TextColumn("[bold]upload"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                TextColumn("[bold]upload"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
                 console=Console(stderr=True),
-            )  # fmt: skip
+            )
             self._task = self._bar.add_task("upload", total=total)
 
     def __enter__(self) -> Callable[[int], None]:

@@ -123,9 +123,12 @@ async def _site(
     service = settings.service
     app = create_app(mode, metrics, api_key, service, lanes)
     runner = web.AppRunner(
-        app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_S, handle_signals=False,
+        app,
+        access_log=None,
+        shutdown_timeout=HTTP_SHUTDOWN_S,
+        handle_signals=False,
         keepalive_timeout=service.header_timeout_s,  # also bounds the wait for a request's headers: see guard
-    )  # fmt: skip
+    )
     await runner.setup()
     try:
         server = await listen(runner, service.host, service.port, service.max_connections)

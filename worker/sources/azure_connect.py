@@ -36,8 +36,12 @@ _NAME = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,53}[a-z0-9]$")
 # The SDK's own retries stay short (0.5 s, then 2.5 s): the consumer waits out longer outages itself, and a
 # wrong endpoint at start-up is reported in seconds, not the SDK's default minute.
 _CLIENT_OPTIONS: dict[str, Any] = {
-    "retry_total": 2, "initial_backoff": 0.5, "increment_base": 2, "connection_timeout": 10, "read_timeout": 30
-}  # fmt: skip
+    "retry_total": 2,
+    "initial_backoff": 0.5,
+    "increment_base": 2,
+    "connection_timeout": 10,
+    "read_timeout": 30,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -163,9 +163,13 @@ class RedisStreamSource(Generic[T]):
         cursor: Any = "0-0"
         while True:
             cursor, claimed, *_ = await self._client.xautoclaim(
-                self._stream, self._group, self.name,
-                min_idle_time=int(self._queue.claim_idle_s * 1000), start_id=cursor, count=CLAIM_COUNT,
-            )  # fmt: skip
+                self._stream,
+                self._group,
+                self.name,
+                min_idle_time=int(self._queue.claim_idle_s * 1000),
+                start_id=cursor,
+                count=CLAIM_COUNT,
+            )
             for entry_id, fields in _present(claimed):
                 deliveries = await self._times_delivered(entry_id)
                 if self._dead_letter is not None and deliveries > self._queue.max_deliveries:

@@ -138,9 +138,14 @@ class EmbeddedBatches:
         await asyncio.to_thread(_move, upload.path, target)
         moment = now()
         batch = Batch(
-            id=batch_id, state="queued", created=moment, updated=moment, name=name,
-            input_bytes=upload.size, total=upload.lines,
-        )  # fmt: skip
+            id=batch_id,
+            state="queued",
+            created=moment,
+            updated=moment,
+            name=name,
+            input_bytes=upload.size,
+            total=upload.lines,
+        )
         await self._store.insert(batch)
         log.info("batch.accepted", batchId=batch_id, bytes=upload.size, lines=upload.lines)
         self._wake.set()

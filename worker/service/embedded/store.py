@@ -109,9 +109,17 @@ class BatchStore:
         await self._write(
             "INSERT INTO batches (id, name, state, created, updated, input_path, input_bytes, total)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (batch.id, batch.name, batch.state, batch.created, batch.updated,
-             str(self.input_path(batch.id)), batch.input_bytes, batch.total),
-        )  # fmt: skip
+            (
+                batch.id,
+                batch.name,
+                batch.state,
+                batch.created,
+                batch.updated,
+                str(self.input_path(batch.id)),
+                batch.input_bytes,
+                batch.total,
+            ),
+        )
 
     async def get(self, batch_id: str) -> Batch | None:
         """One batch, or None."""

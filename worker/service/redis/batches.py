@@ -106,9 +106,14 @@ class RedisBatches:
         """Register the batch, add its lines to the stream, drop the local file."""
         moment = now()
         batch = Batch(
-            id=batch_id, state="queued", created=moment, updated=moment, name=name,
-            input_bytes=upload.size, total=upload.lines,
-        )  # fmt: skip
+            id=batch_id,
+            state="queued",
+            created=moment,
+            updated=moment,
+            name=name,
+            input_bytes=upload.size,
+            total=upload.lines,
+        )
         try:
             with _unavailable():
                 seq = await self._client.incr(self._keys.seq)
@@ -179,9 +184,11 @@ class RedisBatches:
                 pipe = self._client.pipeline(transaction=False)
                 for batch_id in ids[start : start + PIPELINE_CHUNK]:
                     keys = [
-                        self._keys.batch(batch_id), self._keys.results(batch_id), self._keys.done(batch_id),
+                        self._keys.batch(batch_id),
+                        self._keys.results(batch_id),
+                        self._keys.done(batch_id),
                         self._keys.batches,
-                    ]  # fmt: skip
+                    ]
                     await self._prune(keys=keys, args=[finished_before, batch_id], client=pipe)
                 pruned += sum(int(deleted) for deleted in await pipe.execute())
         return pruned
@@ -242,9 +249,13 @@ async def open_backend(
 
 def _fields(batch: Batch) -> dict[Any, Any]:
     fields: dict[Any, Any] = {
-        "state": batch.state, "created": batch.created, "updated": batch.updated,
-        "input_bytes": batch.input_bytes, "done": 0, **dict.fromkeys(STATUSES, 0),
-    }  # fmt: skip
+        "state": batch.state,
+        "created": batch.created,
+        "updated": batch.updated,
+        "input_bytes": batch.input_bytes,
+        "done": 0,
+        **dict.fromkeys(STATUSES, 0),
+    }
     if batch.name is not None:
         fields["name"] = batch.name
     if batch.total is not None:

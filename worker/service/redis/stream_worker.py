@@ -74,9 +74,14 @@ class Consumer:
         self._metrics = metrics
         self._execute_job = execute
         self._source = RedisStreamSource(
-            client, keys.jobs, GROUP, settings.queue,
-            decode=decode_delivery, dead_letter=self._dead_letter, on_health=self._set_health,
-        )  # fmt: skip
+            client,
+            keys.jobs,
+            GROUP,
+            settings.queue,
+            decode=decode_delivery,
+            dead_letter=self._dead_letter,
+            on_health=self._set_health,
+        )
         self.name = self._source.name
         self.stop = asyncio.Event()
         self.healthy = True
@@ -130,15 +135,26 @@ class Consumer:
         reason = text(last) if last else "the replicas that took it stopped before recording a result"
         await self._client.xadd(
             self._keys.dead,
-            {"b": delivery.batch_id, "l": delivery.line, "d": delivery.raw, "deliveries": deliveries,
-             "error": reason, "entry": delivery.entry_id},
-        )  # fmt: skip
+            {
+                "b": delivery.batch_id,
+                "l": delivery.line,
+                "d": delivery.raw,
+                "deliveries": deliveries,
+                "error": reason,
+                "entry": delivery.entry_id,
+            },
+        )
         message = f"delivered {deliveries} times without a result (queue.max_deliveries); last error: {reason}"
         outcome = Outcome(
             job_id=_job_id(delivery, self._settings.graph),
-            line=delivery.line, status="failed", http_status=None, attempts=0, elapsed_ms=0.0,
-            client_request_id=None, error=ErrorInfo(kind="delivery_limit", message=message),
-        )  # fmt: skip
+            line=delivery.line,
+            status="failed",
+            http_status=None,
+            attempts=0,
+            elapsed_ms=0.0,
+            client_request_id=None,
+            error=ErrorInfo(kind="delivery_limit", message=message),
+        )
         await self._write([(None, delivery, outcome)])
         log.warning("queue.dead_lettered", entry=delivery.entry_id, batchId=delivery.batch_id, line=delivery.line)
 
@@ -214,11 +230,16 @@ class Consumer:
         pipe = self._client.pipeline(transaction=False)
         for _, delivery, outcome in items:
             await self._record(
-                keys=[keys.batch(delivery.batch_id), keys.done(delivery.batch_id), keys.results(delivery.batch_id),
-                      keys.jobs, keys.errors],
+                keys=[
+                    keys.batch(delivery.batch_id),
+                    keys.done(delivery.batch_id),
+                    keys.results(delivery.batch_id),
+                    keys.jobs,
+                    keys.errors,
+                ],
                 args=[delivery.line, result_line(outcome), outcome.status, GROUP, delivery.entry_id],
                 client=pipe,
-            )  # fmt: skip
+            )
         recorded = await pipe.execute()
         self.healthy = True
         for (seq, _, outcome), fresh in zip(items, recorded, strict=True):

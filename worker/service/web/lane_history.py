@@ -42,13 +42,15 @@ class LaneHistory:
             name = (stats["lane"], stats["scope"])
             before = self._last.get(name, {"succeeded": 0, "throttled": 0, "pausedS": 0.0})
             ring = self._rings.setdefault(name, deque(maxlen=self._size))
-            ring.append((
-                moment,
-                round((stats["succeeded"] - before["succeeded"]) / span, 2),
-                stats["throttled"] - before["throttled"],
-                stats["pausedS"] > before["pausedS"],
-                stats["pacedRate"],
-            ))  # fmt: skip
+            ring.append(
+                (
+                    moment,
+                    round((stats["succeeded"] - before["succeeded"]) / span, 2),
+                    stats["throttled"] - before["throttled"],
+                    stats["pausedS"] > before["pausedS"],
+                    stats["pacedRate"],
+                )
+            )
             self._last[name] = stats
         self._last_at = moment
 
@@ -60,15 +62,17 @@ class LaneHistory:
             key = (stats["lane"], stats["scope"])
             lane = self._lanes.lanes.get(key)
             ring = self._rings.get(key, ())
-            found.append({
-                **stats,
-                "inFlight": None if lane is None else lane.limit.in_flight,
-                "paused": False if lane is None else not lane.gate.is_open(),
-                "history": [
-                    {"ago": round(moment - at, 1), "rate": rate, "throttled": n, "paused": paused, "paced": paced}
-                    for at, rate, n, paused, paced in ring
-                ],
-            })  # fmt: skip
+            found.append(
+                {
+                    **stats,
+                    "inFlight": None if lane is None else lane.limit.in_flight,
+                    "paused": False if lane is None else not lane.gate.is_open(),
+                    "history": [
+                        {"ago": round(moment - at, 1), "rate": rate, "throttled": n, "paused": paused, "paced": paced}
+                        for at, rate, n, paused, paced in ring
+                    ],
+                }
+            )
         return found
 
     async def run(self, every: float = SAMPLE_S) -> None:
