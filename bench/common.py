@@ -183,6 +183,22 @@ def run_measured(command: Sequence[str], env: dict[str, str] | None = None, time
         )
 
 
+def consumer_figures(timed: Timed, done: int, span_s: float) -> dict[str, Any]:
+    """A `consume` process's figures: `done` results from the first to the last in `span_s`, and the whole CLI."""
+    summary = timed.json_line("run.summary")
+    return {
+        "cliS": round(timed.seconds, 3),
+        "spanS": round(span_s, 3),
+        "jobs": done,
+        "succeeded": summary["succeeded"],
+        "jobsPerSecond": round(done / span_s, 1) if span_s else 0.0,
+        "cliJobsPerSecond": round(done / timed.seconds, 1),
+        "cpuS": round(timed.cpu_s, 3),
+        "maxRssMB": round(timed.max_rss_mb, 1),
+        "exit": timed.code,
+    }
+
+
 def run_cli(
     args: Sequence[str],
     env: dict[str, str] | None = None,

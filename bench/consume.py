@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 
-from bench.common import emulator, run_cli, use_bytecode_cache, write_jobs
+from bench.common import consumer_figures, emulator, run_cli, use_bytecode_cache, write_jobs
 
 JOBS = 20_000
 CONCURRENCY = 64
@@ -126,18 +126,7 @@ def consume_redis(url: str, base_url: str, source: Path) -> dict[str, Any]:
     last: Any = client.xrevrange(f"{STREAM}:results", count=1)
     client.close()
     span_s = (_ms(last[0][0]) - _ms(first[0][0])) / 1000 if done else 0.0
-    summary = timed.json_line("run.summary")
-    return {
-        "cliS": round(timed.seconds, 3),
-        "spanS": round(span_s, 3),
-        "jobs": done,
-        "succeeded": summary["succeeded"],
-        "jobsPerSecond": round(done / span_s, 1) if span_s else 0.0,
-        "cliJobsPerSecond": round(done / timed.seconds, 1),
-        "cpuS": round(timed.cpu_s, 3),
-        "maxRssMB": round(timed.max_rss_mb, 1),
-        "exit": timed.code,
-    }
+    return consumer_figures(timed, done, span_s)
 
 
 def _ms(entry_id: bytes) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 
 from azure.storage.queue.aio import QueueClient
 
-from bench.common import emulator, run_cli, use_bytecode_cache, write_jobs
+from bench.common import consumer_figures, emulator, run_cli, use_bytecode_cache, write_jobs
 from tests.azurite import Azurite, run_azurite
 
 JOBS = 2_000
@@ -89,18 +89,7 @@ def consume_azure(azurite: Azurite, base_url: str, source: Path) -> dict[str, An
         },
     )
     done, span_s = asyncio.run(result_span(azurite.connection_string, queue))
-    summary = timed.json_line("run.summary")
-    return {
-        "cliS": round(timed.seconds, 3),
-        "spanS": round(span_s, 3),
-        "jobs": done,
-        "succeeded": summary["succeeded"],
-        "jobsPerSecond": round(done / span_s, 1) if span_s else 0.0,
-        "cliJobsPerSecond": round(done / timed.seconds, 1),
-        "cpuS": round(timed.cpu_s, 3),
-        "maxRssMB": round(timed.max_rss_mb, 1),
-        "exit": timed.code,
-    }
+    return consumer_figures(timed, done, span_s)
 
 
 def measure(tmp: Path, rounds: int, base_url: str | None = None) -> list[dict[str, Any]]:
