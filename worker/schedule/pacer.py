@@ -33,6 +33,7 @@ class Pacer:
         self._hold = 0.0  # no slot before this moment (a throttle gate closed until then)
         self._waiters: deque[tuple[int, asyncio.Future[None]]] = deque()
         self._timer: asyncio.Handle | precise_timer.PreciseHandle | None = None
+        self._timer_due = 0.0  # the slot the timer is set for
         # a virtual clock (tests) has only its loop's timers; the real one gets the sub-millisecond timer
         self._precise = clock is time.monotonic
         self.rate = rate
@@ -106,6 +107,11 @@ class Pacer:
         self._last = slot if self._tight() or slot < now - LATE_S else max(slot, now - JITTER_S)
         self._last_slots = slots
 
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _tight(self) -> bool:
         return self._rate is not None and self._rate * TIGHT_S > 1.0
 
@@ -124,16 +130,20 @@ class Pacer:
         self._reschedule()
 
     def _reschedule(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
         if not self._waiters:
+            self._cancel_timer()
             return
+        now = self._clock()
+        due = self._due(now)
+        if self._timer is not None and due == self._timer_due:
+            return  # another caller queued behind the head: the timer already waits for this slot
+        self._cancel_timer()
+        self._timer_due = due
         loop = asyncio.get_running_loop()
         if self._rate is None:
             self._timer = loop.call_soon(self._release)
             return
-        delay = max(0.0, self._due(self._clock()) - self._clock())
+        delay = max(0.0, due - now)
         if self._precise and not self._tight():
             self._timer = precise_timer.call_later(delay, self._release)
         else:
