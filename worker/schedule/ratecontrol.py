@@ -258,8 +258,13 @@ class LaneController:
             self._new_span(reopen)
         else:
             # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
-            trusted = self._precise or span >= ROUNDING_S / self.tuning.rounding_error
+            trusted = self._precise or span >= self._long_span_s
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
+
+    @property
+    def _long_span_s(self) -> float:
+        """A span ending at a whole-second Retry-After this long measures the quota within `rounding_error`."""
+        return ROUNDING_S / self.tuning.rounding_error
 
     def _after_rise(self, rate: float, delivered_rate: float, span: float, now: float) -> None:
         """A refusal ended a span where the lane was under the quota for a while, or a span too short to
@@ -289,7 +294,7 @@ class LaneController:
             self._new_span(reopen)
             return
         first_rate = self.delivered / span
-        if span >= ROUNDING_S / self.tuning.rounding_error and self.delivered >= self.tuning.min_successes:
+        if span >= self._long_span_s and self.delivered >= self.tuning.min_successes:
             self._ramping = False
             self.measured = self._refused_at_rate = first_rate
             self._change(first_rate * self.tuning.margin, now)
