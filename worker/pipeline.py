@@ -300,16 +300,20 @@ class Pipeline:
         """Wait until one of these lanes' queues has room again (True), or the run is stopped (False)."""
         queues = [self._queue(lane) for lane in lanes]
         if all(queue.full() for queue in queues):
-            for queue in queues:
-                queue.room.clear()
-            waits = {asyncio.create_task(queue.room.wait()) for queue in queues}
-            waits.add(asyncio.create_task(self.stop.wait()))
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for wait in waits:
-                    wait.cancel()
+            await self._wait_for_room(queues)
         return not self.stop.is_set()
+
+    async def _wait_for_room(self, queues: list[LaneQueue], patience: float | None = None) -> None:
+        """Until one of these queues has `REFILL` slots free, `stop` is set, or `patience` seconds have passed."""
+        for queue in queues:
+            queue.room.clear()
+        waits = {asyncio.create_task(queue.room.wait()) for queue in queues}
+        waits.add(asyncio.create_task(self.stop.wait()))
+        try:
+            await asyncio.wait(waits, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     def _not_sent(self, deferred: LineBitmap, message: str) -> None:
         """A `not_sent` failed result for each deferred line not queued again."""
@@ -321,15 +325,8 @@ class Pipeline:
     async def _put(self, queue: LaneQueue, job: Job, patience: float | None = None) -> bool:
         """Queue a job for its lane; False when `stop` came first (a full lane must not hold up a drain)
         or not one slot was freed within `patience` seconds."""
-        if queue.full():
-            queue.room.clear()
-            room = asyncio.create_task(queue.room.wait())
-            stopped = asyncio.create_task(self.stop.wait())
-            try:  # until REFILL slots are free, or `patience` (then any free slot will do)
-                await asyncio.wait({room, stopped}, timeout=patience, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                room.cancel()
-                stopped.cancel()
+        if queue.full():  # until REFILL slots are free, or `patience` (then any free slot will do)
+            await self._wait_for_room([queue], patience)
             if self.stop.is_set() or queue.full():
                 return False
         self._enqueue(queue, job)
