@@ -84,7 +84,7 @@ def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
     clock.now += 0.005
     controller.settle_due()
     assert controller.measured is None  # 15 ms mean nothing
-    assert pacer.rate == pytest.approx(700.0)
+    assert pacer.rate == pytest.approx(500.0)
 
 
 def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:

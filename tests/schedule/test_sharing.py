@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from worker.schedule.sharing import SharedLimit
+from worker.schedule.sharing import SharedLimit, fill_up
 
 
 class FakeClock:
@@ -27,13 +27,14 @@ class FakeLearner:
 class FakeLane:
     rate: float | None
     learner: FakeLearner = field(default_factory=FakeLearner)
+    paused: bool = False
 
 
 def _lanes(**rates: float) -> dict[str, FakeLane]:
     return {name: FakeLane(rate) for name, rate in rates.items()}
 
 
-def test_a_quiet_lane_refused_with_others_hands_them_its_pace_in_equal_parts() -> None:
+def test_a_quiet_lane_refused_with_others_hands_its_pace_to_the_slowest_first() -> None:
     clock = FakeClock()
     shared = SharedLimit(clock)
     lanes = _lanes(a=170.0, b=100.0, c=50.0)
@@ -42,8 +43,20 @@ def test_a_quiet_lane_refused_with_others_hands_them_its_pace_in_equal_parts() -
     shared.check(lanes, dict.fromkeys(lanes, clock.now))
     clock.now += 2.0  # a stopped 2 s ago; b and c go on
     shared.check(lanes, {"a": 100.0, "b": clock.now, "c": clock.now})
-    assert lanes["b"].learner.freed == [85.0]
-    assert lanes["c"].learner.freed == [85.0]
+    # c is raised to b's 100 first (50), then both evenly with the 120 left: 160 each
+    assert lanes["b"].learner.freed == [60.0]
+    assert lanes["c"].learner.freed == [110.0]
+
+
+def test_filling_up_raises_the_slowest_to_one_level_and_gives_away_exactly_what_was_freed() -> None:
+    assert fill_up({"a": 10.0, "b": 50.0, "c": 200.0}, 30.0) == {"a": 30.0, "b": 0.0, "c": 0.0}
+    assert fill_up({"a": 10.0, "b": 50.0, "c": 200.0}, 100.0) == {"a": 70.0, "b": 30.0, "c": 0.0}
+    shares = fill_up({"a": 10.0, "b": 50.0, "c": 200.0}, 400.0)
+    assert {name: rate + shares[name] for name, rate in {"a": 10.0, "b": 50.0, "c": 200.0}.items()} == {
+        "a": 220.0,
+        "b": 220.0,
+        "c": 220.0,
+    }
 
 
 def test_lanes_never_refused_together_share_nothing() -> None:

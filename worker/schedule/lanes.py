@@ -127,6 +127,11 @@ class Lane:
         """The lane's pace now (None: unpaced)."""
         return self.pacer.rate
 
+    @property
+    def paused(self) -> bool:
+        """Waiting out a Retry-After: asking for nothing, yet not stopped."""
+        return not self.gate.is_open()
+
     async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
         """Make one attempt when the lane allows it, and learn from how it went."""
         started, answer = await self._guarded(1, attempt)

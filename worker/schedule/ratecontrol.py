@@ -55,7 +55,7 @@ class Tuning:
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
     max_ramp_step_s: float = 0.25  # ... or this often, at least (a bucket of one guesses a rate far too low)
     min_step_s: float = 0.2  # ... but never more often
-    cut: float = 0.7  # cut per refusal while a span is too short to measure
+    cut: float = 0.5  # cut per refusal while a span is too short to measure
     gentle_cut: float = 0.99  # trim when a refusal came although we got all we paced
     edge: float = 0.985  # ... "all we paced": at least this share of it
     min_span_s: float = 1.0  # a span shorter than this is pooled with the next
@@ -64,23 +64,32 @@ class Tuning:
 
 
 class RecentRate:
-    """Successes over the last second, in tenths: what got through just before a refusal."""
+    """Successes per second over the last second, counted in tenths: what got through just before a refusal."""
 
     SLOTS = 10
     WINDOW_S = 1.0
+    SHORTEST_S = 0.1  # a rate over less than this is noise
 
     def __init__(self) -> None:
         self._counts = [0] * self.SLOTS
         self._tenth = 0  # the tenth of a second the newest slot counts
+        self._since: float | None = None  # the first success: a young lane's window is shorter
 
     def add(self, now: float) -> None:
+        if self._since is None:
+            self._since = now
         self._advance(now)
         self._counts[self._tenth % self.SLOTS] += 1
 
     def per_s(self, now: float) -> float:
-        """Successes in the last second (the current tenth included)."""
+        """Successes per second over the last second (or since the first, if later): the slots hold nine
+        whole tenths and the current one's elapsed part, so the count is divided by what they cover."""
         self._advance(now)
-        return float(sum(self._counts))
+        if self._since is None:
+            return 0.0
+        tenths = self.SLOTS - 1 + (now * self.SLOTS - self._tenth)
+        covered = min(now - self._since, tenths / self.SLOTS)
+        return sum(self._counts) / max(covered, self.SHORTEST_S)
 
     def _advance(self, now: float) -> None:
         tenth = int(now * self.SLOTS)
@@ -115,6 +124,7 @@ class LaneController:
         self._ramping = True  # until refused while paced: the first estimate may be far too low
         self._refused_at_rate: float | None = None  # the pace of the last refusal: growth slows towards it
         self._precise = True
+        self._refused_moment = 0.0  # when the last refusal came: its pause is the span's idle end
         self._changed_at = clock()  # refusals of requests sent before this are the same event
         self._next_step = clock()
         self._last_hint = 0.0
@@ -227,6 +237,7 @@ class LaneController:
             self._ramping = False  # refused while paced: the quota is near, probe gently from now on
             self._refused_at_rate = self.pacer.rate
         self._pending = (now + retry_after, self.pacer.rate)
+        self._refused_moment = now
         self._recent_at_refusal = self._recent.per_s(now)
         self._precise = precise
 
@@ -257,8 +268,10 @@ class LaneController:
             self._after_rise(rate, delivered_rate, span, now)
             self._new_span(reopen)
         else:
-            # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
-            trusted = self._precise or span >= self._long_span_s
+            # a whole-second Retry-After is late by up to a second (unless a probe ended the pause sooner):
+            # trust the span once the pause taken is a small part of it
+            late_by = min(ROUNDING_S, reopen - self._refused_moment)
+            trusted = self._precise or late_by <= self.tuning.rounding_error * span
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
 
     @property
@@ -298,8 +311,9 @@ class LaneController:
             self._ramping = False
             self.measured = self._refused_at_rate = first_rate
             self._change(first_rate * self.tuning.margin, now)
-        else:
+        else:  # a guess: the ramp from it doubles at its own cadence, not after a probe's whole step
             self._change(first_rate, now)
+            self._step(now)
         self._new_span(reopen)
 
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:

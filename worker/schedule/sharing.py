@@ -5,8 +5,8 @@ Each lane learns its own rate, so under an app-wide limit the lanes settle on sh
 the first to grow keeps more). When a lane finishes, its share is free, but the others only see that by
 probing upwards, slowly (measured: the last of 4 lanes under a 400/s app limit took 13 s to regrow from
 48/s, 1.65x the ideal). Lanes refused within `TOGETHER_S` of each other are taken to share a limit;
-when one of them goes quiet, the rate it was paced at is handed to the others still sending, in equal
-parts. If they did not share a limit after all, each is refused once and learns its own rate back.
+when one of them goes quiet, the rate it was paced at is handed to the others still sending, the slowest
+first (`fill_up`). If they did not share a limit after all, each is refused once and learns its own rate back.
 
 Graph's app-wide limits are per throttling scope: `LaneSet` keeps one `SharedLimit` per scope, and
 `belongs` keeps each to its own scope's lanes (lanes are named by any hashable key: (tenant, scope)).
@@ -22,8 +22,8 @@ import structlog
 log = structlog.get_logger("worker.schedule")
 
 TOGETHER_S = 1.0  # refusals of two lanes this close are one limit's doing
-QUIET_S = 1.0  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
-CHECK_S = 0.5  # how often quiet lanes are looked for
+QUIET_S = 0.3  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
+CHECK_S = 0.1  # how often quiet lanes are looked for
 
 
 class Learner(Protocol):
@@ -45,6 +45,11 @@ class SharingLane(Protocol):
     @property
     def learner(self) -> Learner | None:
         """The lane's controller (None for an exact rate)."""
+        ...
+
+    @property
+    def paused(self) -> bool:
+        """The lane waits out a Retry-After (quiet, not stopped)."""
         ...
 
 
@@ -83,12 +88,15 @@ class SharedLimit:
         for name in self._sending.keys() - sending.keys():
             self.forget(name)
         self._sending = {name: rate for name, rate in sending.items() if rate is not None}
-        takers = [lanes[name].learner for name in self._sending if name in self._together]
-        learners = [learner for learner in takers if learner is not None]
-        if freed and learners:
-            log.info("lanes.share_handed_over", freedRate=round(freed, 1), lanes=len(learners))
-        for learner in learners if freed else ():
-            learner.capacity_freed(freed / len(learners))
+        takers = {name: lanes[name].learner for name in self._sending if name in self._together}
+        learners = {name: learner for name, learner in takers.items() if learner is not None}
+        if not freed or not learners:
+            return
+        log.info("lanes.share_handed_over", freedRate=round(freed, 1), lanes=len(learners))
+        shares = fill_up({name: self._sending[name] for name in learners}, freed)
+        for name, learner in learners.items():
+            if shares[name] > 0.0:
+                learner.capacity_freed(shares[name])
 
     def forget(self, name: Hashable) -> None:
         """A lane stopped or was released: it shares nothing any more."""
@@ -96,6 +104,25 @@ class SharedLimit:
         self._together.discard(name)
 
 
+def fill_up(rates: Mapping[Hashable, float], freed: float) -> dict[Hashable, float]:
+    """Share `freed` so the slowest lanes gain first, up to one level (water filling): lanes under one
+    limit settle on unequal shares, and the one left alone at the end is held to its own tenant's quota,
+    so a stopped lane's share evens them out instead of keeping their gaps."""
+    shares = dict.fromkeys(rates, 0.0)
+    slowest_first = sorted(rates, key=lambda name: rates[name])
+    left = freed
+    for count, name in enumerate(slowest_first, start=1):
+        following = slowest_first[count] if count < len(slowest_first) else None
+        step = left / count if following is None else min(left / count, rates[following] - rates[name])
+        level = rates[name] + step  # every lane so far is raised to this level
+        for lower in slowest_first[:count]:
+            shares[lower] = level - rates[lower]
+        left = freed - sum(shares.values())
+        if left <= 1e-9:
+            break
+    return shares
+
+
 def _sending(lane: SharingLane, used: float, now: float) -> bool:
     rate = lane.rate
-    return now - used <= max(QUIET_S, 3.0 / rate if rate else 0.0)
+    return lane.paused or now - used <= max(QUIET_S, 3.0 / rate if rate else 0.0)
