@@ -67,6 +67,8 @@ def test_a_long_saturated_span_sets_the_rate_just_under_what_got_through() -> No
     clock.now += 0.005
     controller.settle_due()
     _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but only 200/s got through: 2 s
+    for _ in range(200):  # ... of the 600 sent
+        controller.on_send()
     controller.on_throttled(0.005, sent_at=clock.now)
     clock.now += 0.005
     controller.settle_due()
@@ -85,6 +87,19 @@ def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
     controller.settle_due()
     assert controller.measured is None  # 15 ms mean nothing
     assert pacer.rate == pytest.approx(500.0)
+
+
+def test_a_span_that_got_all_the_lane_sent_is_not_saturated_though_under_its_pace() -> None:
+    clock, pacer, controller = _controller(rate=300.0)
+    controller.on_throttled(0.005, sent_at=clock.now)  # opens a span
+    clock.now += 0.005
+    controller.settle_due()
+    _deliver(clock, controller, 400, 0.005)  # paced at 300/s, the pacer lagging: 200/s sent, all got through
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    assert controller.measured is None  # not a measure of the quota: a trim only
+    assert pacer.rate == pytest.approx(300 * 0.99, rel=0.01)  # not 200 * 0.97
 
 
 def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:

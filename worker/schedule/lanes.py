@@ -157,7 +157,7 @@ class Lane:
             probe = await self._admit(slots)
             self.sent += slots
             if self.learner is not None:
-                self.learner.on_send()
+                self.learner.on_send(slots * self.cost)
             started = self._clock()
             try:
                 result = await call()
