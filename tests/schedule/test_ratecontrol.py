@@ -30,6 +30,12 @@ def _deliver(clock: FakeClock, controller: LaneController, count: int, every: fl
         controller.on_success(None)
 
 
+def _sent(controller: LaneController, count: int) -> None:
+    """`count` requests went out (growth needs the lane to use its pace)."""
+    for _ in range(count):
+        controller.on_send()
+
+
 def test_the_first_refusal_spreads_what_got_through_until_the_lane_may_go_on() -> None:
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 10, 0.005)  # 10 requests in 50 ms, then "wait 1 s": a guess, to ramp from
@@ -110,8 +116,10 @@ def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_
     controller.settle_due()
     first = pacer.rate
     assert first is not None
+    _sent(controller, 20)
     _deliver(clock, controller, 1, 20 / first + 0.01)  # a step is 20 requests' time at the pace
     assert pacer.rate == pytest.approx(first * 2)
+    _sent(controller, 20)
     _deliver(clock, controller, 1, 10 / first + 0.01)  # ... at the new, doubled pace: half as long
     assert pacer.rate == pytest.approx(first * 4)
 
@@ -122,16 +130,35 @@ def test_once_refused_at_a_pace_growth_closes_part_of_the_gap_only() -> None:
     clock.now += 0.01
     controller.settle_due()
     pacer.rate = 50.0
+    _sent(controller, 75)
     _deliver(clock, controller, 1, 1.5)
     assert pacer.rate == pytest.approx(50 + 0.3 * (97 - 50))  # aiming just under the pace refused
+
+
+def test_a_pace_the_lane_does_not_use_does_not_grow() -> None:
+    clock, pacer, controller = _controller(rate=100.0)
+    controller.start_from(100.0)
+    for _ in range(20):  # 10 s sending 20/s (its input is slow): the pace of 100/s proves nothing
+        _sent(controller, 10)
+        clock.now += 0.5
+        controller.on_success(None)
+    assert pacer.rate == pytest.approx(100.0)
+    for _ in range(4):  # then it sends at its pace: probing resumes
+        _sent(controller, 50)
+        clock.now += 0.5
+        controller.on_success(None)
+    assert pacer.rate is not None
+    assert pacer.rate > 100.0
 
 
 def test_the_throttle_hint_slows_down_each_time_it_rises_and_holds_nothing_when_steady() -> None:
     clock, pacer, controller = _controller(rate=10.0)
     controller.start_from(10.0)
+    _sent(controller, 15)
     clock.now += 1.5
     controller.on_success(0.85)
     assert pacer.rate == pytest.approx(10 * 0.97)
+    _sent(controller, 15)
     clock.now += 1.5
     controller.on_success(0.85)  # steady (a bucket of one request reads 100 % after every request): a probe step
     assert pacer.rate is not None

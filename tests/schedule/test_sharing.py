@@ -28,6 +28,7 @@ class FakeLane:
     rate: float | None
     learner: FakeLearner = field(default_factory=FakeLearner)
     paused: bool = False
+    delivering: float = 1e9  # all of its pace, unless a test says otherwise
 
 
 def _lanes(**rates: float) -> dict[str, FakeLane]:
@@ -57,6 +58,19 @@ def test_filling_up_raises_the_slowest_to_one_level_and_gives_away_exactly_what_
         "b": 220.0,
         "c": 220.0,
     }
+
+
+def test_a_lane_held_back_by_its_input_hands_over_only_what_it_used() -> None:
+    clock = FakeClock()
+    shared = SharedLimit(clock)
+    lanes = _lanes(a=300.0, b=100.0)
+    lanes["a"].delivering = 40.0  # paced at 300/s, but its lines came at 40/s
+    for name in lanes:
+        shared.refused(name)
+    shared.check(lanes, dict.fromkeys(lanes, clock.now))
+    clock.now += 2.0
+    shared.check(lanes, {"a": 100.0, "b": clock.now})
+    assert lanes["b"].learner.freed == [40.0]
 
 
 def test_lanes_never_refused_together_share_nothing() -> None:

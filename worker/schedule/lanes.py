@@ -128,6 +128,13 @@ class Lane:
         return self.pacer.rate
 
     @property
+    def delivering(self) -> float:
+        """Resource units that got through per second, over the last second (the pace, for an exact rate)."""
+        if self.learner is None:
+            return self.pacer.rate or 0.0
+        return self.learner.delivering
+
+    @property
     def paused(self) -> bool:
         """Waiting out a Retry-After: asking for nothing, yet not stopped."""
         return not self.gate.is_open()

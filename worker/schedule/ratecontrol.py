@@ -56,6 +56,7 @@ class Tuning:
     ramp_requests: float = 20.0  # ... while ramping: once per this many requests at the pace
     max_ramp_step_s: float = 0.25  # ... or this often, at least (a bucket of one guesses a rate far too low)
     min_step_s: float = 0.2  # ... but never more often
+    busy: float = 0.8  # ... and only while the lane sends at least this share of its pace
     cut: float = 0.5  # cut per refusal while a span is too short to measure
     gentle_cut: float = 0.99  # trim when a refusal came although we got all we paced
     edge: float = 0.985  # ... "all we paced": at least this share of it
@@ -95,10 +96,17 @@ class LaneController:
         self._refused_moment = 0.0  # when the last refusal came: its pause is the span's idle end
         self._changed_at = clock()  # refusals of requests sent before this are the same event
         self._next_step = clock()
+        self._step_at = clock()  # when growth was last considered, and the units sent by then
+        self._step_sent = 0
         self._last_hint = 0.0
         self._recent = RecentRate()
         self._recent_at_refusal = 0.0  # successes in the second before the last refusal
         self._held_before = 0.0  # a refused ramp's step before: a pace that got through
+
+    @property
+    def delivering(self) -> float:
+        """Resource units that got through per second, over the last second."""
+        return self._recent.per_s(self._clock())
 
     def start_from(self, rate: float) -> None:
         """Begin paced at a rate learned earlier (a previous run's): taken as measured."""
@@ -134,17 +142,28 @@ class LaneController:
         hint = throttle_fraction or 0.0
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
+        sent_rate = self._sent_rate(now)
         if rate is None or now - self._changed_at < self.tuning.min_step_s:
             return  # unpaced until Graph first pushes back; no growth right after a change
-        if self._ramping:
+        if rising:
+            self._change(rate * 0.97, now)
+        elif sent_rate < self.tuning.busy * rate:
+            # the lane sends less than its pace (its input, its concurrency): a pace it does not use proves
+            # nothing, and grown unchecked it would be handed to other lanes (`sharing`) as if it were room
+            return
+        elif self._ramping:
             # far below the quota, maybe: a bucket of a few requests reads "past 80 %" after every one of
             # them, at any rate, so the hint cannot hold a ramp (a refusal ends it)
             self._set(rate * (1.0 + self.tuning.ramp))
             self._step(now)
-        elif rising:
-            self._change(rate * 0.97, now)
         else:  # a steady hint holds nothing: a bucket of one request reads 100 % after every request
             self._set(rate * (1.0 + self._growth(rate)))
+
+    def _sent_rate(self, now: float) -> float:
+        """What the lane sent per second since the last growth step was considered."""
+        sent_rate = (self.sent - self._step_sent) / max(now - self._step_at, 1e-3)
+        self._step_sent, self._step_at = self.sent, now
+        return sent_rate
 
     def _step(self, now: float) -> None:
         """When growth may next be considered: a ramp doubles per `ramp_requests` at its pace (TCP's slow

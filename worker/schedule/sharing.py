@@ -52,6 +52,11 @@ class SharingLane(Protocol):
         """The lane waits out a Retry-After (quiet, not stopped)."""
         ...
 
+    @property
+    def delivering(self) -> float:
+        """What got through per second lately: what the lane used of its pace."""
+        ...
+
 
 class SharedLimit:
     """Which lanes are refused together, and the hand-over of a stopped lane's share."""
@@ -79,8 +84,8 @@ class SharedLimit:
             return
         self._next_check = now + CHECK_S
         belongs = self._belongs
-        sending = {
-            name: lane.rate
+        sending = {  # what each lane used of its pace: a lane held back by its input frees only what it used
+            name: min(lane.rate, lane.delivering) if lane.rate is not None else None
             for name, lane in lanes.items()
             if (belongs is None or belongs(name)) and _sending(lane, used.get(name, 0.0), now)
         }
