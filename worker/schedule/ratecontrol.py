@@ -242,10 +242,18 @@ class LaneController:
         span = reopen - self._span_start
         delivered = self.delivered - self._span_delivered
         delivered_rate = delivered / max(span, 1e-3)
-        if span < self.tuning.min_span_s or delivered < self.tuning.min_successes:
+        offered = self._offered_rate(span, reopen)
+        if offered < self.tuning.busy * self._span_min_rate and delivered >= self.tuning.min_successes:
+            # refused while sending well under its pace (held back by its input, its concurrency, or by other
+            # lanes under one app-wide limit): what it sent was refused, not the pace, and the quota is not
+            # measured; the pace the lane regrows towards stays the one refused before (a ramp refused: see
+            # `_after_rise`)
+            self._change(max(delivered_rate, offered * self.tuning.margin), now)
+            self._new_span(reopen)
+        elif span < self.tuning.min_span_s or delivered < self.tuning.min_successes:
             # too short to mean anything: keep pooling; meanwhile go by the second before the refusal
             self._after_rise(rate, delivered_rate, span, now)
-        elif delivered_rate >= min(rate, self._offered_rate(span, reopen)) * self.tuning.edge:
+        elif delivered_rate >= min(rate, offered) * self.tuning.edge:
             # we got what we sent all along: refused at a window's edge, or by timing noise on a tiny bucket;
             # a trim only (cutting to what got through at every such refusal would drift down for ever)
             self._change(rate * self.tuning.gentle_cut, now)
@@ -257,10 +265,8 @@ class LaneController:
             self._after_rise(rate, delivered_rate, span, now)
             self._new_span(reopen)
         else:
-            # a whole-second Retry-After is late by up to a second (unless a probe ended the pause sooner):
-            # trust the span once the pause taken is a small part of it
-            late_by = min(ROUNDING_S, reopen - self._refused_moment)
-            trusted = self._precise or late_by <= self.tuning.rounding_error * span
+            # a whole-second Retry-After is late by up to a second: trust the span once that is a small part
+            trusted = self._precise or span >= self._long_span_s
             self._measured_span(delivered_rate, rate, reopen, now, trusted=trusted)
 
     def _offered_rate(self, span: float, reopen: float) -> float:
