@@ -96,16 +96,29 @@ def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
 
 
 def test_a_span_that_got_all_the_lane_sent_is_not_saturated_though_under_its_pace() -> None:
-    clock, pacer, controller = _controller(rate=300.0)
+    clock, pacer, controller = _controller(rate=210.0)
     controller.on_throttled(0.005, sent_at=clock.now)  # opens a span
     clock.now += 0.005
     controller.settle_due()
-    _deliver(clock, controller, 400, 0.005)  # paced at 300/s, the pacer lagging: 200/s sent, all got through
+    _deliver(clock, controller, 400, 0.005)  # paced at 210/s, the pacer lagging: 200/s sent, all got through
     controller.on_throttled(0.005, sent_at=clock.now)
     clock.now += 0.005
     controller.settle_due()
     assert controller.measured is None  # not a measure of the quota: a trim only
-    assert pacer.rate == pytest.approx(300 * 0.99, rel=0.01)  # not 200 * 0.97
+    assert pacer.rate == pytest.approx(210 * 0.99, rel=0.01)  # not 200 * 0.97
+
+
+def test_a_lane_refused_while_sending_well_under_its_pace_goes_at_what_it_sent_measuring_nothing() -> None:
+    clock, pacer, controller = _controller(rate=300.0)
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but its input came at 200/s
+    controller.on_throttled(0.005, sent_at=clock.now)
+    clock.now += 0.005
+    controller.settle_due()
+    assert controller.measured is None  # another lane's use of an app-wide limit, maybe: not this lane's quota
+    assert pacer.rate == pytest.approx(200, rel=0.01)
 
 
 def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:
