@@ -25,7 +25,9 @@ from worker.record.learned import load_learned, save_learned
 from worker.record.progress import lane_status
 from worker.record.recorder import Recorder
 from worker.record.summary import RunSummary
-from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_sender import LaneSender
+from worker.schedule.lane_set import LaneSet
 from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor
 from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch

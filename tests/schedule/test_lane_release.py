@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_set import LaneSet
 
 
 def lanes() -> LaneSet:

@@ -13,7 +13,8 @@ from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.running import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_set import LaneSet
 from worker.send import retry
 from worker.send.executor import JobExecutor
 from worker.send.json_batch import BatchClient, BatchSender
