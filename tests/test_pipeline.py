@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from tests.polling import eventually
 from worker.errors import OutputError
 from worker.jobs import Job, Outcome, Rejected
-from worker.pipeline import LANE_BUFFER, Pipeline
+from worker.pipeline.lane_pools import LANE_BUFFER
+from worker.pipeline.run import Pipeline
 
 
 @pytest.fixture

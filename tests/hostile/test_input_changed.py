@@ -14,11 +14,11 @@ import orjson
 import pytest
 
 from tests.conftest import TOKEN, write_lines
-from worker import pipeline
 from worker.compose import OwnStack, credentials, process
 from worker.emulator.running import RunningEmulator
 from worker.errors import InputError
 from worker.jobs import Outcome
+from worker.pipeline import lane_pools
 from worker.record.summary import RunSummary
 from worker.settings import load_settings
 from worker.sources.jsonl import JsonlSource
@@ -66,7 +66,7 @@ class ChangingRecorder:
 async def test_a_changed_input_is_never_sent(
     emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Callable[[Path], None]
 ) -> None:
-    monkeypatch.setattr(pipeline, "LANE_BUFFER", 8)
+    monkeypatch.setattr(lane_pools, "LANE_BUFFER", 8)
     emulator.config.update({"latency_ms": 300})
     path = write_lines(tmp_path / "in.jsonl", lines("Update"))
     settings = load_settings(

@@ -31,7 +31,8 @@ from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_fields
 from worker.models.registry import graph_version
-from worker.pipeline import Hold, Pipeline
+from worker.pipeline.protocols import Hold
+from worker.pipeline.run import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.summary import NOT_SENT

@@ -36,7 +36,7 @@ from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
 from worker.models.registry import graph_version
-from worker.pipeline import Pipeline
+from worker.pipeline.run import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
