@@ -70,7 +70,7 @@ class Deferral:
         self._resent = 0  # deferred lines queued by a later reading
         self._queued_again = LineBitmap()  # ... which ones
 
-    async def put_or_defer(self, job: Job, raw: bytes) -> bool:
+    async def put_or_defer(self, job: Job, line_no: int, raw: bytes) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
         lanes = self._lanes
         queue, lane = lanes.queue(job.lane), job.lane
@@ -90,10 +90,10 @@ class Deferral:
                 scope=lane[1],
                 hint="reading on for the other lanes; its lines are read again later",
             )
-        self._lines.add(job.line)
+        self._lines.add(line_no)
         self._crc.append(zlib.crc32(raw))
         self.count += 1
-        self._last = job.line
+        self._last = line_no
         return True
 
     async def read_again(self) -> None:
