@@ -21,8 +21,9 @@ from azure.storage.queue.aio import QueueClient
 
 from tests.azurite import Azurite
 from tests.conftest import REPO, TOKEN, cli_env, run_cli
-from tests.consume.helpers import Consumer, until
+from tests.consume.helpers import Consumer
 from tests.consume.producer import body, line, template
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 from worker.sources.azure_queue import SETTLE_CONCURRENCY
 

@@ -10,8 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import run_cli
-from tests.consume.helpers import STREAM, Consumer, add, dead, results, until
+from tests.consume.helpers import STREAM, Consumer, add, dead, results
 from tests.consume.producer import body, line, template
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 
 pytestmark = pytest.mark.redis

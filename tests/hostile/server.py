@@ -145,7 +145,7 @@ class HostileServer:
         with contextlib.suppress(ConnectionError):
             for _ in range(100):
                 await response.write(b" ")
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # the drip: a slow server is the behaviour under test
         return response
 
     async def _sink(self, request: web.Request) -> web.Response:

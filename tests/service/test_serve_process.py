@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import sqlite3
 import time
@@ -14,6 +13,7 @@ import orjson
 import pytest
 
 from tests.conftest import EXAMPLES, TOKEN, run_cli
+from tests.polling import until
 from tests.service.helpers import API_KEY, AUTH, ServeProcess, numbered, results, upload, wait_for_done, wait_for_state
 from worker.emulator.running import RunningEmulator
 
@@ -58,9 +58,12 @@ async def test_sigterm_drains_then_a_restart_finishes_the_batch(emulator: Runnin
         created = await upload(client, numbered(total))
         await wait_for_done(client, created["id"], 40)
         server.proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.1)
-        async with client.get("/readyz") as response:  # draining: jobs in flight take 0.4 s
-            assert response.status == 503
+
+        async def draining() -> bool:  # not ready while jobs in flight (0.4 s each) finish
+            async with client.get("/readyz") as response:
+                return response.status == 503
+
+        await until(draining, "/readyz 503 while draining", timeout=5)
         async with client.get(f"/v1/batches/{created['id']}", headers=AUTH) as response:
             assert response.status == 200  # status is still answered while draining
     signalled = time.monotonic()
