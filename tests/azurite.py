@@ -115,7 +115,7 @@ def run_azurite(folder: Path) -> Iterator[Azurite]:
         while not _listening(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"azurite did not start on port {port}: see {folder / 'azurite.log'}")
-            time.sleep(0.1)
+            time.sleep(0.1)  # the polling interval while azurite starts
         yield Azurite(port)
     finally:
         proc.terminate()

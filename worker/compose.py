@@ -19,13 +19,16 @@ from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import Credentials
 from worker.jobs import FieldError, Job, LaneKey, Rejected
 from worker.models.registry import DEFAULT_VERSION, GraphVersion, graph_version
-from worker.pipeline import Parse, Pipeline
+from worker.pipeline.protocols import Parse
+from worker.pipeline.run import Pipeline
 from worker.plan import LaneRate, build_plan
 from worker.record.learned import load_learned, save_learned
 from worker.record.progress import lane_status
 from worker.record.recorder import Recorder
 from worker.record.summary import RunSummary
-from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_sender import LaneSender
+from worker.schedule.lane_set import LaneSet
 from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor
 from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch

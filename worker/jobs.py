@@ -2,6 +2,10 @@
 
 Pydantic lives at the boundary only (`worker.validate`); inside the pipeline everything is one of these
 small frozen dataclasses. `result_line` renders an outcome as the public results-JSONL contract.
+
+`line` is the input line number only: None for a queue message (its result's `line` is null). A queue
+consumer finds a job's message again by `seq`, its own count of the messages it handed the pipeline,
+carried from the Job (or Rejected) to its Outcome; 0 for a line of a file.
 """
 
 from __future__ import annotations
@@ -41,12 +45,13 @@ class Job:
     """
 
     job_id: str
-    line: int
+    line: int | None
     tenant: str
     path: str
     body: bytes
     client_request_id: str
     scope: str = DEFAULT_SCOPE
+    seq: int = 0  # a queue consumer's number for the message (0: a line of a file)
 
     @property
     def lane(self) -> LaneKey:
@@ -59,10 +64,11 @@ class Rejected:
     """A line that never became a Job: not JSON, or not valid for its resource."""
 
     job_id: str
-    line: int
+    line: int | None
     kind: str
     message: str
     errors: tuple[FieldError, ...]
+    seq: int = 0  # as Job.seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +89,7 @@ class Outcome:
     """The one final result of a job (or of a rejected line)."""
 
     job_id: str
-    line: int
+    line: int | None
     status: Status
     http_status: int | None
     attempts: int
@@ -91,6 +97,7 @@ class Outcome:
     client_request_id: str | None
     error: ErrorInfo | None
     tenant: str | None = None
+    seq: int = 0  # its job's (Job.seq)
 
     @classmethod
     def rejected(cls, rejected: Rejected) -> Outcome:
@@ -105,6 +112,7 @@ class Outcome:
             elapsed_ms=0.0,
             client_request_id=None,
             error=ErrorInfo(kind=rejected.kind, message=rejected.message, detail=detail),
+            seq=rejected.seq,
         )
 
 

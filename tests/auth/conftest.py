@@ -107,19 +107,6 @@ def token_requests(emulator: RunningEmulator, tenant: str = TENANT_A) -> int:
     return counts.get(tenant, 0)
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand (the emulator keeps real time)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def providers(tls: Tls) -> Iterator[list[RefreshingToken]]:
     """Providers made by `make_provider` are closed after the test."""

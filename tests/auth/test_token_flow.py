@@ -8,6 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.fake_clock import FakeClock
+from tests.polling import eventually, until
 from worker.auth.tokens import (
     CredentialRejectedError,
     Credentials,
@@ -27,7 +29,6 @@ from .conftest import (
     CLIENT,
     SECRET,
     TENANT_A,
-    FakeClock,
     Tls,
     make_source,
     rsa_certificate_pem,
@@ -119,10 +120,11 @@ async def test_renewed_in_the_background_before_it_expires(
 
     clock.advance(lifetime - refresh_margin(lifetime) + 1)  # due, not expired
     still = await asyncio.gather(*(tokens.token() for _ in range(10)))  # nobody waits for the renewal
-    for _ in range(200):  # let the background fetch finish
-        if token_requests(idp) == 2 and (await tokens.token()) != old:
-            break
-        await asyncio.sleep(0.01)
+
+    async def renewed() -> bool:  # the background fetch finished
+        return token_requests(idp) == 2 and (await tokens.token()) != old
+
+    await until(renewed, "the token renewed in the background", timeout=2)
 
     assert still == [old] * 10
     assert await tokens.token() != old
@@ -167,8 +169,8 @@ async def test_graph_answers_401_to_an_expired_token_and_the_client_recovers(
     clock = FakeClock()  # the worker's clock stands still: it believes its token is still good
     tokens = provider(idp, tls, providers, clock=clock)
     credentials = Credentials(tokens)
-    await tokens.token()
-    await asyncio.sleep(0.4)  # ... but the emulator's has expired it
+    issued = await tokens.token()
+    await eventually(lambda: idp.state.issued.state(issued) == "expired", "the emulator expired the token")
 
     async with new_session(max_connections=4, connect_timeout_s=5, read_timeout_s=5, ca_bundle=tls.ca_path) as s:
         answer = await GraphClient(s, idp.base_url, credentials).patch(seed_job)
@@ -181,8 +183,7 @@ async def test_graph_answers_401_to_an_expired_token_and_the_client_recovers(
 
 async def test_graph_refuses_an_expired_token_with_graphs_error(idp: RunningEmulator, tls: Tls) -> None:
     idp.configure(token_lifetime_s=0.2)
-    token = idp.state.issued.issue(TENANT_A, 0.05)
-    await asyncio.sleep(0.1)
+    token = idp.state.issued.issue(TENANT_A, -1.0)  # expired a second ago
     async with (
         aiohttp.ClientSession() as session,
         session.patch(

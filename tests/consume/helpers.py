@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,12 +90,3 @@ async def dead(client: aioredis.Redis) -> list[dict[str, str]]:
     """Every entry of STREAM:dead, as text."""
     entries: Any = await client.xrange(f"{STREAM}:dead")
     return [{key.decode(): value.decode() for key, value in fields.items()} for _, fields in entries]
-
-
-async def until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 50) -> None:
-    """Poll `condition` until it holds."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout} s")
-        await asyncio.sleep(0.05)

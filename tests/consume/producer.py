@@ -46,7 +46,7 @@ def produce(url: str, stream: str, count: int) -> None:
         for index in range(start, min(count, start + CHUNK)):
             pipe.xadd(stream, {"job": line(index, seed)})
         pipe.execute()
-        time.sleep(PAUSE_S)
+        time.sleep(PAUSE_S)  # paced on purpose: the consumers run while it produces
     client.close()
 
 

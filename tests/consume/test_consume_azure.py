@@ -21,8 +21,9 @@ from azure.storage.queue.aio import QueueClient
 
 from tests.azurite import Azurite
 from tests.conftest import REPO, TOKEN, cli_env, run_cli
-from tests.consume.helpers import Consumer, until
+from tests.consume.helpers import Consumer
 from tests.consume.producer import body, line, template
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 from worker.sources.azure_queue import SETTLE_CONCURRENCY
 
@@ -134,8 +135,7 @@ async def test_a_consumer_killed_midway_and_restarted_loses_nothing_and_resends_
     emulator: RunningEmulator, azurite: Azurite, azure_queue: QueueClient, tmp_path: Path
 ) -> None:
     env = {**FAST, "PATCH_WORKER_QUEUE__CLAIM_IDLE_S": "10", "PATCH_WORKER_QUEUE__MAX_IN_FLIGHT": str(MAX_IN_FLIGHT)}
-    until_idle = ("--until-empty", "--idle-s", "12")  # longer than a killed consumer's messages stay invisible
-    common = (azurite, azure_queue, emulator.base_url, *until_idle)
+    common = (azurite, azure_queue, emulator.base_url)
     producer = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -158,8 +158,10 @@ async def test_a_consumer_killed_midway_and_restarted_loses_nothing_and_resends_
         restarted = await start(tmp_path, "restarted", *common, env=env)
         processes.append(restarted.proc)
         assert await asyncio.wait_for(producer.wait(), 600) == 0
+        # every message settled, the killed consumer's too once their invisibility (claim_idle_s) ran out
+        await until(lambda: _empty(azure_queue, azurite), "every message settled", timeout=300)
         for consumer in (second, restarted):
-            assert await consumer.finish(600) == 0, consumer.err.read_text()[-2000:]
+            assert await consumer.stop() == 0, consumer.err.read_text()[-2000:]
     finally:
         for process in processes:
             if process.returncode is None:
@@ -184,6 +186,10 @@ async def test_a_consumer_killed_midway_and_restarted_loses_nothing_and_resends_
 
 async def _has(queue: QueueClient, suffix: str, azurite: Azurite, at_least: int) -> bool:
     return await count(queue, suffix, azurite) >= at_least
+
+
+async def _empty(queue: QueueClient, azurite: Azurite) -> bool:
+    return await count(queue, "", azurite) == 0
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import run_cli
-from tests.consume.helpers import STREAM, Consumer, add, dead, results, until
+from tests.consume.helpers import STREAM, Consumer, add, dead, results
 from tests.consume.producer import body, line, template
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 
 pytestmark = pytest.mark.redis
@@ -40,6 +41,8 @@ async def test_until_empty_sends_every_job_once_and_exits_with_runs_codes(
     assert rows[3]["error"]["kind"] == "invalid_json"
     assert rows[4]["jobId"] == bad[1]  # a message with no jobId of its own is named by its id
     assert all(row["line"] is None for row in rows)
+    logged = [orjson.loads(entry) for entry in second.err.read_bytes().splitlines() if b'"job.rejected"' in entry]
+    assert [(entry["jobId"], entry["line"]) for entry in logged] == [(bad[0], None), (bad[1], None)]  # as results
     sent = {request.path.rsplit("/", 1)[1]: request.body for request in emulator.recorder.requests()}
     assert sent == {f"obj-{index}": body(index) for index in range(3)}
     assert await client.xlen(STREAM) == 0  # settled entries are deleted

@@ -15,8 +15,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import REPO, cli_env
-from tests.consume.helpers import STREAM, Consumer, results, until
+from tests.consume.helpers import STREAM, Consumer, results
 from tests.consume.producer import body
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]

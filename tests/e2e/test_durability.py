@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
+from tests.polling import eventually, logged
 from worker.emulator.running import RunningEmulator
 
 CONCURRENCY = 16
@@ -28,12 +29,7 @@ def line_count(path: Path) -> int:
 
 
 async def wait_for_results(results: Path, at_least: int, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if line_count(results) >= at_least:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{results} never reached {at_least} lines")
+    await eventually(lambda: line_count(results) >= at_least, f"{results} with {at_least} lines", timeout)
 
 
 def run_args(source: Path, state: Path, emulator: RunningEmulator, *extra: str) -> list[str]:
@@ -116,9 +112,11 @@ async def test_second_signal_stops_at_once_without_corrupting_the_ledger(
     proc = await start_cli(*run_args(source, state, emulator))
     await wait_for_results(results, 10)
     emulator.config.update({"latency_ms": 5000})  # in-flight requests now hang
+    # a fixed wait: requests sent from now on hang, those in flight at the change (0.1 s) end; nothing to observe
     await asyncio.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
-    await asyncio.sleep(0.3)
+    assert proc.stderr is not None
+    await logged(proc.stderr, b"run.stopping")  # the first signal taken: draining
     signalled = time.monotonic()
     proc.send_signal(signal.SIGINT)
     await proc.communicate()

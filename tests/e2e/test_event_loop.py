@@ -79,7 +79,7 @@ def test_an_unknown_choice_names_the_setting() -> None:
 
 def test_run_in_process_on_each_loop() -> None:
     async def name() -> str:
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one turn of the loop it runs on
         return event_loop.running_loop_name()
 
     assert event_loop.run(name(), "asyncio") == "asyncio"

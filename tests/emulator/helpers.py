@@ -16,16 +16,6 @@ COLLECTION = "/auditLogs/provisioning"
 TOKEN = "emu.contoso.secret"
 
 
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass(frozen=True)
 class Reply:
     """A response read in full: status, headers and the JSON body (None when empty)."""

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import pytest
 
+from tests.fake_clock import FakeClock
 from worker.emulator import EmulatorConfig, RunningEmulator
 from worker.emulator.quota import Quotas
 
-from .helpers import COLLECTION, FakeClock, Reply, graph_error, patch
+from .helpers import COLLECTION, Reply, graph_error, patch
 from .retry_after_shapes import shape_of
 
 BODY = {"action": "Update"}

@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
+from tests.fake_clock import FakeClock
 from worker.emulator import EmulatorConfig
 from worker.emulator.config import SettingError
 from worker.emulator.quota import Quotas
 from worker.emulator.rules import QuotaRule, RuleError, rule_from_json
-
-from .helpers import FakeClock
 
 
 def _quotas(**knobs: Any) -> tuple[Quotas, FakeClock]:

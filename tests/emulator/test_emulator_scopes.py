@@ -6,13 +6,14 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
+from tests.fake_clock import FakeClock
 from worker.emulator import EmulatorConfig, RunningEmulator
 from worker.emulator.graph_limits import graph_rules
 from worker.emulator.quota import Quotas
 from worker.emulator.resources import DIRECTORY, REPORTS
 from worker.emulator.rules import QuotaRule, RuleError, rule_from_json
 
-from .helpers import COLLECTION, FakeClock, batch_item, graph_error, patch, post_batch
+from .helpers import COLLECTION, batch_item, graph_error, patch, post_batch
 
 USER_BODY = {"department": "Finance", "jobTitle": "Analyst"}
 GUID = "8a7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"

@@ -44,7 +44,7 @@ class _HeaderDrip:
             while True:
                 writer.write(b"X")
                 await writer.drain()
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # the drip: a slow server is the behaviour under test
 
 
 @pytest.fixture

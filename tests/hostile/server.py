@@ -5,7 +5,8 @@ this listener, and a second listener (`other`) shows whether anything went to an
 
     /throttle/{preset}      429 (or 503) with a far Retry-After (PRESETS: 99999999, 1e9, a date in 9999)
     /batch/{shape}          $batch items with hostile JSON status/headers (BATCH_SHAPES)
-    /redirect/{code}/{to}   a 3xx to another host (`other`) or to /sink/users/evil on this one (`same`)
+    /redirect/{codes}/{to}  a 3xx to another host (`other`) or to /sink/users/evil on this one (`same`);
+                            `codes` like 301,302: each request gets the next of them in turn
     /echo/{status}          a 400/401 whose body echoes the request's headers and token in several forms
     /big/{kind}             bodies too large: 50 MB plain, or a 1 MB gzip that expands to 1 GiB
     /drip                   a 200 whose body drips one byte a second
@@ -73,6 +74,7 @@ class HostileServer:
 
     other_url: str = ""
     seen: list[Seen] = field(default_factory=list)
+    redirects: int = 0  # redirects answered so far: which of `codes` the next one gets
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -80,7 +82,7 @@ class HostileServer:
         routes: dict[str, Callable[[web.Request], Any]] = {
             "/throttle/{preset}/{tail:.*}": self._throttle,
             "/batch/{shape}/{tail:.*}": self._batch,
-            "/redirect/{code}/{to}/{tail:.*}": self._redirect,
+            "/redirect/{codes}/{to}/{tail:.*}": self._redirect,
             "/echo/{status}/{tail:.*}": self._echo,
             "/big/{kind}/{tail:.*}": self._big,
             "/drip/{tail:.*}": self._drip,
@@ -108,7 +110,9 @@ class HostileServer:
         return web.Response(body=orjson.dumps({"responses": items}), content_type="application/json")
 
     async def _redirect(self, request: web.Request) -> web.Response:
-        code, to = int(request.match_info["code"]), request.match_info["to"]
+        codes, to = request.match_info["codes"].split(","), request.match_info["to"]
+        code = int(codes[self.redirects % len(codes)])
+        self.redirects += 1
         where = f"{self.other_url}/sink/stolen?sig=s3cr3t" if to == "other" else "/sink/users/evil"
         return web.Response(status=code, headers={"Location": where})
 
@@ -145,7 +149,7 @@ class HostileServer:
         with contextlib.suppress(ConnectionError):
             for _ in range(100):
                 await response.write(b" ")
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(1.0)  # the drip: a slow server is the behaviour under test
         return response
 
     async def _sink(self, request: web.Request) -> web.Response:

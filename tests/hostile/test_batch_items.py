@@ -16,7 +16,7 @@ from worker.answers import ItemResult
 from worker.auth.tokens import Credentials, StaticToken
 from worker.errors import ServerError
 from worker.jobs import Job
-from worker.schedule.lanes import Lane, LaneLimits
+from worker.schedule.lane import Lane, LaneLimits
 from worker.send.json_batch import BatchClient, Batcher
 
 FEW_RETRIES = {"PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2", "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1"}

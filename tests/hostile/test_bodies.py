@@ -75,12 +75,12 @@ async def test_a_dripping_body_times_out_within_read_timeout(hostile: Listening,
 @pytest.mark.parametrize("batch_size", ["1", "2"])
 async def test_dripping_headers_time_out_too(header_drip: str, tmp_path: Path, batch_size: str) -> None:
     env = {
-        "PATCH_WORKER_GRAPH__CONNECT_TIMEOUT_S": "1",
-        "PATCH_WORKER_GRAPH__READ_TIMEOUT_S": "2",
+        "PATCH_WORKER_GRAPH__CONNECT_TIMEOUT_S": "0.5",
+        "PATCH_WORKER_GRAPH__READ_TIMEOUT_S": "1",  # five times the drip's 0.2 s between bytes
         "PATCH_WORKER_RETRY__MAX_ATTEMPTS": "2",
         "PATCH_WORKER_RETRY__BACKOFF_MAX_S": "0.1",
     }
     done = await run_measured(tmp_path, header_drip + "/beta", 2, "--batch-size", batch_size, env=env, timeout=60)
     assert sorted(row["line"] for row in done.results) == [1, 2], done.stderr[-2000:]
     assert {row["error"]["kind"] for row in done.results} == {"transport_error"}
-    assert done.elapsed_s < 20  # two attempts of 3 s each, not for ever
+    assert done.elapsed_s < 20  # two attempts of 1.5 s each, not for ever

@@ -13,7 +13,7 @@ from tests.hostile.helpers import run_measured
 from tests.hostile.server import PRESETS
 from worker.answers import Answer
 from worker.errors import ThrottledError
-from worker.schedule.lanes import Lane, LaneLimits
+from worker.schedule.lane import Lane, LaneLimits
 
 
 @pytest.mark.parametrize("batch_size", ["1", "5"])

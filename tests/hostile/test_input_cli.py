@@ -10,10 +10,15 @@ import orjson
 from tests.conftest import read_results, run_cli
 from tests.sources.test_jsonl import newline_bomb
 from worker.emulator.running import RunningEmulator
+from worker.sources.jsonl import CHUNK_BYTES
+
+#: Long lines (about 190 bytes): a read of CHUNK_BYTES holds some 5,500 of them, so a truncated input sends
+#: thousands of jobs before its error, not tens of thousands.
+PAD = "x" * 150
 
 
 def truncated_gzip(path: Path, count: int, keep: float) -> Path:
-    data = b"".join(orjson.dumps({"jobId": f"job-{i}", "action": "Update"}) + b"\n" for i in range(count))
+    data = b"".join(orjson.dumps({"jobId": f"job-{i}-{PAD}", "action": "Update"}) + b"\n" for i in range(count))
     packed = gzip.compress(data)
     path.write_bytes(packed[: int(len(packed) * keep)])
     return path
@@ -23,7 +28,9 @@ async def test_a_truncated_gzip_records_every_job_sent_before_exit_2(
     emulator: RunningEmulator, tmp_path: Path, token_env: dict[str, str]
 ) -> None:
     emulator.config.update({"latency_ms": 5})
-    source = truncated_gzip(tmp_path / "in.jsonl.gz", 100_000, 0.6)
+    source = truncated_gzip(tmp_path / "in.jsonl.gz", 14_000, 0.6)
+    readable = 0.6 * 14_000 * 190
+    assert CHUNK_BYTES < readable < 2 * CHUNK_BYTES  # one whole read, then the error, jobs queued and in flight
     results = tmp_path / "results.jsonl"
     done = await run_cli(
         "run",

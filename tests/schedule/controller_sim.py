@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from tests.schedule.simulated_graph import SimulatedGraph
 from tests.schedule.virtual_time import run_virtual
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_sender import LaneSender
+from worker.schedule.lane_set import LaneSet
 from worker.send.executor import JobExecutor
 from worker.send.retry import RetryPolicy
 

@@ -127,11 +127,11 @@ class SimulatedGraph:
 
     async def patch(self, job: Job) -> Answer:
         """One request: half the latency there, the quota check, half back."""
-        await asyncio.sleep(self.latency_s / 2 + self._rng.uniform(0.0, self.jitter_s))
+        await asyncio.sleep(self.latency_s / 2 + self._rng.uniform(0.0, self.jitter_s))  # latency, virtual
         now = asyncio.get_running_loop().time()
         wait = self._admit(job.tenant, now)
         self.timeline.append((now, job.tenant, 200 if wait is None else 429))
-        await asyncio.sleep(self.latency_s / 2)
+        await asyncio.sleep(self.latency_s / 2)  # simulated latency (virtual time)
         if wait is None:
             self.ok += 1
             return Answer(200, None)

@@ -44,7 +44,7 @@ async def test_adaptive_limit_blocks_at_limit_and_wakes_on_release() -> None:
     await limit.acquire()
     await limit.acquire()
     third = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # turns of the loop: it must stay blocked
     assert not third.done()
     limit.release()
     await asyncio.wait_for(third, 1)
@@ -56,7 +56,7 @@ async def test_cancelled_waiter_passes_its_slot_on() -> None:
     await limit.acquire()
     first = asyncio.create_task(limit.acquire())
     second = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # turns of the loop: it must stay blocked
     limit.release()  # hands the slot to `first`...
     first.cancel()  # ...which is cancelled before it runs
     await asyncio.wait_for(second, 1)
@@ -69,10 +69,10 @@ async def test_slow_start_sends_rounds_that_double_once_each_completes() -> None
     await limit.acquire()
     await limit.acquire()
     third = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # turns of the loop: it must stay blocked
     assert not third.done()  # a round of 2 at first
     limit.release()
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # turns of the loop: it must stay blocked
     assert not third.done()  # the next round waits until this one has completed
     limit.release()
     await asyncio.wait_for(third, 1)

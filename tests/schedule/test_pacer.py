@@ -25,7 +25,7 @@ def _grant_times(
     async def main() -> list[float]:
         loop = asyncio.get_running_loop()
         pacer = Pacer(pacer_rate, burst=burst, clock=loop.time)
-        await asyncio.sleep(idle_s)
+        await asyncio.sleep(idle_s)  # an idle pacer, in virtual time: the behaviour under test
         start = loop.time()
         if hold_s is not None:
             pacer.hold_until(start + hold_s)

@@ -12,7 +12,9 @@ from worker.compose import lane_limits
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.running import start_emulator
 from worker.jobs import Job
-from worker.schedule.lanes import LaneLimits, LaneSender, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_sender import LaneSender
+from worker.schedule.lane_set import LaneSet
 from worker.send.http import GraphClient, new_session
 from worker.settings import ScopeSettings, Settings, TenantSettings
 

@@ -13,7 +13,8 @@ from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.running import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneLimits, LaneSet
+from worker.schedule.lane import LaneLimits
+from worker.schedule.lane_set import LaneSet
 from worker.send import retry
 from worker.send.executor import JobExecutor
 from worker.send.json_batch import BatchClient, BatchSender
@@ -49,7 +50,10 @@ async def test_mixed_batches_end_in_one_correct_state_each() -> None:
     config = EmulatorConfig(
         quota_per_s=40, quota_burst=20, retry_after="fractional", error_rate=0.15, error_status=503, seed=9
     )
-    async for emulator, executor, lanes in batching(config):
+    # short backoffs for the 503s: the outcomes, not the backoff's length, are under test (429s still wait out
+    # their Retry-After)
+    policy = RetryPolicy(max_attempts=20, max_elapsed_s=60, backoff_initial_s=0.05, backoff_max_s=0.5)
+    async for emulator, executor, lanes in batching(config, policy=policy):
         valid = [job() for _ in range(60)]
         invalid = [job(INVALID) for _ in range(5)]
         outcomes = await run_all(executor, valid + invalid)

@@ -56,7 +56,7 @@ async def test_a_halted_lane_sends_nothing_and_a_waiting_retry_wakes_at_once() -
     await guarded(job)
     started = time.monotonic()
     waiting = asyncio.create_task(guard.pause(job.lane, 30.0))
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # one turn of the loop (no wait): the task is now in `pause`, waiting
     guard.observe("contoso", unauthorized())
     await asyncio.wait_for(waiting, 5)
     assert time.monotonic() - started < 5

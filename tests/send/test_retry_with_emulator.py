@@ -16,7 +16,9 @@ from worker.auth.tokens import Credentials, StaticToken
 from worker.emulator.config import RETRY_AFTER_FORMATS, EmulatorConfig
 from worker.emulator.running import RunningEmulator, start_emulator
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import Lane, LaneLimits, LaneSender, LaneSet
+from worker.schedule.lane import Lane, LaneLimits
+from worker.schedule.lane_sender import LaneSender
+from worker.schedule.lane_set import LaneSet
 from worker.send import retry
 from worker.send.executor import JobExecutor
 from worker.send.http import GraphClient, new_session

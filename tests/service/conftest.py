@@ -85,7 +85,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         while not _answers(port):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start on port {port}")
-            time.sleep(0.05)
+            time.sleep(0.05)  # the polling interval while redis-server starts
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

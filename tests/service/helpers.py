@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import aiohttp
 import orjson
 
 from tests.conftest import REPO, TOKEN, cli_env
+from tests.polling import until
 from worker.emulator.running import RunningEmulator
 from worker.service.server import RunningService, running_service
 from worker.settings import Settings, load_settings
@@ -62,27 +62,18 @@ async def status(client: aiohttp.ClientSession, batch_id: str) -> dict[str, Any]
         return found
 
 
-async def until(condition: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
-    """Poll `condition` until it holds (instead of sleeping a fixed time and hoping it does)."""
-    deadline = time.monotonic() + timeout
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still not {what} after {timeout} s")
-        await asyncio.sleep(0.02)
-
-
 async def wait_for_state(
     client: aiohttp.ClientSession, batch_id: str, states: tuple[str, ...] = FINAL, timeout: float = 30
 ) -> dict[str, Any]:
     """Poll a batch until it is in one of `states`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await status(client, batch_id)
-        if found["state"] in states:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"batch stayed {found['state']}: {found}")
-        await asyncio.sleep(0.05)
+    found: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        found.update(await status(client, batch_id))
+        return found["state"] in states
+
+    await until(reached, f"batch {batch_id} in {states} (last seen: {found})", timeout)
+    return found
 
 
 async def results(client: aiohttp.ClientSession, batch_id: str) -> list[dict[str, Any]]:
@@ -139,13 +130,12 @@ class ServeProcess:
 
 
 async def wait_for_done(client: aiohttp.ClientSession, batch_id: str, at_least: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        async with client.get(f"/v1/batches/{batch_id}", headers=AUTH) as response:
-            if (await response.json())["done"] >= at_least:
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"batch {batch_id} never reached {at_least} results")
+    """Poll a batch until it has at least `at_least` results."""
+
+    async def done() -> bool:
+        return int((await status(client, batch_id))["done"]) >= at_least
+
+    await until(done, f"batch {batch_id} with {at_least} results", timeout)
 
 
 def assert_cancelled_results(rows: list[dict[str, Any]], total: int, sent: int) -> None:
@@ -163,10 +153,9 @@ def assert_cancelled_results(rows: list[dict[str, Any]], total: int, sent: int) 
 
 async def wait_gone(client: aiohttp.ClientSession, batch_id: str, timeout: float = 10) -> None:
     """Poll until the batch is unknown (404): deleted after its retention."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    async def gone() -> bool:
         async with client.get(f"/v1/batches/{batch_id}", headers=AUTH) as response:
-            if response.status == 404:
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"batch {batch_id} was never deleted")
+            return response.status == 404
+
+    await until(gone, f"batch {batch_id} deleted", timeout)

@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from tests.conftest import EXAMPLES
+from tests.polling import eventually, until
 from tests.service.helpers import (
     AUTH,
     NDJSON,
@@ -21,7 +22,6 @@ from tests.service.helpers import (
     service_settings,
     started,
     status,
-    until,
     upload,
     wait_for_done,
     wait_for_state,
@@ -191,10 +191,10 @@ async def test_cancel_stops_a_running_batch(emulator: RunningEmulator, tmp_path:
             assert response.status == 200
             answer = await response.json()
             assert (answer["state"], answer["finishedAt"]) == ("cancelling", None)  # in flight, counts not final
-        await asyncio.sleep(0.5)  # jobs in flight finish (0.2 s each)
+        await wait_for_state(client, created["id"], ("cancelled",))  # every line has its result: none in flight
         sent = len(emulator.requests())
-        await asyncio.sleep(0.5)
-        assert len(emulator.requests()) == sent  # nothing more is sent
+        await asyncio.sleep(0.5)  # the behaviour under test: nothing is sent over a while
+        assert len(emulator.requests()) == sent
         await wait_for_done(client, created["id"], 100)  # every line gets its result, sent or not
         found = await status(client, created["id"])
         assert found["state"] == "cancelled"
@@ -340,10 +340,7 @@ async def test_client_disconnect_mid_upload_leaves_nothing(emulator: RunningEmul
         writer.close()
         await writer.wait_closed()
         del reader
-        for _ in range(50):
-            if not list((state / "uploads").iterdir()):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: not list((state / "uploads").iterdir()), "the partial upload deleted", timeout=2.5)
         async with client.get("/v1/batches", headers=AUTH) as response:
             assert (await response.json())["batches"] == []
     assert list((state / "uploads").iterdir()) == []
@@ -355,8 +352,12 @@ async def test_drain_takes_the_grace_period_even_when_lanes_are_full(emulator: R
     settings = settings.model_copy(update={"run": settings.run.model_copy(update={"concurrency": 2, "grace_s": 0.5})})
     async with started(settings) as (service, client):
         created = await upload(client, numbered(1000))
-        await wait_for_state(client, created["id"], ("running",))
-        await asyncio.sleep(0.3)
+
+        async def lanes_full() -> bool:  # both requests in flight (they hang), the other lines queued behind
+            async with client.get("/metrics", headers=AUTH) as response:
+                return "patch_worker_jobs_in_flight 2.0" in await response.text()
+
+        await until(lanes_full, "two requests in flight")
         began = asyncio.get_running_loop().time()
         await service.drain()
         took = asyncio.get_running_loop().time() - began

@@ -72,9 +72,9 @@ async def test_cancel_stops_every_replica_sending(emulator: RunningEmulator, tmp
         await wait_for_state(client, created["id"], ("running",))
         async with client.delete(created["links"]["self"], headers=AUTH) as response:
             assert response.status == 200
-        await asyncio.sleep(1.0)
+        await wait_for_state(client, created["id"], ("cancelled",))  # every line has its result: none in flight
         sent = len(emulator.requests())
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # the behaviour under test: nothing is sent over a while
         assert len(emulator.requests()) == sent
         await wait_for_done(client, created["id"], 200)  # every line gets its result, sent or not
         found = await status(client, created["id"])

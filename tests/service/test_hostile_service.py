@@ -13,6 +13,7 @@ import orjson
 import pytest
 from structlog.testing import capture_logs
 
+from tests.polling import until
 from tests.service.helpers import API_KEY, AUTH, NDJSON, numbered, results, service_settings, started, wait_for_state
 from worker.emulator.running import RunningEmulator
 from worker.settings import Settings
@@ -185,13 +186,12 @@ async def test_the_lanes_of_idle_tenants_are_released(emulator: RunningEmulator,
     )
     async with started(settings) as (_, client):
         done = await wait_for_state(client, (await upload_large(client, body))["id"])
-        deadline = time.monotonic() + 20
-        for _ in range(1000):
-            if not lane_series(text := await metrics_of(client)) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.1)
+
+        async def released() -> bool:  # every tenant's lane dropped once idle
+            return lane_series(await metrics_of(client)) == 0
+
+        await until(released, "idle lanes released", timeout=20, every=0.1)
     assert done["state"] == "succeeded"
-    assert lane_series(text) == 0  # every tenant's lane was dropped once idle
 
 
 async def metrics_of(client: aiohttp.ClientSession) -> str:

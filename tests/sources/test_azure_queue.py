@@ -114,7 +114,7 @@ async def test_a_result_is_written_then_the_message_deleted(
         await asyncio.sleep(0.8)  # most of its visibility spent: settling extends it first
         result = orjson.dumps({"jobId": "a-1", "status": "succeeded", "messageId": message.id})
         assert await source.settle([Settlement(message, result)]) == [True]
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(1.5)  # past the visibility timeout (1 s): a message left would be back
         assert (await azure_queue.get_queue_properties()).approximate_message_count == 0
         async with twin(azure_queue, "-results", azurite) as results:
             assert await texts(results) == [result.decode()]

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
+from tests.polling import eventually
 from worker.errors import ConfigError
 from worker.settings import QueueSettings
 from worker.sources.queue import Message, QueueSource, QueueTarget, Settlement, open_source
@@ -99,7 +100,7 @@ async def test_a_kept_message_is_not_taken_over_and_an_unkept_one_is(client: aio
         async def renew() -> None:
             while not stop.is_set():
                 await first.keep([kept])
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)  # the holder's heartbeat, as consume's
 
         renewing = asyncio.create_task(renew())
         [taken] = await take(second, 1)
@@ -118,11 +119,11 @@ async def test_empty_only_when_nothing_is_left_to_read_or_pending(client: aiored
         stop = asyncio.Event()
         polls = source.messages(stop)
         poll = asyncio.ensure_future(anext(polls))
+        # a fixed wait: polls that found nothing to read (three blocking reads); it must stay non-empty meanwhile
         await asyncio.sleep(3 * FAST.block_s)
         assert not source.is_empty()  # nothing to read, but the message is still pending
         await source.settle([Settlement(message, b"{}")])
-        await asyncio.sleep(3 * FAST.block_s)
-        assert source.is_empty()
+        await eventually(source.is_empty, "empty once settled", timeout=10 * FAST.block_s)
         stop.set()
         poll.cancel()
         await asyncio.gather(poll, return_exceptions=True)

@@ -73,4 +73,4 @@ def until(check: Callable[[], Any], timeout: float = 30, what: str = "the page")
             return found
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(0.1)  # the polling interval (browser calls block: a thread, not the loop)

@@ -1,8 +1,8 @@
 """One consumer of a queue: the pipeline of `run` fed by a `QueueSource`, and every message settled once.
 
-- source: each message gets a pipeline-local sequence number (its "line"), so the pipeline routes it like a
-  line of a file; at most `max_in_flight` messages are held at once (memory, and the jobs a killed
-  consumer leaves to be sent again).
+- source: each message gets a sequence number of this consumer's (`Job.seq`; its `line` is None), handed to
+  the pipeline where a file's line number goes, and `record` finds the message by it; at most
+  `max_in_flight` messages are held at once (memory, and the jobs a killed consumer leaves to be sent again).
 - record: outcomes go to a writer task, off the pipeline's path, which settles them in batches through the
   source (result written, then the message removed: exactly one result per message) and waits out a queue
   that is away (`QueueUnavailableError`), trying the same items again.
@@ -31,7 +31,8 @@ from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_fields
 from worker.models.registry import graph_version
-from worker.pipeline import Hold, Pipeline
+from worker.pipeline.protocols import Hold
+from worker.pipeline.run import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.record.recorder import ResultsRecorder
 from worker.record.summary import NOT_SENT
@@ -159,7 +160,7 @@ class QueueConsumer:
         text = f"delivered {message.deliveries} times without a result (queue.max_deliveries); last error: {reason}"
         outcome = Outcome(
             job_id=self._job_id(message),
-            line=0,
+            line=None,
             status="failed",
             http_status=None,
             attempts=0,
@@ -173,9 +174,9 @@ class QueueConsumer:
 
     def _parse(self, raw: bytes, seq: int) -> Job | Rejected:
         parsed = _parsed(raw, seq, self._settings.graph)
-        if parsed.job_id == str(seq):  # no jobId of its own: the message id names it, not our sequence number
-            parsed = replace(parsed, job_id=self.in_flight[seq].id)
-        return parsed
+        # no jobId of its own: the message id names it, not our sequence number
+        job_id = self.in_flight[seq].id if parsed.job_id == str(seq) else parsed.job_id
+        return replace(parsed, job_id=job_id, line=None, seq=seq)  # a message has no line number
 
     def _job_id(self, message: Message) -> str:
         parsed = _parsed(message.raw, 0, self._settings.graph)
@@ -185,7 +186,7 @@ class QueueConsumer:
 
     def record(self, outcome: Outcome) -> None:
         """Decide what becomes of the outcome's message and hand it to the writer (the pipeline's recorder)."""
-        seq = outcome.line
+        seq = outcome.seq
         message = self.in_flight[seq]
         error = outcome.error
         if error is not None and error.kind == NOT_SENT:  # a systemic failure: stop, give the message back

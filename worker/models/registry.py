@@ -38,7 +38,7 @@ class Route:
     """A PATCH-able resource path (matched in full), the model its body must satisfy, and its throttling scope.
 
     `scope` names the group of Graph limits the route counts against (Graph throttles per app and tenant
-    *within* a scope): each (tenant, scope) is its own lane, paced on its own (`worker.schedule.lanes`).
+    *within* a scope): each (tenant, scope) is its own lane, paced on its own (`worker.schedule.lane`).
     """
 
     name: str

@@ -22,7 +22,7 @@ from prometheus_client.registry import Collector
 from worker.answers import Answer, Execute, Sender
 from worker.errors import ThrottledError
 from worker.jobs import Job, Outcome
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 #: Job latency buckets (seconds): from a fast PATCH to a job that waited out several Retry-Afters.

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from worker.record.summary import LaneStatus, RunSummary
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 
 REFRESH_S = 0.25
 

@@ -78,6 +78,7 @@ def _outcome(job: Job, started: float, attempts: int, http_status: int | None, e
         client_request_id=job.client_request_id,
         error=error,
         tenant=job.tenant,
+        seq=job.seq,
     )
 
 

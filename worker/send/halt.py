@@ -43,6 +43,7 @@ def not_sent(job: Job, failure: SystemicFailure) -> Outcome:
         client_request_id=None,
         error=ErrorInfo(kind=NotSentError.kind, message=f"not sent: {failure.message}"),
         tenant=job.tenant,
+        seq=job.seq,
     )
 
 

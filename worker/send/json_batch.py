@@ -27,7 +27,8 @@ from worker.answers import Answer, ItemResult
 from worker.auth.tokens import Credentials
 from worker.errors import AuthError, MalformedResponseError, SendError, ServerError, TransportError
 from worker.jobs import Job, LaneKey
-from worker.schedule.lanes import Lane, LaneSet
+from worker.schedule.lane import Lane
+from worker.schedule.lane_set import LaneSet
 from worker.send.body import BodyLimits, answer_deadline, read_body
 from worker.send.http import (
     classify,

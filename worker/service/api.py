@@ -32,7 +32,7 @@ from aiohttp import web
 from worker.client_gone import client_gone
 from worker.errors import PatchWorkerError
 from worker.record.metrics import CONTENT_TYPE, ServiceMetrics
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 from worker.service.auth import bearer_matches
 from worker.service.batches import (
     Batch,

@@ -50,6 +50,7 @@ async def not_sent(job: Job) -> Outcome:
         elapsed_ms=0.0,
         client_request_id=None,
         error=ErrorInfo(kind="cancelled", message="not sent: the batch was cancelled before this line's turn"),
+        seq=job.seq,
     )
 
 

@@ -28,7 +28,7 @@ from worker.compose import credentials, lane_set, sending_stack
 from worker.errors import OutputError
 from worker.record.learned import load_learned, save_learned
 from worker.record.metrics import ServiceMetrics
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 from worker.send.halt import SystemicGuard
 from worker.service.api import create_app
 from worker.service.auth import load_api_key

@@ -1,6 +1,6 @@
 """The identity of an input file (size, modification time, inode), so a second reading can tell it changed.
 
-The pipeline reads an input twice when a slow lane's lines were deferred (see `worker.pipeline`). If the
+The pipeline reads an input twice when a slow lane's lines were deferred (see `worker.pipeline.deferral`). If the
 file was replaced or edited in between, the second reading would send content nobody validated against
 the first: `guarded_reopen` refuses to reopen a file whose identity is no longer the one it had when the
 run began, and checks it again every `CHECK_EVERY` lines and at the end of the second reading (the

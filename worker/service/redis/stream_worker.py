@@ -3,8 +3,8 @@
 The same `Pipeline` as `run` (validate -> lanes -> send -> record), for the life of the process:
 
 - source (`lines`): `worker.sources.redis_stream` (reclaimed jobs first, then new ones). Each delivery gets
-  a pipeline-local sequence number, so lines of many batches can be in flight at once; `parse` validates
-  the line under its real line number and `record` maps the outcome back.
+  a sequence number of this replica's (`Job.seq`), so lines of many batches can be in flight at once;
+  `parse` validates the line under its real line number (`Job.line`) and `record` finds the delivery by `seq`.
 - record: outcomes go to a writer task that runs one Lua script per result: result pushed and counted
   once per line (a bitmap guards against a second delivery), then XACK + XDEL. A crash before that
   leaves the job pending, and another replica sends it again: at least once to Graph, exactly one result.
@@ -36,7 +36,7 @@ from worker.answers import Execute
 from worker.compose import parse_input_line
 from worker.jobs import ErrorInfo, FieldError, Job, Outcome, Rejected, result_line
 from worker.models.registry import graph_version
-from worker.pipeline import Pipeline
+from worker.pipeline.run import Pipeline
 from worker.record.metrics import ServiceMetrics
 from worker.send.halt import BatchHalts, SystemicGuard
 from worker.service.batches import not_sent
@@ -163,10 +163,10 @@ class Consumer:
     def _parse(self, raw: bytes, seq: int) -> Job | Rejected | None:
         delivery = self.in_flight[seq]
         parsed = _parse(delivery, self._settings.graph)
-        return replace(parsed, line=seq)  # the pipeline routes by sequence number; `record` maps it back
+        return replace(parsed, seq=seq)  # `record` finds the delivery by it
 
     async def _execute(self, job: Job) -> Outcome:
-        delivery = self.in_flight[job.line]
+        delivery = self.in_flight[job.seq]
         if await self._cancelled(delivery.batch_id):  # not sent; recorded as `failed`, kind `cancelled`
             return await not_sent(job)
         held = await self._halted(delivery.batch_id, job)
@@ -206,8 +206,7 @@ class Consumer:
 
     def record(self, outcome: Outcome) -> None:
         """Hand one outcome to the writer (the pipeline's recorder; Redis is written off the pipeline's path)."""
-        delivery = self.in_flight[outcome.line]
-        self._results.put_nowait((outcome.line, delivery, replace(outcome, line=delivery.line)))
+        self._results.put_nowait((outcome.seq, self.in_flight[outcome.seq], outcome))
 
     async def _write_results(self) -> None:
         while True:

@@ -18,7 +18,7 @@ from typing import Final
 
 from aiohttp import web
 
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 from worker.service.api import BATCHES, MAX_PAGE, ApiError, batch_of, json_response
 from worker.service.web.lane_history import LaneHistory, sampling
 from worker.service.web.lines import lines_page, parse_statuses

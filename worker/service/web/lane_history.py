@@ -1,6 +1,6 @@
 """Each lane's recent rate, sampled once a second into a bounded ring buffer, for the page's sparklines.
 
-The lanes (`worker.schedule.lanes.LaneSet`) keep totals only; a rate over time needs samples. A sampler
+The lanes (`worker.schedule.lane_set.LaneSet`) keep totals only; a rate over time needs samples. A sampler
 task reads `LaneSet.stats()` every SAMPLE_S and keeps, per lane, the last HISTORY samples of successes per
 second, 429s in that second, whether the lane was paused, and its paced rate: constant memory for the
 life of the service.
@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from worker.jobs import LaneKey
-from worker.schedule.lanes import LaneSet
+from worker.schedule.lane_set import LaneSet
 
 SAMPLE_S = 1.0
 #: samples kept per lane (two minutes at one a second)

@@ -1,5 +1,6 @@
-"""Lanes: one per (tenant, throttling scope), because Graph throttles per app and tenant within each scope
-(directory writes and the reports group have limits of their own). One throttled lane never slows another.
+"""One lane: the schedule of one tenant in one throttling scope, because Graph throttles per app and tenant
+within each scope (directory writes and the reports group have limits of their own). One throttled lane never
+slows another; the set of them is `lane_set`.
 
 Each attempt of a job passes, in order: the lane's concurrency limit, its throttle gate, its pacer, its
 scope's app-wide pacer and the app-wide pacer (Graph also limits an app across all tenants); then it is
@@ -14,20 +15,19 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
 
 from worker.answers import Answer, ItemResult
 from worker.errors import ServerError, ThrottledError, TransportError
-from worker.jobs import DEFAULT_SCOPE, Job, LaneKey
+from worker.jobs import DEFAULT_SCOPE, LaneKey
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
-from worker.schedule.sharing import SharedLimit
 
 log = structlog.get_logger("worker.schedule")
 
@@ -274,102 +274,3 @@ class Lane:
             "concurrency": self.limit.limit,
             "latencyMs": _percentiles(self.latencies),
         }
-
-
-class LaneSet:
-    """Lanes by (tenant, scope), made on first use; a long-lived process drops idle ones (`release_idle`).
-
-    `app_rate` paces the app across every lane; `scope_app_rates` paces it across the tenants of one scope
-    (Graph's per-app limits are per scope too: 122 per 10 s for the reports group, 35,000 per 5 min for
-    directory writes).
-    """
-
-    def __init__(
-        self,
-        limits: Callable[[LaneKey], LaneLimits],
-        app_rate: float | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        scope_app_rates: Mapping[str, float] | None = None,
-    ) -> None:
-        self._limits = limits
-        self._clock = clock
-        self._app_pacer = None if app_rate is None else Pacer(app_rate, burst=app_rate, clock=clock)
-        self._scope_pacers = {
-            scope: Pacer(rate, burst=rate, clock=clock) for scope, rate in (scope_app_rates or {}).items()
-        }
-        self.lanes: dict[LaneKey, Lane] = {}
-        self._used: dict[LaneKey, float] = {}  # when each lane was last asked for
-        self._remembered: dict[LaneKey, float] = {}  # learned rates of released lanes
-        # what a lane stops using under an app-wide limit, the others take: one per scope (its limits are its own)
-        self._shared: dict[str, SharedLimit] = {}
-
-    def lane(self, tenant: str, scope: str = DEFAULT_SCOPE) -> Lane:
-        """The lane of a tenant in a scope."""
-        key = (tenant, scope)
-        lane = self.lanes.get(key)
-        if lane is None:
-            limits = self._limits(key)
-            remembered = self._remembered.pop(key, None)
-            if remembered is not None and limits.rate is None and limits.learned is None:
-                limits = replace(limits, learned=remembered)  # a released lane starts where it ended
-            lane = self.lanes[key] = Lane(
-                tenant, limits, self._app_pacer, self._clock, scope=scope, scope_pacer=self._scope_pacers.get(scope)
-            )
-            lane.on_paused = self._sharing(scope).refused
-        self._used[key] = self._clock()
-        self._sharing(scope).check(self.lanes, self._used)
-        return lane
-
-    def _sharing(self, scope: str) -> SharedLimit:
-        """The shared-limit bookkeeping of one scope's lanes."""
-        shared = self._shared.get(scope)
-        if shared is None:
-            shared = self._shared[scope] = SharedLimit(self._clock, belongs=lambda key: key[1] == scope)
-        return shared
-
-    def release_idle(self, idle_s: float) -> int:
-        """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
-
-        The service meets thousands of tenants over its life: without this each one's lane would be kept
-        forever. A released lane's learned rate is kept (a float), and its next lane starts from it.
-        """
-        cutoff = self._clock() - idle_s
-        idle = [
-            key
-            for key, lane in self.lanes.items()
-            if self._used.get(key, 0.0) < cutoff and not lane.limit.in_flight and lane.gate.is_open()
-        ]
-        for key in idle:
-            lane = self.lanes.pop(key)
-            self._used.pop(key, None)
-            self._sharing(key[1]).forget(key)
-            if lane.learner is not None and lane.pacer.rate is not None:
-                self._remembered[key] = lane.pacer.rate  # a float a lane: what it learned is kept
-        return len(idle)
-
-    def stats(self) -> list[dict[str, Any]]:
-        """Every lane's figures."""
-        return [lane.stats() for lane in self.lanes.values()]
-
-    def learned(self) -> dict[LaneKey, dict[str, float | None]]:
-        """The rate each learning lane ended with (and the quota it measured), to start from next time."""
-        kept: dict[LaneKey, dict[str, float | None]] = {key: {"rate": rate} for key, rate in self._remembered.items()}
-        kept.update(
-            (key, {"rate": lane.pacer.rate, "measured": lane.learner.measured})
-            for key, lane in self.lanes.items()
-            if lane.learner is not None and lane.pacer.rate is not None
-        )
-        return kept
-
-
-class LaneSender:
-    """The Sender for plain PATCH: each attempt goes through its lane (tenant and scope)."""
-
-    def __init__(self, lanes: LaneSet, send: Callable[[Job], Awaitable[Answer]]) -> None:
-        self._lanes = lanes
-        self._send = send
-
-    async def patch(self, job: Job) -> Answer:
-        """One attempt at a job, when its lane allows."""
-        send = self._send
-        return await self._lanes.lane(job.tenant, job.scope).send(lambda: send(job))
