@@ -58,6 +58,14 @@ class AdaptiveLimit:
         self._best_latency: float | None = None
         self._last_cut = float("-inf")
 
+    def try_acquire(self) -> bool:
+        """Take a free slot now if one is free and nobody is waiting for it (the common case needs no await)."""
+        if self._waiters or self._full():
+            return False
+        self.in_flight += 1
+        self._round_sent += 1
+        return True
+
     async def acquire(self) -> None:
         """Wait for a free slot."""
         while self._full():
