@@ -378,7 +378,9 @@ def _colons_match(text: bytes, data: dict[str, Any], body_json: bytes | None = N
     dump more than 254 levels of nesting: then the exact check runs too.
 
     With an envelope's body already dumped, the rest of the envelope is dumped alone: orjson writes an
-    object as its members in order, so the whole has the colons of both and the one after "body".
+    object as its members in order, so the whole has the colons of both and the one after "body". When
+    the line ends with the body as dumped (a compact line, body last), the body's colons are on both
+    sides and only the rest of the line is counted; a compact bare line equal to its dump needs no count.
     """
     try:
         if body_json is None:
@@ -388,6 +390,9 @@ def _colons_match(text: bytes, data: dict[str, Any], body_json: bytes | None = N
             colons = dumped.count(b":")
         else:
             rest = orjson.dumps({key: value for key, value in data.items() if key != "body"})
+            end = len(text) - 1  # the line ends with the envelope's closing brace
+            if text.endswith(body_json, 0, end):  # the body, written compactly, closes the line: its colons
+                return text.count(b":", 0, end - len(body_json)) == rest.count(b":") + 1  # are the same
             colons = rest.count(b":") + 1 + body_json.count(b":")
     except orjson.JSONEncodeError:
         return False
