@@ -2,8 +2,8 @@
 
 Every import is start-up CPU that a one-shot container job pays in full. The emulator, the service, the
 YAML parser (only with --config), rich (the progress bar and the summary table, only on a terminal; and
-never for structlog: see `worker/__init__.py`), redis, prometheus and msal (client credentials only) are
-deferred until a path needs them; this keeps it so.
+never for structlog: see `worker/__init__.py`), tenacity (at the first retry), redis, prometheus and msal
+(client credentials only) are deferred until a path needs them; this keeps it so.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ NOT_FOR_RUN = (
     "worker.demo",
     "yaml",
     "rich",
+    "tenacity",
     "redis",
     "prometheus_client",
     "msal",
