@@ -868,7 +868,7 @@ def markdown(report: dict[str, Any]) -> str:
         "- Slow start's cost: the same CLI with every lane at full concurrency from its first request",
         "  (`NO_SLOW_START`), alternated on short runs (the loss is a fixed time; the noise grows with a run),",
         "  the median difference taken as a share of a long run at the pace measured; beside it the cost in",
-        "  theory: rounds of 2, 4, ... 32 requests, one round trip each, less what they sent.",
+        "  theory: rounds of 2, 4, 8, 16 requests (`concurrency.py`), one round trip each, less what they sent.",
         "- Peer (`bench/peer.py`): msgraph-sdk-python's GraphServiceClient with its default middleware",
         "  (RetryHandler included) and default httpx client, a static token, base_url set to the emulator;",
         "  `audit_logs.provisioning.by_provisioning_object_summary_id(id).patch(model)`. Its clock starts after",
