@@ -57,6 +57,7 @@ from bench.quota import Timeline
 from bench.quota import scenario as quota_scenario
 from bench.throttling import matrix, matrix_table
 from tests.hostile.helpers import PEAK_RSS, peak_rss_kib
+from worker.schedule.concurrency import SLOW_START_FAST_FROM, SLOW_START_GROWTH, SLOW_START_WINDOW
 
 RESULTS = REPO / "bench" / "results"
 # A full run of every scenario writes its tables between these lines of the README.
@@ -362,18 +363,20 @@ def startup(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
     }
 
 
-def _slow_start_theory(elapsed_s: float, latency_s: float = 0.020, first: int = 2) -> float:
-    """The share of a run of `elapsed_s` that slow start costs in theory: its rounds (2, 4, ... below the
-    concurrency), one round trip each, less the requests they sent, at full concurrency's pace."""
-    rounds, sent, window = 0, 0, first
+def _slow_start_theory(elapsed_s: float, latency_s: float = 0.020) -> float:
+    """The share of a run of `elapsed_s` that slow start costs in theory: its rounds (2, 4, 8, 16 below the
+    concurrency: `worker.schedule.concurrency`), one round trip each, less the requests they sent, at full
+    concurrency's pace."""
+    rounds, sent, window = 0, 0, SLOW_START_WINDOW
     while window < CONCURRENCY:
-        rounds, sent, window = rounds + 1, sent + window, window * 2
+        growth = SLOW_START_GROWTH if window >= SLOW_START_FAST_FROM else 2
+        rounds, sent, window = rounds + 1, sent + window, window * growth
     lost_s = rounds * latency_s - sent / (CONCURRENCY / latency_s)
     return lost_s / elapsed_s
 
 
 def slow_start(sizes: Sizes, tmp: Path, _out: Path) -> dict[str, Any]:
-    """What slow start (a lane's first requests in rounds of 2, 4, 8 ...) costs an unthrottled run: 20 ms
+    """What slow start (a lane's first requests in rounds of 2, 4, 8, 16 ...) costs an unthrottled run: 20 ms
     latency, concurrency 64, the same run with every lane at full concurrency at once beside it.
 
     The loss is a fixed time (a few round trips) while the machine's noise grows with a run's length: it is
@@ -865,7 +868,7 @@ def markdown(report: dict[str, Any]) -> str:
         "- Slow start's cost: the same CLI with every lane at full concurrency from its first request",
         "  (`NO_SLOW_START`), alternated on short runs (the loss is a fixed time; the noise grows with a run),",
         "  the median difference taken as a share of a long run at the pace measured; beside it the cost in",
-        "  theory: rounds of 2, 4, ... 32 requests, one round trip each, less what they sent.",
+        "  theory: rounds of 2, 4, 8, 16 requests (`concurrency.py`), one round trip each, less what they sent.",
         "- Peer (`bench/peer.py`): msgraph-sdk-python's GraphServiceClient with its default middleware",
         "  (RetryHandler included) and default httpx client, a static token, base_url set to the emulator;",
         "  `audit_logs.provisioning.by_provisioning_object_summary_id(id).patch(model)`. Its clock starts after",

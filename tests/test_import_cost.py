@@ -1,7 +1,8 @@
 """Start-up: `run` imports only what a run needs (a module-set check, not a timing one).
 
 Every import is start-up CPU that a one-shot container job pays in full. The emulator, the service, the
-YAML parser (only with --config), the progress bar (only on a terminal), redis, prometheus and msal
+YAML parser (only with --config), rich (the progress bar and the summary table, only on a terminal; and
+never for structlog: see `worker/__init__.py`), tenacity (at the first retry), redis, prometheus and msal
 (client credentials only) are deferred until a path needs them; this keeps it so.
 """
 
@@ -25,8 +26,8 @@ NOT_FOR_RUN = (
     "worker.service",
     "worker.demo",
     "yaml",
-    "rich.progress",
-    "rich.live",
+    "rich",
+    "tenacity",
     "redis",
     "prometheus_client",
     "msal",

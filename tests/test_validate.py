@@ -484,3 +484,29 @@ def test_validate_body_locates_relative_to_the_body() -> None:
     assert validate_body(route, [1]) == [
         FieldError("", "Input should be a JSON object (microsoft.graph.provisioningObjectSummary)", "model_type")
     ]
+
+
+# --- a body equal to the last valid one (bulk updates send one body to many objects) -------------------
+
+
+def test_a_repeated_body_is_valid_again_only_for_the_model_it_was_valid_for() -> None:
+    body = {"displayName": "Ada", "accountEnabled": False}
+    for index in range(3):  # the same body to three users: each a Job, the body sent as dumped
+        result = parse({"path": f"/users/{uuid.UUID(int=index)}", "body": body})
+        assert isinstance(result, Job)
+        assert result.body == orjson.dumps(body)
+    # the very same bytes for a provisioning summary: not a property of it, so refused there
+    result = parse({"path": "/auditLogs/provisioning/x", "body": body})
+    assert isinstance(result, Rejected)
+    assert {error.loc for error in result.errors} == {"body.displayName", "body.accountEnabled"}
+    # a different body for users after the valid one: validated, and refused
+    result = parse({"path": f"/users/{uuid.UUID(int=9)}", "body": {**body, "accountEnabled": "no"}})
+    assert isinstance(result, Rejected)
+    assert [error.loc for error in result.errors] == ["body.accountEnabled"]
+
+
+def test_a_repeated_bare_line_is_valid_again_and_an_invalid_one_is_never_remembered() -> None:
+    bad = orjson.dumps({**SEED_REQUEST, "activityDateTime": "yesterday"})
+    for _ in range(2):
+        assert isinstance(parse(bad), Rejected)  # refused each time: only valid bodies are remembered
+        assert isinstance(parse(orjson.dumps(SEED_REQUEST)), Job)

@@ -82,6 +82,29 @@ async def test_slow_start_sends_rounds_that_double_once_each_completes() -> None
     assert limit.in_flight == 4
 
 
+async def _round(limit: AdaptiveLimit, latencies: list[float]) -> None:
+    """One whole round of slow start: each request sent, answered after its latency, released."""
+    for _ in latencies:
+        await asyncio.wait_for(limit.acquire(), 1)
+    for latency in latencies:
+        limit.release()
+        limit.on_success(latency)
+
+
+async def test_slow_start_grows_fourfold_from_a_round_of_16_while_latency_stays_flat() -> None:
+    limit = AdaptiveLimit(minimum=1, maximum=256, slow_start=True)
+    for size in (2, 4, 8):
+        await _round(limit, [0.020] * size)
+    assert limit.limit == 16  # small rounds double: a small quota is met by a handful of requests
+    await _round(limit, [0.021] * 16)
+    assert limit.limit == 64  # a round of 16 answered as fast as the first: four times as many
+    await _round(limit, [0.080] + [0.020] * 63)  # an answer took four times the best: the server queues
+    assert limit.limit == 128
+    await _round(limit, [0.020] * 128)
+    assert limit.limit == 256
+    assert not limit.slow_start  # the ceiling reached: slow start is over
+
+
 async def test_slow_start_ends_at_the_first_overload() -> None:
     limit = AdaptiveLimit(minimum=1, maximum=16, slow_start=True)
     await limit.acquire()

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import orjson
-from rich.console import Console
-from rich.table import Table
 
 from worker.jobs import Outcome
 
@@ -155,6 +153,10 @@ def print_summary(summary: RunSummary, stream: TextIO, *, title: str = "patch-wo
         stream.write(orjson.dumps(data).decode() + "\n")
         stream.flush()
         return
+    # rich only on a terminal: importing it costs ~30 ms of CPU, a tenth of a run's start-up
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column(justify="right")

@@ -159,9 +159,10 @@ class Lane:
 
     async def _guarded(self, slots: int, call: Callable[[], Awaitable[T]]) -> tuple[float, T]:
         """Wait for a concurrency slot, the gate and the pacer; send; feed whole-request failures back."""
-        await self.limit.acquire()
+        if not self.limit.try_acquire():
+            await self.limit.acquire()
         try:
-            probe = await self._admit(slots)
+            probe = False if self._unhindered() else await self._admit(slots)
             self.sent += slots
             if self.learner is not None:
                 self.learner.on_send(slots * self.cost)
@@ -192,13 +193,16 @@ class Lane:
         if self.learner is not None:
             self.learner.on_success(answer.throttle_percent, self.cost)
 
+    def _unhindered(self) -> bool:
+        """Unpaced and not throttled: an attempt has nothing to wait for (the common case, without a coroutine)."""
+        if self.learner is not None:
+            self.learner.settle_due()  # a refusal's pause over: its rate applies from this attempt on
+        return self.pacer.rate is None and not self._app_pacers and self.gate.is_open()
+
     async def _admit(self, slots: int) -> bool:
-        """Wait until this attempt may go; True when it goes alone as the closed gate's probe."""
+        """Wait until this attempt may go (it is not `_unhindered`); True when it goes alone as the closed
+        gate's probe."""
         learner = self.learner
-        if learner is not None:
-            learner.settle_due()
-        if self.pacer.rate is None and not self._app_pacers and self.gate.is_open():
-            return False  # unpaced and not throttled: nothing to wait for (the common case, kept cheap)
         while True:
             units = slots * self.cost
             if await self.gate.wait():

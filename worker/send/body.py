@@ -47,6 +47,25 @@ def answer_deadline(limits: BodyLimits) -> Deadline:
     return Deadline(limits.headers_timeout_s)
 
 
+def read_received(
+    response: aiohttp.ClientResponse, limits: BodyLimits, deadline: Deadline, *, keep: bool = True
+) -> Body | None:
+    """The body when all of it has been received already (a small answer usually has), else None.
+
+    Nothing to wait for, so no deadline and no coroutine (this is on every request's path); the size
+    cap applies as in `read_body`.
+    """
+    content = response.content
+    if not content.is_eof():
+        return None
+    deadline.reschedule(None)
+    data = content.read_nowait()
+    if len(data) > limits.max_bytes:
+        response.close()
+        return Body(data[: limits.max_bytes], cut=True)
+    return Body(data, cut=False) if keep and data else EMPTY
+
+
 async def read_body(
     response: aiohttp.ClientResponse, limits: BodyLimits, deadline: Deadline, *, keep: bool = True
 ) -> Body:
@@ -55,13 +74,11 @@ async def read_body(
     With `keep=False` the bytes are counted and dropped. A body over the cap closes the connection: the
     rest is never read.
     """
+    received = read_received(response, limits, deadline, keep=keep)
+    if received is not None:  # no body (204), or all of it received: nothing to wait for
+        return received
     content = response.content
-    if content.at_eof():  # no body (204), or all of it already read: nothing to wait for
-        deadline.reschedule(None)
-        return EMPTY
-    # all of it already received (a small answer usually is): reading cannot wait, so no deadline is needed
-    # (the size cap below still applies)
-    deadline.reschedule(None if content.is_eof() else asyncio.get_running_loop().time() + limits.read_timeout_s)
+    deadline.reschedule(asyncio.get_running_loop().time() + limits.read_timeout_s)
     parts: list[bytes] = []
     size = 0
     while chunk := await content.read(min(CHUNK, limits.max_bytes + 1 - size)):

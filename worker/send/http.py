@@ -29,7 +29,8 @@ from worker.errors import (
     TransportError,
 )
 from worker.jobs import Job
-from worker.send.body import Body, BodyLimits, answer_deadline, read_body
+from worker.schedule.concurrency import AdaptiveLimit
+from worker.send.body import Body, BodyLimits, answer_deadline, read_body, read_received
 from worker.send.retry_after import parse_retry_after
 
 log = structlog.get_logger("worker.send")
@@ -79,28 +80,31 @@ class GraphClient:
         connector = session.connector
         # attempts past the pool's size wait here, as a suspended coroutine, instead of as a prepared request
         # in the pool's queue (~10 KB each: thousands of tenants put thousands of attempts in flight)
-        self._slots = asyncio.Semaphore(connector.limit if connector is not None and connector.limit else 100)
+        size = connector.limit if connector is not None and connector.limit else 100
+        self._slots = AdaptiveLimit(minimum=size, maximum=size)
 
     async def patch(self, job: Job) -> Answer:
-        """One attempt, once a connection of the pool is free."""
-        async with self._slots:
-            return await self._attempt(job)
-
-    async def _attempt(self, job: Job) -> Answer:
-        """One attempt; a 401 gets one token refresh and one more try inside the same attempt."""
-        tokens = self._credentials.for_tenant(job.tenant)
-        if tokens is None:
-            raise AuthError(f"no credentials for tenant {job.tenant!r}", code="no_credentials")
-        token = await tokens.token()
+        """One attempt, once a connection of the pool is free; a 401 gets one token refresh and one more try
+        inside the same attempt."""
+        slots = self._slots
+        if not slots.try_acquire():
+            await slots.acquire()
         try:
-            return await self._send(job, token)
-        except AuthError as error:
-            if error.status != 401:
-                raise
-            fresh = await tokens.refresh(token)
-            if fresh is None:
-                raise
-            return await self._send(job, fresh)
+            tokens = self._credentials.for_tenant(job.tenant)
+            if tokens is None:
+                raise AuthError(f"no credentials for tenant {job.tenant!r}", code="no_credentials")
+            token = tokens.current() or await tokens.token()
+            try:
+                return await self._send(job, token)
+            except AuthError as error:
+                if error.status != 401:
+                    raise
+                fresh = await tokens.refresh(token)
+                if fresh is None:
+                    raise
+                return await self._send(job, fresh)
+        finally:
+            slots.release()
 
     async def _send(self, job: Job, token: str) -> Answer:
         headers = {
@@ -119,17 +123,18 @@ class GraphClient:
             raise internal_error(exc, "PATCH", job.tenant) from exc
 
     async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
-        async with (
-            answer_deadline(self._limits) as deadline,
-            self._session.patch(
+        limits = self._limits
+        with answer_deadline(limits) as deadline:
+            async with self._session.patch(
                 self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
-            ) as response,
-        ):
-            if 200 <= response.status < 300:
-                await read_body(response, self._limits, deadline, keep=False)  # drained: the connection is reused
-                return Answer(response.status, throttle_percent(response.headers), resource_units(response.headers))
-            body = await read_body(response, self._limits, deadline)
-            raise error_from_response(response.status, response.headers, body)
+            ) as response:
+                status = response.status
+                if 200 <= status < 300:  # the body is drained, not kept: the connection is reused
+                    if read_received(response, limits, deadline, keep=False) is None:
+                        await read_body(response, limits, deadline, keep=False)
+                    return Answer(status, throttle_percent(response.headers), resource_units(response.headers))
+                body = read_received(response, limits, deadline) or await read_body(response, limits, deadline)
+                raise error_from_response(status, response.headers, body)
 
 
 def internal_error(exc: Exception, what: str, lane: str) -> ServerError:

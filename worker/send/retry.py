@@ -1,32 +1,29 @@
-"""The retry policy: the one module that imports tenacity.
+"""The retry policy: the one module that uses tenacity.
 
 Retry only on named failures (`RetryableError`: 429, 5xx, connection errors, timeouts), never on other 4xx.
 The server's Retry-After wins over computed backoff; without it, exponential backoff with full jitter
 (tenacity's `wait_exponential_jitter` clips jitter at its max, so late retries would stampede).
 Attempts and total time are both capped, and a Retry-After above `max_retry_after_s` ends the job as
 throttled instead of sleeping for hours. The first attempt runs outside tenacity: most jobs need only
-one, and entering tenacity costs CPU and garbage on every call.
+one, and entering tenacity costs CPU and garbage on every call. For the same reason tenacity is imported
+at the first retry, not at start-up (~5 ms of CPU a run that needs no retry never pays).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
-
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    stop_before_delay,
-)
-from tenacity.stop import stop_base
+from typing import TYPE_CHECKING, TypeVar
 
 from worker.errors import RetryableError
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
+    from tenacity.stop import stop_base
 
 T = TypeVar("T")
 RetryHook = Callable[[RetryableError, float], None]
@@ -72,12 +69,20 @@ def _last_error(retry_state: RetryCallState) -> RetryableError:
     return error
 
 
-class _RetryAfterTooLong(stop_base):
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
+@functools.cache
+def _retry_after_too_long() -> Callable[[RetryPolicy], stop_base]:
+    """The stop condition "the server asks for a wait longer than the policy allows" (a class made once, at
+    the first retry: tenacity is imported then)."""
+    from tenacity.stop import stop_base
 
-    def __call__(self, retry_state: RetryCallState) -> bool:
-        return self.policy.waits_too_long(_last_error(retry_state))
+    class RetryAfterTooLong(stop_base):
+        def __init__(self, policy: RetryPolicy) -> None:
+            self.policy = policy
+
+        def __call__(self, retry_state: RetryCallState) -> bool:
+            return self.policy.waits_too_long(_last_error(retry_state))
+
+    return RetryAfterTooLong
 
 
 async def retry_after_failure(
@@ -108,10 +113,19 @@ async def retry_after_failure(
         if on_retry is not None and retry_state.next_action is not None:
             on_retry(_last_error(retry_state), retry_state.next_action.sleep)
 
+    from tenacity import (  # at the first retry
+        AsyncRetrying,
+        retry_if_exception_type,
+        stop_after_attempt,
+        stop_before_delay,
+    )
+
     remaining = max(policy.max_elapsed_s - (time.monotonic() - started), 0.0)
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(RetryableError),
-        stop=stop_after_attempt(policy.max_attempts - 1) | stop_before_delay(remaining) | _RetryAfterTooLong(policy),
+        stop=stop_after_attempt(policy.max_attempts - 1)
+        | stop_before_delay(remaining)
+        | _retry_after_too_long()(policy),
         wait=wait,
         before_sleep=before_sleep,
         sleep=sleep,
