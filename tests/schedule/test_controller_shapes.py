@@ -38,9 +38,9 @@ CELLS: dict[str, tuple[Callable[[], Rule], float, float, float]] = {
     "10-second bucket": (lambda: TokenBucket(Q, 2000), 2000, 1.10, 0.02),
     "fixed window 200 per 1 s": (lambda: FixedWindow(200, 1.0, phase=0.41), 200, 1.10, 0.02),
     "sliding window 200 per 1 s": (lambda: SlidingWindow(200, 1.0), 200, 1.10, 0.02),
-    # not yet within the bounds (1.13x / 1.16x): a bucket of one request, with a send jitter of
-    # 0.3 ms (the pacer's precise timer); the controller settles a few % under what the jitter allows
-    "bucket of 1": (lambda: TokenBucket(Q, 1), 1, 1.20, 0.02),
+    # with integer Retry-After not yet within the bounds (1.10x fractional, 1.13x integer): a bucket
+    # of one request, with a send jitter of 0.3 ms (the pacer's precise timer), allows 1.06x at best
+    "bucket of 1": (lambda: TokenBucket(Q, 1), 1, 1.15, 0.02),
 }
 
 
@@ -83,9 +83,10 @@ def test_eight_tenants_each_paced_at_their_own_quota(retry_after: str, proportio
 @pytest.mark.parametrize("retry_after", RETRY_AFTER)
 @pytest.mark.parametrize(("app_burst", "refused_bound"), [(20, 0.02), (400, 0.05)])
 def test_an_app_wide_limit_across_tenants_is_shared(retry_after: str, app_burst: int, refused_bound: float) -> None:
-    # lanes refused together hand a finished lane's share to each other (`worker.schedule.sharing`): without
-    # that, the last lane regrew from its share slowly (1.28x-1.65x). Not yet within the bounds: a
-    # second of the app's quota at once is drained by 4 lanes starting together (2.6-4.3 % answered 429)
+    # lanes refused together hand a finished lane's share to each other, the slowest first (`sharing`):
+    # without that, the last lane regrew from its share slowly (1.28x-1.65x). Not yet within the issue's
+    # bounds: a second of the app's quota at once is drained by 4 lanes starting together, each with a
+    # round of requests in flight when it runs out (2.6-3.6 % answered 429)
     tenants = [f"tenant-{i}" for i in range(4)]
     graph = SimulatedGraph(
         {t: [TokenBucket(Q, 200)] for t in tenants},
