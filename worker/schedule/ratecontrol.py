@@ -92,6 +92,7 @@ class LaneController:
         self._pending: tuple[float, float | None] | None = None  # a refusal's reopen moment, and the pace then
         self._ramping = True  # until refused while paced: the first estimate may be far too low
         self._refused_at_rate: float | None = None  # the pace of the last refusal: growth slows towards it
+        self._refused_before: float | None = None  # ... and of the one before
         self._precise = True
         self._refused_moment = 0.0  # when the last refusal came: its pause is the span's idle end
         self._changed_at = clock()  # refusals of requests sent before this are the same event
@@ -222,6 +223,7 @@ class LaneController:
         self._changed_at = now
         # a ramp refused: the step before held (`ramp_requests` at its pace), so the quota is at least that
         self._held_before = self.pacer.rate / (1.0 + self.tuning.ramp) if self._ramping and self.pacer.rate else 0.0
+        self._refused_before = self._refused_at_rate
         if self.pacer.rate is not None:
             self._ramping = False  # refused while paced: the quota is near, probe gently from now on
             self._refused_at_rate = self.pacer.rate
@@ -256,9 +258,7 @@ class LaneController:
         elif delivered_rate >= min(rate, offered) * self.tuning.edge:
             # we got what we sent all along: refused at a window's edge, or by timing noise on a tiny bucket;
             # a trim only (cutting to what got through at every such refusal would drift down for ever)
-            self._change(rate * self.tuning.gentle_cut, now)
-            self._refused_at_rate = rate
-            self._new_span(reopen)
+            self._edge(rate, now)
         elif delivered_rate >= self._span_min_rate * 0.9:
             # under the quota for part of the span (ramping up): what we got over it is too low, but the
             # second before the refusal, paced past the quota, got the quota through
@@ -288,13 +288,20 @@ class LaneController:
         if span >= RecentRate.WINDOW_S:
             recent = self._recent_at_refusal
             if recent >= rate * self.tuning.edge:  # that second got all we paced: an edge, trim
-                self._refused_at_rate = rate
-                self._change(rate * self.tuning.gentle_cut, now)
+                self._edge(rate, now)
                 return
             guess = recent * self.tuning.margin
         else:  # nothing measured: cut
             guess = rate * self.tuning.cut
         self._change(max(delivered_rate, guess, self._held_before), now)
+
+    def _edge(self, rate: float, now: float) -> None:
+        """A refusal though we got all we sent (a window's edge, timing noise on a tiny bucket): a trim; the
+        span goes on (a refusal soon after is judged over both, not as a span too short to mean anything),
+        and growth aims halfway back to the pace refused before, if higher: noise says little of the quota
+        (a tiny bucket's, every few seconds, would otherwise hold the aim to wherever the lane is)."""
+        self._refused_at_rate = max(rate, (rate + (self._refused_before or 0.0)) / 2)
+        self._change(rate * self.tuning.gentle_cut, now)
 
     def _first_estimate(self, reopen: float, now: float) -> None:
         """What got through before the first refusal, spread until the lane may go on.
