@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from azure.storage.queue.aio import QueueClient
 
@@ -50,8 +52,10 @@ async def test_a_wrong_key_is_an_access_refusal(azurite: Azurite, azure_queue: Q
 
 async def test_an_unreachable_account_is_named(azurite: Azurite) -> None:
     closed = azurite.connection_string.replace(f":{azurite.port}/", ":9/")  # the discard port: nothing listens
+    started = time.monotonic()
     message = await refusal("azure-queue://jobs", azure_connection_string=closed)
     assert message == "consume: cannot reach the storage account of queue 'jobs': ServiceRequestError"
+    assert time.monotonic() - started < 6.0  # two short SDK retries (~3 s), not its default minute (nor 7-10 s)
 
 
 async def test_the_results_and_poison_queues_are_created(azurite: Azurite, azure_queue: QueueClient) -> None:

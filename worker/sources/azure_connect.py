@@ -33,12 +33,15 @@ RESULTS_SUFFIX = "-results"
 POISON_SUFFIX = "-poison"
 # Azure's queue names: 3-63 lowercase letters, digits and single dashes; ours leave room for "-results"
 _NAME = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,53}[a-z0-9]$")
-# The SDK's own retries stay short (0.5 s, then 2.5 s): the consumer waits out longer outages itself, and a
-# wrong endpoint at start-up is reported in seconds, not the SDK's default minute.
+# The SDK's own retries stay short: two, each after initial_backoff + increment_base ** n (n from 1) = 1.5 s,
+# give or take 0.25 s (its default jitter of 3 s, with a base of 2, made them 2.5 s and 4.5 s, up to 10 s
+# in all): the consumer waits out longer outages itself, and a wrong endpoint at start-up is reported in
+# about 3 s, not the SDK's default minute.
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 2,
     "initial_backoff": 0.5,
-    "increment_base": 2,
+    "increment_base": 1,
+    "random_jitter_range": 0.25,
     "connection_timeout": 10,
     "read_timeout": 30,
 }
