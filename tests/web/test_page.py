@@ -112,7 +112,7 @@ def cancel_in_page(driver: Any, url: str, batch_id: str) -> None:
     driver.get(f"{url}/#/batch/{batch_id}")
     until(lambda: by_id(driver, "batch-state").text == "running", what="the running batch")
     until(lambda: by_id(driver, "lanes").find_elements("css selector", "line.throttled"), what="a 429 on the chart")
-    until(lambda: len(history_points(driver)) >= 8, what="eight seconds of rate history")
+    until(lambda: len(history_points(driver)) >= 3, what="three seconds of rate history")
     shot(driver, "web-batch-throttled.png")
     by_id(driver, "cancel").click()
     until(lambda: by_id(driver, "batch-state").text in ("cancelling", "cancelled"), what="the cancellation")
