@@ -13,7 +13,8 @@ import pytest
 from tests.models.test_provisioning import SEED_REQUEST
 from worker.jobs import FieldError, Job, Rejected
 from worker.models import DEFAULT_PATH, match_route
-from worker.validate import parse_line, validate_body
+from worker.validate.model_check import validate_body
+from worker.validate.parse import parse_line
 
 TENANT = "contoso"
 

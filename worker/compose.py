@@ -38,7 +38,7 @@ from worker.send.retry import RetryPolicy
 from worker.settings import Settings
 from worker.sources.identity import guarded_reopen
 from worker.sources.jsonl import OVERSIZED, JsonlSource
-from worker.validate import parse_line
+from worker.validate.parse import parse_line
 
 
 def parse_input_line(

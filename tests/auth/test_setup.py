@@ -12,7 +12,7 @@ from worker.auth.client_credentials import MsalClientCredentials, load_certifica
 from worker.auth.clouds import CLOUDS, graph_base_url
 from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import RefreshingToken, StaticToken
-from worker.cli import _overrides
+from worker.cli.flag_settings import overrides as flag_overrides
 from worker.errors import ConfigError
 from worker.settings import Settings, load_settings
 
@@ -106,7 +106,7 @@ def test_azure_environment_variables_become_auth_settings(monkeypatch: pytest.Mo
     monkeypatch.setenv("AZURE_CLIENT_CERTIFICATE_PATH", "")  # empty: not set
     monkeypatch.delenv("GRAPH_TOKEN", raising=False)
 
-    overrides = _overrides(argparse.Namespace())
+    overrides = flag_overrides(argparse.Namespace())
 
     assert overrides == {"auth": {"tenant_id": "dir-env", "client_id": CLIENT, "client_secret": SECRET}}
     loaded = load_settings(None, overrides)

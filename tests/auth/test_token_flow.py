@@ -321,7 +321,7 @@ async def test_failures_are_not_asked_again_within_the_cooldown(
 
 @pytest.fixture
 def seed_job() -> Job:
-    from worker.validate import parse_line
+    from worker.validate.parse import parse_line
 
     job = parse_line(b'{"jobId": "j", "action": "update"}', 1, default_tenant="default")
     assert isinstance(job, Job), job

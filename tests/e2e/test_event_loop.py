@@ -46,7 +46,7 @@ async def test_a_run_says_which_loop_and_gives_the_same_results(
 
 def test_requiring_uvloop_without_it_is_a_configuration_error() -> None:
     # a real interpreter where `import uvloop` fails, as on a machine without the [fast] extra
-    code = "import sys; sys.modules['uvloop'] = None; from worker.cli import main; sys.exit(main())"
+    code = "import sys; sys.modules['uvloop'] = None; from worker.cli.dispatch import main; sys.exit(main())"
     done = subprocess.run(
         [sys.executable, "-c", code, "validate", str(EXAMPLES)],
         env=cli_env({"PATCH_WORKER_RUN__EVENT_LOOP": "uvloop"}),

@@ -13,7 +13,7 @@ import pytest
 from tests.models.test_checker import seed_variants
 from worker.emulator.resources import body_errors, find_resource
 from worker.models.registry import match_route
-from worker.validate import validate_body
+from worker.validate.model_check import validate_body
 
 PATH = "/auditLogs/provisioning"
 

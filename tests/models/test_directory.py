@@ -16,7 +16,7 @@ from worker.models import GraphModel, GraphVersion, match_route, routes
 from worker.models.checker import body_validator
 from worker.models.generated import beta, v1_0
 from worker.models.registry import graph_version
-from worker.validate import parse_line
+from worker.validate.parse import parse_line
 
 VERSIONS: tuple[GraphVersion, ...] = ("v1.0", "beta")
 CASES = [(version, resource) for version in VERSIONS for resource in RESOURCES]
