@@ -187,3 +187,37 @@ async def test_a_later_reading_does_not_wait_on_a_lane_still_full(logs: list[Mut
     assert sorted(outcome.line or 0 for outcome in results.outcomes) == list(range(1, 2 * count + 1))  # each once
     assert len(rereads) >= 2  # the slow lane's lines came in a later reading
     assert all(reading.closed == 1 for reading in rereads)
+
+
+async def test_a_lane_freeing_slots_slowly_does_not_set_the_pace_of_the_others(
+    logs: list[MutableMapping[str, Any]],
+) -> None:
+    # the slow lane frees a slot every 5 ms, so the reader never waits BEHIND_AFTER_S on it; waiting at all
+    # handed the busy lane its lines at the slow lane's pace (a lane paced at 245/s got 35/s in the real cell)
+    count = 3 * LANE_BUFFER
+    source = Lines([b"slow", b"busy"] * count)
+    results = Results()
+    loop = asyncio.get_running_loop()
+    busy_done_at: list[float] = []
+
+    async def execute(job: Job) -> Outcome:
+        if job.tenant == "slow":
+            await asyncio.sleep(0.005)
+        elif len(busy_done_at) == count - 1:
+            busy_done_at.append(loop.time())
+        else:
+            busy_done_at.append(0.0)
+        return succeeded(job)
+
+    def reread() -> Lines:
+        return Lines(source.raw)
+
+    started = loop.time()
+    pipeline = Pipeline(
+        source=source, parse=parse, execute=execute, recorder=results, workers_per_lane=1, reread=reread
+    )
+    await asyncio.wait_for(pipeline.run(), 60)
+    slow_alone_s = count * 0.005  # the slow lane's own time, at one worker
+    assert busy_done_at[-1] - started < slow_alone_s / 2  # the busy lane was not held to the slow one's pace
+    assert any(entry["event"] == "lane.behind" and entry["lane"] == "slow" for entry in logs)
+    assert sorted(outcome.line or 0 for outcome in results.outcomes) == list(range(1, 2 * count + 1))  # each once

@@ -1,8 +1,9 @@
 """The lines of a lane that is behind: noted, and queued by a later reading of the input.
 
 A slow or paused lane must not hold up the others, and nothing may pile up in memory. When a lane's
-queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIND_AFTER_S`: a lane that
-frees no slot in that time (paced at a low rate, or paused by a Retry-After) is *behind*, and while it
+queue (`LANE_BUFFER` jobs) is full the reader waits for room, but at most `BEHIND_AFTER_S`, and not at all
+while another lane's queue is under half full: a lane that frees no slot in that time (paced at a low rate,
+or paused by a Retry-After), or whose wait would starve another lane, is *behind*, and while it
 stays full its lines are only noted in a bitmap (one bit per line) and the reader reads on, so every
 other lane gets its jobs. Once the input is read, it is read again (`reread`) for the noted lines only,
 by the same rule (a lane still full keeps its lines for one more reading), until every noted line is
@@ -78,7 +79,8 @@ class Deferral:
             self._behind.discard(lane)  # caught up
             lanes.enqueue(queue, job)
             return True
-        if lane not in self._behind and await lanes.put(queue, job, patience=BEHIND_AFTER_S):
+        waits = lane not in self._behind and not lanes.hungry_besides(lane)
+        if waits and await lanes.put(queue, job, patience=BEHIND_AFTER_S):
             return True
         if lanes.stop.is_set():
             return False

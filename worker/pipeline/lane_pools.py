@@ -15,6 +15,7 @@ sending the job. A job that cannot be recorded stops the whole run (`failure`).
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import structlog
@@ -28,6 +29,7 @@ log = structlog.get_logger("worker.pipeline")
 
 LANE_BUFFER = 512
 REFILL = 32
+HUNGRY_S = 1.0  # a lane given a line this recently may still be given more
 
 
 class LaneQueue(asyncio.Queue[Job]):
@@ -45,6 +47,7 @@ class LaneQueue(asyncio.Queue[Job]):
         self.room = asyncio.Event()
         self.lane = lane
         self.workers = 0  # running workers of this lane
+        self.last_put = 0.0  # when a job was last queued (time.monotonic)
 
     def get_nowait(self) -> Job:
         """Take a job (`get` ends here too); with `REFILL` slots free, wake the reader if it waits."""
@@ -92,6 +95,7 @@ class LanePools:
         """Queue a job (the queue has room); start one more worker for its lane while under the lane's pool
         size and `max_workers` in all (a lane's first worker always starts)."""
         queue.put_nowait(job)
+        queue.last_put = time.monotonic()
         if queue.workers < self._workers_per_lane and (not queue.workers or len(self._workers) < self._max_workers):
             queue.workers += 1
             worker = asyncio.create_task(self._work(queue))
@@ -107,6 +111,17 @@ class LanePools:
                 return False
         self.enqueue(queue, job)
         return True
+
+    def hungry_besides(self, lane: LaneKey) -> bool:
+        """Another lane still given lines (one in the last `HUNGRY_S`) has its queue under half full: waiting
+        on this lane would hand it its lines at this lane's pace (4 tenants under one app-wide limit: a lane
+        paced at 245/s got 35/s, its lines read at the slowest lane's pace)."""
+        since = time.monotonic() - HUNGRY_S
+        return any(
+            queue.qsize() < queue.maxsize // 2 and queue.last_put >= since
+            for key, queue in self._queues.items()
+            if key != lane
+        )
 
     async def room_in_any(self, lanes: set[LaneKey]) -> bool:
         """Wait until one of these lanes' queues has room again (True), or the run is stopped (False)."""
