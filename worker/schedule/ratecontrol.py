@@ -15,10 +15,13 @@ client asks for more than the quota, what gets through is the quota. So the cont
   from requests in flight together is one event) closes a span that began when the previous refusal let
   the lane go on. Its delivered rate is the quota, as long as the span is long enough to mean anything
   (`min_span_s`, `min_successes`); shorter spans are pooled with the next ones, and meanwhile the rate is
-  cut multiplicatively, never below what the short spans delivered. A span that delivered all we paced
-  (`edge`: a 429 at a window's edge, or timing noise on a tiny bucket) only trims the rate. A span ending
-  at a whole-second Retry-After (late by up to a second) is a lower bound until it is long (`rounding_error`).
-- **Growth.** Below a provisional estimate the rate ramps up quickly (the estimate may be far too low),
+  cut multiplicatively, never below what the short spans delivered. A span that delivered all the lane
+  sent (`edge`: a 429 at a window's edge, timing noise on a tiny bucket, or a pacer lagging its pace)
+  only trims the rate. A span in which the lane sent well under its pace (`busy`: held back by its input
+  or by other lanes) measures nothing: the lane goes on at what it sent. A span ending at a whole-second
+  Retry-After (late by up to a second) is a lower bound until it is long (`rounding_error`).
+- **Growth.** Only while the lane sends at least `busy` of its pace (a pace it does not use proves
+  nothing). Below a provisional estimate the rate ramps up quickly (the estimate may be far too low),
   until a refusal comes while paced. Then it closes part of the gap to just under the pace refused, and
   beyond that probes slowly, faster the longer nothing is refused (the quota may have grown, or other
   lanes freed their share of an app-wide limit). `x-ms-throttle-limit-percentage` (Graph: past 80 % of

@@ -25,6 +25,7 @@ TOGETHER_S = 1.0  # refusals of two lanes this close are one limit's doing
 QUIET_S = 0.3  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
 CHECK_S = 0.1  # how often quiet lanes are looked for
 PEAK_FADE_PER_S = 0.8  # a lane's peak use fades by this much per second
+_PEAK_FADE_PER_CHECK = PEAK_FADE_PER_S**CHECK_S
 
 
 class Learner(Protocol):
@@ -94,9 +95,10 @@ class SharedLimit:
         for name in self._sending.keys() - sending.keys():
             self.forget(name)
         # a lane's use tails off as its last lines go: what it frees is its recent peak, fading slowly
-        fade = PEAK_FADE_PER_S**CHECK_S
         self._sending = {
-            name: max(rate, self._sending.get(name, 0.0) * fade) for name, rate in sending.items() if rate is not None
+            name: max(rate, self._sending.get(name, 0.0) * _PEAK_FADE_PER_CHECK)
+            for name, rate in sending.items()
+            if rate is not None
         }
         takers = {name: lanes[name].learner for name in self._sending if name in self._together}
         learners = {name: learner for name, learner in takers.items() if learner is not None}
