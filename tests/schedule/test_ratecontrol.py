@@ -6,6 +6,9 @@ import pytest
 
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
+from worker.schedule.tuning import DEFAULT_TUNING
+
+MARGIN = DEFAULT_TUNING.margin
 
 
 class FakeClock:
@@ -54,7 +57,7 @@ def test_a_first_refusal_with_a_long_pause_is_a_measure_paced_just_under_at_once
     clock.now += 9.95
     controller.settle_due()
     assert controller.measured == pytest.approx(5 / 10.0, rel=0.01)
-    assert pacer.rate == pytest.approx(0.97 * 5 / 10.0, rel=0.01)  # no ramp past it: no second refusal
+    assert pacer.rate == pytest.approx(MARGIN * 5 / 10.0, rel=0.01)  # no ramp past it: no second refusal
 
 
 def test_refusals_of_requests_in_flight_together_are_one_event() -> None:
@@ -79,7 +82,7 @@ def test_a_long_saturated_span_sets_the_rate_just_under_what_got_through() -> No
     clock.now += 0.005
     controller.settle_due()
     assert controller.measured == pytest.approx(200, rel=0.02)
-    assert pacer.rate == pytest.approx(200 * 0.97, rel=0.02)
+    assert pacer.rate == pytest.approx(200 * MARGIN, rel=0.02)
 
 
 def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
@@ -105,7 +108,7 @@ def test_a_span_that_got_all_the_lane_sent_is_not_saturated_though_under_its_pac
     clock.now += 0.005
     controller.settle_due()
     assert controller.measured is None  # not a measure of the quota: a trim only
-    assert pacer.rate == pytest.approx(210 * 0.99, rel=0.01)  # not 200 * 0.97
+    assert pacer.rate == pytest.approx(210 * 0.99, rel=0.01)  # not 200 * MARGIN
 
 
 def test_a_lane_refused_while_sending_well_under_its_pace_goes_at_what_it_sent_measuring_nothing() -> None:
@@ -145,7 +148,7 @@ def test_once_refused_at_a_pace_growth_closes_part_of_the_gap_only() -> None:
     pacer.rate = 50.0
     _sent(controller, 75)
     _deliver(clock, controller, 1, 1.5)
-    assert pacer.rate == pytest.approx(50 + 0.3 * (97 - 50))  # aiming just under the pace refused
+    assert pacer.rate == pytest.approx(50 + 0.3 * (100 * MARGIN - 50))  # aiming just under the pace refused
 
 
 def test_a_pace_the_lane_does_not_use_does_not_grow() -> None:
@@ -192,3 +195,37 @@ def test_a_rate_learned_earlier_is_the_start_and_is_not_ramped() -> None:
     assert pacer.rate == 42.0
     _deliver(clock, controller, 3, 1.1)
     assert pacer.rate == pytest.approx(42.0 * 1.002**2, rel=0.01)
+
+
+def test_a_large_first_burst_lets_the_pacer_make_up_for_late_wake_ups_and_a_small_one_does_not() -> None:
+    for burst, expected in ((200, DEFAULT_TUNING.max_catch_up), (3, 1.0)):
+        clock, pacer, controller = _controller()
+        _deliver(clock, controller, burst, 0.00005)  # let through at once, then "wait 1 s"
+        controller.on_throttled(1.0, sent_at=clock.now, precise=False)
+        clock.now += 1.0
+        controller.settle_due()
+        assert pacer.burst == expected  # a bucket of a few requests refuses two sends closer than its interval
+
+
+def test_a_ramp_refused_falls_to_what_got_through_even_when_probes_are_refused_during_its_pause() -> None:
+    # a sliding window of 200 a second: 200 at once, then a provisional ~200/s and a ramp past it, until the
+    # window's 200 are used; the pause's probes are refused too, until the window slides
+    clock, pacer, controller = _controller()
+    _deliver(clock, controller, 200, 0.00005)
+    controller.on_throttled(1.0, sent_at=clock.now, precise=False)
+    clock.now += 1.0
+    controller.settle_due()
+    delivered = controller.delivered
+    while controller.delivered < delivered + 200:
+        assert pacer.rate is not None
+        _deliver(clock, controller, 1, 1.0 / pacer.rate)
+    ramped = pacer.rate
+    assert ramped is not None and ramped > 400.0
+    controller.on_throttled(1.0, sent_at=clock.now, precise=False)
+    for wait in (0.1, 0.2, 0.4):  # probes, refused: the same pause
+        clock.now += wait
+        controller.on_throttled(1.0, sent_at=clock.now, precise=False)
+    clock.now += 0.1
+    controller.reopened()  # a probe went through
+    assert pacer.rate is not None
+    assert pacer.rate < 1.1 * 200  # not half the ramp's pace (> 200): the window would be overshot again

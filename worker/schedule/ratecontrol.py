@@ -81,6 +81,8 @@ class LaneController:
         self._recent = RecentRate()
         self._recent_at_refusal = 0.0  # successes in the second before the last refusal
         self._held_before = 0.0  # a refused ramp's step before: a pace that got through
+        self._first_burst = 0  # successes before the first refusal: what the quota lets through at once
+        self._ramp_refused = False  # the last refusal came while ramping: its pace was never shown to hold
 
     @property
     def delivering(self) -> float:
@@ -199,8 +201,14 @@ class LaneController:
         now = self._clock()
         self.throttle_events += 1
         self._changed_at = now
-        # a ramp refused: the step before held (`ramp_requests` at its pace), so the quota is at least that
-        self._held_before = self.pacer.rate / (1.0 + self.tuning.ramp) if self._ramping and self.pacer.rate else 0.0
+        # a ramp refused: the step before held (`ramp_requests` at its pace), so the quota is at least that;
+        # unless the quota lets more than a step through at once (a window, a large bucket): then any pace holds
+        # for a step
+        rate = self.pacer.rate
+        if self._pending is None:  # a probe refused during the pause does not change what the pause follows
+            proves = self.tuning.ramp_requests > self._first_burst
+            self._ramp_refused = self._ramping and rate is not None
+            self._held_before = rate / (1.0 + self.tuning.ramp) if self._ramp_refused and rate and proves else 0.0
         self._refused_before = self._refused_at_rate
         if self.pacer.rate is not None:
             self._ramping = False  # refused while paced: the quota is near, probe gently from now on
@@ -237,9 +245,10 @@ class LaneController:
             # we got what we sent all along: refused at a window's edge, or by timing noise on a tiny bucket;
             # a trim only (cutting to what got through at every such refusal would drift down for ever)
             self._edge(rate, now)
-        elif delivered_rate >= self._span_min_rate * 0.9:
+        elif self._ramp_refused or delivered_rate >= self._span_min_rate * 0.9:
             # under the quota for part of the span (ramping up): what we got over it is too low, but the
-            # second before the refusal, paced past the quota, got the quota through
+            # second before the refusal, paced past the quota, got the quota through (a ramp's pace, never
+            # shown to hold, is no measure: cut from it, a quota of a large burst would be overshot again)
             self._after_rise(rate, delivered_rate, span, now)
             self._new_span(reopen)
         else:
@@ -294,6 +303,11 @@ class LaneController:
             self._new_span(reopen)
             return
         first_rate = self.delivered / span
+        self._first_burst = self.delivered
+        # a quota that let many through at once lets the pacer make up for its late wake-ups too; a bucket
+        # of one or a few requests refuses any two sends closer than its interval
+        catch_up = min(self.tuning.max_catch_up, self.tuning.catch_up_share * self.delivered)
+        self.pacer.burst = max(self.pacer.burst, catch_up)
         if span >= self._long_span_s and self.delivered >= self.tuning.min_successes:
             self._ramping = False
             self.measured = self._refused_at_rate = first_rate

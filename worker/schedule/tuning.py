@@ -10,7 +10,7 @@ class Tuning:
     """The controller's constants, named so tests and the bench can sweep them."""
 
     floor: float = 0.05  # requests/s: never slower (a 5-per-10-s quota is 0.5/s)
-    margin: float = 0.97  # pace this far under a measured quota
+    margin: float = 0.98  # pace this far under a measured quota
     ramp: float = 1.0  # growth per step below a provisional estimate
     probe: float = 0.002  # growth per step once measured, at least
     close_gap: float = 0.3  # ... or this share of the way back to the pace last refused
@@ -27,6 +27,8 @@ class Tuning:
     edge: float = 0.985  # ... "all we paced": at least this share of it
     min_span_s: float = 1.0  # a span shorter than this is pooled with the next
     min_successes: int = 4  # ... or one with fewer successes
+    catch_up_share: float = 0.02  # the pacer's burst: this share of what the first refusal let through at once
+    max_catch_up: float = 4.0  # ... at most this many slots (enough to make up for late wake-ups)
     rounding_error: float = 0.125  # a span ending at a rounded Retry-After is trusted when long enough for this
 
 
