@@ -220,7 +220,8 @@ def test_a_ramp_refused_falls_to_what_got_through_even_when_probes_are_refused_d
         assert pacer.rate is not None
         _deliver(clock, controller, 1, 1.0 / pacer.rate)
     ramped = pacer.rate
-    assert ramped is not None and ramped > 400.0
+    assert ramped is not None
+    assert ramped > 400.0
     controller.on_throttled(1.0, sent_at=clock.now, precise=False)
     for wait in (0.1, 0.2, 0.4):  # probes, refused: the same pause
         clock.now += wait
