@@ -117,3 +117,35 @@ def test_a_pacer_allowed_a_burst_makes_up_for_late_wake_ups() -> None:
     assert _rate_with_late_wake_ups(burst=1.0) < 0.95 * 100.0
     # with one (a quota that let many through at once), late slots keep their time: the pace is met
     assert _rate_with_late_wake_ups(burst=4.0) == pytest.approx(100.0, rel=0.01)
+
+
+def _window_grant_times(count: int, seconds: float, callers: int, *, rate_after: int | None = None) -> list[float]:
+    """Seconds after start at which `callers` queued at once get their slots, pacing a window (virtual time)."""
+
+    async def main() -> list[float]:
+        loop = asyncio.get_running_loop()
+        pacer = Pacer(None, clock=loop.time)
+        pacer.pace_window(count, seconds)
+        start = loop.time()
+        times: list[float] = []
+
+        async def caller() -> None:
+            await pacer.acquire()
+            times.append(round(loop.time() - start, 6))
+            if len(times) == rate_after:
+                pacer.rate = 1.0
+
+        await asyncio.gather(*(caller() for _ in range(callers)))
+        return times
+
+    return run_virtual(main())
+
+
+def test_a_window_goes_at_its_start_a_few_times_faster_than_its_average_then_waits_for_the_next() -> None:
+    # 5 per 10 s (the seed's quota): each window's 5 within its first 2 s, never 6 in any 10 s
+    first, second, third = [0.0, 0.5, 1.0, 1.5, 2.0], [10.0, 10.5, 11.0, 11.5, 12.0], [20.0, 20.5]
+    assert _window_grant_times(5, 10.0, 12) == pytest.approx(first + second + third)
+
+
+def test_a_rate_set_ends_the_window() -> None:
+    assert _window_grant_times(5, 10.0, 4, rate_after=2) == pytest.approx([0.0, 0.5, 1.5, 2.5])

@@ -58,6 +58,28 @@ def test_a_first_refusal_with_a_long_pause_is_a_measure_paced_just_under_at_once
     controller.settle_due()
     assert controller.measured == pytest.approx(5 / 10.0, rel=0.01)
     assert pacer.rate == pytest.approx(MARGIN * 5 / 10.0, rel=0.01)  # no ramp past it: no second refusal
+    assert pacer.window is not None  # ... and 5 at each window's start, not one every 2 s
+    count, seconds = pacer.window
+    assert count == 5
+    assert seconds == pytest.approx(10.0 / MARGIN, rel=0.01)
+
+
+def test_a_window_is_held_until_refused_then_paced_evenly() -> None:
+    clock, pacer, controller = _controller()
+    _deliver(clock, controller, 5, 0.01)
+    controller.on_throttled(9.95, sent_at=clock.now)
+    clock.now += 9.95
+    controller.settle_due()
+    _deliver(clock, controller, 20, 2.5)  # 50 s of windows: no growth past the quota
+    window = pacer.window
+    assert window is not None
+    assert window[0] == 5
+    controller.on_throttled(3.0, sent_at=clock.now)  # a window begun too early (its length was a guess)
+    clock.now += 3.0
+    controller.settle_due()
+    assert pacer.window is None
+    assert pacer.rate is not None
+    assert pacer.rate <= 0.5
 
 
 def test_refusals_of_requests_in_flight_together_are_one_event() -> None:

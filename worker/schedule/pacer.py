@@ -22,8 +22,11 @@ TIGHT_S = 0.002  # an interval shorter than this gets no wake-up of its own: sev
 JITTER_S = 0.0003  # a grant this late still counts from its slot: the precise timer's usual lateness (~0.25 ms)
 
 
+WINDOW_SPREAD = 4.0  # a window's slots go this many times faster than its average rate, not all at once
+
+
 class Pacer:
-    """Hands out send slots `1/rate` apart; `rate=None` means unpaced."""
+    """Hands out send slots `1/rate` apart; `rate=None` means unpaced; or `count` in any `seconds` (`window`)."""
 
     def __init__(self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -36,6 +39,8 @@ class Pacer:
         self._timer_due = 0.0  # the slot the timer is set for
         # a virtual clock (tests) has only its loop's timers; the real one gets the sub-millisecond timer
         self._precise = clock is time.monotonic
+        self._window: tuple[int, float] | None = None  # (count, seconds): at most count slots in any seconds
+        self._window_log: deque[float] = deque()  # the last `count` slots granted, in window mode
         self.rate = rate
 
     @property
@@ -48,18 +53,52 @@ class Pacer:
         if value is not None and value <= 0:
             raise ValueError("rate must be positive (or None for unpaced)")
         self._rate = value
+        self._window = None  # a rate set is a rate: a window's pacing ends
+        self._reschedule()
+
+    @property
+    def window(self) -> tuple[int, float] | None:
+        """(count, seconds) while pacing a window's quota, else None."""
+        return self._window
+
+    def pace_window(self, count: int, seconds: float) -> None:
+        """At most `count` slots in any `seconds`: a quota of "N per W" with W of seconds, met by N slots at
+        each window's start rather than spread evenly (even pacing ends a run up to a window late: its last
+        N go one by one across the last window). Within a window, slots go `WINDOW_SPREAD` times faster than
+        the average rate, so the first of them is answered before the next leaves: a window begun too
+        early (its length a guess) is refused one request, not `count`. Safe under a fixed window, a
+        sliding one and a token bucket alike: none admits fewer than `count` in any `seconds`."""
+        if count < 1 or seconds <= 0:
+            raise ValueError("need count >= 1 and seconds > 0")
+        self._rate = count / seconds  # the average: what the lane reports and learns from
+        self._window = (count, seconds)
+        self._window_log = deque(maxlen=count)
         self._reschedule()
 
     def _due(self, now: float) -> float:
         """When the next slot may be granted: one interval (at today's rate) after the last, less the banked burst."""
         if self._rate is None:
             return now
+        if self._window is not None:
+            return self._window_due(now)
         interval = 1.0 / self._rate
         after_last = float("-inf") if self._last is None else self._last + self._last_slots * interval
         floor = now - (self.burst - 1.0) * interval
         if self._tight():  # slots missed while a timer slept (a millisecond holds several) are still due
             floor = min(floor, now - LATE_S)
         return max(after_last, floor, self._hold)
+
+    def _window_due(self, now: float) -> float:
+        """A window's next slot: `WINDOW_SPREAD` times the average rate after the last, and one window after
+        the `count`-th last."""
+        assert self._window is not None
+        count, seconds = self._window
+        log = self._window_log
+        spread = (
+            float("-inf") if self._last is None else self._last + self._last_slots * seconds / (WINDOW_SPREAD * count)
+        )
+        window = log[0] + seconds if len(log) >= count else float("-inf")
+        return max(spread, window, self._hold, now)  # never early: a window's slots count from when they go
 
     def hold_until(self, moment: float) -> None:
         """No slot before `moment` (a throttle gate closed until then)."""
@@ -109,6 +148,8 @@ class Pacer:
         keeps_time = self._tight() or self.burst > 1.0 or slot < now - LATE_S
         self._last = slot if keeps_time else max(slot, now - JITTER_S)
         self._last_slots = slots
+        if self._window is not None:  # a window counts a slot from when it really went: never early
+            self._window_log.extend([max(slot, now)] * slots)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

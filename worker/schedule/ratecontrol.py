@@ -124,8 +124,8 @@ class LaneController:
         rising = hint >= HINT_THRESHOLD and hint > self._last_hint + 0.01
         self._last_hint = hint
         sent_rate = self._sent_rate(now)
-        if rate is None or now - self._changed_at < self.tuning.min_step_s:
-            return  # unpaced until Graph first pushes back; no growth right after a change
+        if rate is None or now - self._changed_at < self.tuning.min_step_s or self.pacer.window is not None:
+            return  # unpaced until Graph first pushes back; no growth right after a change, nor of a window
         if rising:
             self._change(rate * 0.97, now)
         elif sent_rate < self.tuning.busy * rate:
@@ -309,9 +309,13 @@ class LaneController:
         catch_up = min(self.tuning.max_catch_up, self.tuning.catch_up_share * self.delivered)
         self.pacer.burst = max(self.pacer.burst, catch_up)
         if span >= self._long_span_s and self.delivered >= self.tuning.min_successes:
+            # a window of "N per W" closed: N at each window's start, not spread evenly (`Pacer.pace_window`);
+            # held there, not probed past (`on_success`), until a refusal says the window was a guess
             self._ramping = False
             self.measured = self._refused_at_rate = first_rate
             self._change(first_rate * self.tuning.margin, now)
+            if self.ceiling is None or self.ceiling >= first_rate * self.tuning.margin:
+                self.pacer.pace_window(self.delivered, span / self.tuning.margin)
         else:  # a guess: the ramp from it doubles at its own cadence, not after a probe's whole step
             self._change(first_rate, now)
             self._step(now)
