@@ -47,9 +47,10 @@ class ThrottleGate:
             return self._open_at
         until = now + seconds
         if until > self._open_at:
+            if now >= self._open_at:  # a pause begins (refusals arriving during it only lengthen it)
+                self.closures += 1
             self.paused_s += until - max(now, self._open_at)
             self._open_at = until
-            self.closures += 1
         if probe_refused:
             self.probing = False
             self._probe_at = None
