@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from worker.jobs import FieldError, Job, Rejected, new_request_id
+from worker.jobs import FieldError, Job, Rejected, new_job, new_request_id
 from worker.models.registry import DEFAULT_PATH, DEFAULT_VERSION, GraphVersion, Route
 from worker.validate.duplicate_keys import duplicate_keys
 from worker.validate.envelope import (
@@ -162,15 +162,8 @@ def _from_envelope(
 
 def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes, *, scope: str) -> Job:
     """A Job with a fresh client-request-id (kept across its retries), in its route's throttling scope."""
-    return Job(
-        job_id=job_id,
-        line=line_no,
-        tenant=tenant,
-        path=path,
-        body=body,
-        client_request_id=new_request_id(),
-        scope=scope,
-    )
+    request_id = new_request_id()
+    return new_job(job_id, line_no, tenant=tenant, path=path, body=body, client_request_id=request_id, scope=scope)
 
 
 def _rejected(job_id: str, line_no: int, kind: str, message: str | None, errors: list[FieldError]) -> Rejected:
