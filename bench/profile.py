@@ -35,8 +35,8 @@ STAGES: list[tuple[str, str]] = [
         "HTTP exchange (aiohttp, transport)",
         r"^GraphClient\._send|^_SelectorSocketTransport|^ClientRequest\.write_bytes|^ResponseHandler",
     ),
-    ("per-job scheduling (executor, lane, retry, queue)", r"^Pipeline\._work"),
-    ("pipeline feed (queue put)", r"^Pipeline\._feed"),
+    ("per-job scheduling (executor, lane, retry, queue)", r"^LanePools\._work"),
+    ("pipeline feed (reading, queue put)", r"^Pipeline\._feed"),
 ]
 
 
