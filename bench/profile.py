@@ -1,6 +1,7 @@
 """Where patch-worker's CPU goes, per job: the CLI profiled against a zero-latency emulator.
 
     uv run python -m bench.profile [--jobs 50000] [--sampler py-spy|cprofile] [--top 25] [--dataset nested]
+                                   [--loop uvloop]
 
 py-spy (a sampling profiler, run through `uvx py-spy` when it is not installed) barely disturbs the run;
 its samples are grouped by stage: the HTTP exchange (what the raw aiohttp loop also pays), line
@@ -34,8 +35,8 @@ STAGES: list[tuple[str, str]] = [
         "HTTP exchange (aiohttp, transport)",
         r"^GraphClient\._send|^_SelectorSocketTransport|^ClientRequest\.write_bytes|^ResponseHandler",
     ),
-    ("per-job scheduling (executor, lane, retry, queue)", r"^Pipeline\._work"),
-    ("pipeline feed (queue put)", r"^Pipeline\._feed"),
+    ("per-job scheduling (executor, lane, retry, queue)", r"^LanePools\._work"),
+    ("pipeline feed (reading, queue put)", r"^Pipeline\._feed"),
 ]
 
 
@@ -92,6 +93,9 @@ def main() -> None:
     parser.add_argument(
         "--dataset", choices=["seed", "nested"], default="seed", help="the seed's body, or data set 2 (bench.nested)"
     )
+    parser.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="asyncio", help="the event loop (bench (b) uses asyncio's)"
+    )
     ns = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "patch-worker-bench-pycache")
@@ -106,7 +110,7 @@ def main() -> None:
         # a first, unmeasured run compiles every module into the bytecode cache
         (tmp / "empty.jsonl").write_bytes(b"")
         run_measured([sys.executable, "-m", "worker", *worker_args(tmp / "empty.jsonl", emu.base_url, tmp / "r", 64)])
-        env = {"GRAPH_TOKEN": TOKEN}
+        env = {"GRAPH_TOKEN": TOKEN, "PATCH_WORKER_RUN__EVENT_LOOP": ns.loop}
         if spy is not None:
             out = tmp / "profile.txt"
             command = [*spy, "record", "-f", "raw", "-r", "500", "-o", str(out), "--", sys.executable, "-m", "worker"]

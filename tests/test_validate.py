@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import uuid
 from typing import Any
@@ -511,3 +512,55 @@ def test_a_repeated_bare_line_is_valid_again_and_an_invalid_one_is_never_remembe
     for _ in range(2):
         assert isinstance(parse(bad), Rejected)  # refused each time: only valid bodies are remembered
         assert isinstance(parse(orjson.dumps(SEED_REQUEST)), Job)
+
+
+# --- a line repeating the last valid body is parsed in part (worker.validate.repeat) ----------------------
+
+BODY = orjson.dumps(SEED_REQUEST)
+OTHER_BODY = orjson.dumps({**SEED_REQUEST, "action": "Other"})
+
+
+def parsed_after(primer: bytes, line: bytes) -> Job | Rejected | None:
+    """`line` parsed right after the valid envelope `primer` (which sets the remembered body); a Job's
+    client-request-id blanked (each Job gets a fresh one)."""
+    assert isinstance(parse(primer), Job)
+    result = parse(line)
+    return dataclasses.replace(result, client_request_id="") if isinstance(result, Job) else result
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"jobId":"j2","tenant":"t-2","path":"/auditLogs/provisioning/o2","body":' + BODY + b"}",
+        b'{"jobId":"j3","body":' + BODY + b"}",
+        b'{"body":' + BODY + b"}",
+        b'{"jobId":"j","jobId":"k","body":' + BODY + b"}",  # a duplicate key before the body
+        b'{"body":{"action":"x"},"jobId":"j","body":' + BODY + b"}",  # "body" twice
+        b'{"jobId":"j","extra":1,"body":' + BODY + b"}",
+        b'{"jobId":"","tenant":"bad tenant!","body":' + BODY + b"}",
+        b'{"jobId":"j","path":"/users/u1","body":' + BODY + b"}",  # valid for another model? no
+        b'{"jobId":"j\\",\\"body\\":' + BODY.replace(b'"', b'\\"') + b'"}',  # the body inside a string
+        b'{"jobId":"x\\"body":' + BODY + b"}",  # a key ending in body"
+        b'{"x\\"body":' + BODY + b"}",  # a key ending in body": a bare body
+        b'["body":' + BODY + b"}",
+        b'{"jobId":"j",:"body":' + BODY + b"}",
+        b'{"jobId":"j", "body":' + BODY + b"}",
+        b'{"jobId":"j","body": ' + BODY + b"}",
+        b'{"jobId":"j","body":' + BODY + b"}}",
+        b'{"jobId":"j\xff","body":' + BODY + b"}",
+        BODY,
+        b'{"jobId":"' + b"j" * 300 + b'","body":' + BODY + b"}",
+    ],
+)
+def test_a_line_repeating_the_last_valid_body_gets_what_a_full_parse_gives(line: bytes) -> None:
+    primer = b'{"jobId":"j1","body":' + BODY + b"}"
+    other = b'{"jobId":"j1","body":' + OTHER_BODY + b"}"  # remembers another body: the full parse runs
+    assert parsed_after(primer, line) == parsed_after(other, line)
+
+
+def test_a_repeated_body_is_sent_as_the_same_bytes_and_each_job_is_its_own() -> None:
+    first = job(b'{"jobId":"a","body":' + BODY + b"}")
+    second = job(b'{"jobId":"b","tenant":"t","path":"/auditLogs/provisioning/x","body":' + BODY + b"}")
+    assert (second.job_id, second.tenant, second.path, second.line) == ("b", "t", "/auditLogs/provisioning/x", 7)
+    assert second.body == first.body == BODY
+    assert second.client_request_id != first.client_request_id

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 import orjson
@@ -114,6 +115,68 @@ class Outcome:
             error=ErrorInfo(kind=rejected.kind, message=rejected.message, detail=detail),
             seq=rejected.seq,
         )
+
+
+# Built once per line and once per job: a frozen dataclass's __init__ sets each field through
+# object.__setattr__ (~0.1 µs a field); setting the slots through their own descriptors makes the very same
+# object in half the time. `new_job` and `new_outcome` are for those two hot paths; elsewhere, the classes.
+_new = object.__new__
+
+
+def _slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """Each field's slot setter, in field order (slots=True: every field is a slot of the class)."""
+    return tuple(cls.__dict__[field.name].__set__ for field in fields(cls))
+
+
+_JOB_SETTERS = _slot_setters(Job)
+_OUTCOME_SETTERS = _slot_setters(Outcome)
+
+
+def new_job(
+    job_id: str, line: int | None, *, tenant: str, path: str, body: bytes, client_request_id: str, scope: str
+) -> Job:
+    """`Job(job_id, line, tenant, path, body, client_request_id, scope)`, faster (seq 0)."""
+    job: Job = _new(Job)
+    set_job_id, set_line, set_tenant, set_path, set_body, set_request_id, set_scope, set_seq = _JOB_SETTERS
+    set_job_id(job, job_id)
+    set_line(job, line)
+    set_tenant(job, tenant)
+    set_path(job, path)
+    set_body(job, body)
+    set_request_id(job, client_request_id)
+    set_scope(job, scope)
+    set_seq(job, 0)
+    return job
+
+
+def new_outcome(
+    job: Job, status: Status, *, http_status: int | None, attempts: int, elapsed_ms: float, error: ErrorInfo | None
+) -> Outcome:
+    """The Outcome of a sent job (its id, line, request id, tenant and seq), as `Outcome(...)` makes it, faster."""
+    outcome: Outcome = _new(Outcome)
+    (
+        set_job_id,
+        set_line,
+        set_status,
+        set_http,
+        set_attempts,
+        set_elapsed,
+        set_request_id,
+        set_error,
+        set_tenant,
+        set_seq,
+    ) = _OUTCOME_SETTERS
+    set_job_id(outcome, job.job_id)
+    set_line(outcome, job.line)
+    set_status(outcome, status)
+    set_http(outcome, http_status)
+    set_attempts(outcome, attempts)
+    set_elapsed(outcome, elapsed_ms)
+    set_request_id(outcome, job.client_request_id)
+    set_error(outcome, error)
+    set_tenant(outcome, job.tenant)
+    set_seq(outcome, job.seq)
+    return outcome
 
 
 def result_fields(outcome: Outcome) -> dict[str, Any]:

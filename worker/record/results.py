@@ -3,6 +3,10 @@
 Lines are buffered (a run of a million jobs must not make a million write calls) and flushed when the
 buffer is large or old; `close` flushes and fsyncs. A write failure raises OutputError: the run stops
 rather than silently dropping results.
+
+The buffer is one bytearray each line is copied into. orjson's bytes hold a 4 KiB allocation whatever
+their length: a list of the few hundred lines waiting for a flush grew and shrank the heap by a megabyte
+each time, a page fault every other line (~3 µs of CPU a job, more than writing the line).
 """
 
 from __future__ import annotations
@@ -47,8 +51,7 @@ class ResultsWriter:
         self.target = target
         # In state mode every line is handed to the OS at once: a SIGKILL then loses no recorded result.
         self._flush_bytes = 0 if each_line else FLUSH_BYTES
-        self._buffer: list[bytes] = []
-        self._buffered = 0
+        self._buffer = bytearray()
         self._last_flush = time.monotonic()
         self._stream = self._open(target, append=append)
 
@@ -64,22 +67,19 @@ class ResultsWriter:
 
     def write(self, outcome: Outcome) -> None:
         """Queue one result line; flush when the buffer is big or old."""
-        line = result_line(outcome)
-        self._buffer.append(line)
-        self._buffered += len(line)
-        if self._buffered >= self._flush_bytes or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        self._buffer += result_line(outcome)
+        if len(self._buffer) >= self._flush_bytes or time.monotonic() - self._last_flush >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
         """Hand buffered lines to the operating system."""
         if self._buffer:
             try:
-                self._stream.write(b"".join(self._buffer))
+                self._stream.write(self._buffer)
                 self._stream.flush()
             except OSError as exc:
                 raise OutputError(f"cannot write results to {self.target}: {exc.strerror or exc}") from None
             self._buffer.clear()
-            self._buffered = 0
         self._last_flush = time.monotonic()
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import structlog
 
 from worker.answers import Answer, Sender
 from worker.errors import NotSentError, RetryableError, SendError
-from worker.jobs import ErrorInfo, Job, LaneKey, Outcome
+from worker.jobs import ErrorInfo, Job, LaneKey, Outcome, Status, new_outcome
 from worker.send.retry import RetryPolicy, retry_after_failure
 
 log = structlog.get_logger("worker.send")
@@ -68,18 +68,9 @@ class JobExecutor:
 
 
 def _outcome(job: Job, started: float, attempts: int, http_status: int | None, error: ErrorInfo | None) -> Outcome:
-    return Outcome(
-        job_id=job.job_id,
-        line=job.line,
-        status="succeeded" if error is None else "failed",
-        http_status=http_status,
-        attempts=attempts,
-        elapsed_ms=(time.monotonic() - started) * 1000,
-        client_request_id=job.client_request_id,
-        error=error,
-        tenant=job.tenant,
-        seq=job.seq,
-    )
+    status: Status = "succeeded" if error is None else "failed"
+    elapsed_ms = (time.monotonic() - started) * 1000
+    return new_outcome(job, status, http_status=http_status, attempts=attempts, elapsed_ms=elapsed_ms, error=error)
 
 
 def _made(attempts: int, error: SendError) -> int:

@@ -31,12 +31,16 @@ def validate_body(route: Route, body: object) -> list[FieldError]:
 _last_valid: dict[type[GraphModel], bytes] = {}
 
 
+def is_last_valid(route: Route, raw: bytes) -> bool:
+    """True when `raw` is the last body found valid for the route's model."""
+    return _last_valid.get(route.model) == raw
+
+
 def validated(route: Route, body: object, raw: bytes | None) -> list[FieldError]:
     """validate_body, skipped when `raw` (the body's bytes) is the last body found valid for the same model."""
-    model = route.model
-    if raw is not None and _last_valid.get(model) == raw:
+    if raw is not None and is_last_valid(route, raw):
         return []
     errors = validate_body(route, body)
     if not errors and raw is not None:
-        _last_valid[model] = raw
+        _last_valid[route.model] = raw
     return errors

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from worker.jobs import FieldError, Job, Rejected, new_request_id
-from worker.models.registry import DEFAULT_PATH, DEFAULT_VERSION, GraphVersion
+from worker.jobs import FieldError, Job, Rejected, new_job, new_request_id
+from worker.models.registry import DEFAULT_PATH, DEFAULT_VERSION, GraphVersion, Route
 from worker.validate.duplicate_keys import duplicate_keys
 from worker.validate.envelope import (
     check_job_id,
@@ -21,9 +21,12 @@ from worker.validate.envelope import (
     prefixed,
     unknown_keys,
 )
-from worker.validate.model_check import validated
+from worker.validate.model_check import is_last_valid, validated
+from worker.validate.repeat import Repeats
 
 MAX_ERRORS_IN_MESSAGE = 10
+# the last valid body in an envelope and the last valid bare line: a line repeating one is parsed in part
+_repeats = Repeats()
 
 
 def parse_line(
@@ -33,6 +36,21 @@ def parse_line(
     text = raw.strip()
     if not text:
         return None
+    repeated = _repeated(text, line_no, default_tenant, version)
+    if repeated is not None:
+        return repeated
+    data = _decoded(text, line_no)
+    if isinstance(data, Rejected):
+        return data
+    if "body" in data:
+        body_json = _dumped(data["body"])  # the bytes to send: dumped once, also for the duplicate-key check
+        errors = duplicate_keys(text, data, body_json)
+        return _from_envelope(data, line_no, default_tenant, errors, body_json, version=version)
+    return _from_bare(data, text, line_no, default_tenant, duplicate_keys(text, data))
+
+
+def _decoded(text: bytes, line_no: int) -> dict[str, Any] | Rejected:
+    """The line's JSON object, or the line rejected: not UTF-8, not JSON, or not an object."""
     try:
         data = orjson.loads(text)
     except (orjson.JSONDecodeError, RecursionError, ValueError) as exc:
@@ -47,11 +65,34 @@ def parse_line(
         message = f"a line must be a JSON object, not {_json_type(data)}"
         error = FieldError(loc="", message=message, type="object_type")
         return _rejected(str(line_no), line_no, "invalid_line", message, [error])
-    if "body" in data:
-        body_json = _dumped(data["body"])  # the bytes to send: dumped once, also for the duplicate-key check
-        errors = duplicate_keys(text, data, body_json)
-        return _from_envelope(data, line_no, default_tenant, errors, body_json, version=version)
-    return _from_bare(data, text, line_no, default_tenant, duplicate_keys(text, data))
+    return data
+
+
+def _repeated(text: bytes, line_no: int, default_tenant: str, version: GraphVersion) -> Job | None:
+    """The Job of a line that repeats the last valid body (see `worker.validate.repeat`); None when it does
+    not, or anything about it is wrong (the full parse then gives the line its errors)."""
+    if text == _repeats.bare:
+        return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text, scope=default_route().scope)
+    found = _repeats.envelope_rest(text)
+    if found is None:
+        return None
+    rest, data, body = found
+    errors = duplicate_keys(rest, data)
+    job_id, tenant, path, route = _envelope_fields(data, errors, version)
+    if errors or route is None or not is_last_valid(route, body):
+        return None
+    return _job(job_id or str(line_no), line_no, tenant or default_tenant, path, body, scope=route.scope)
+
+
+def _envelope_fields(
+    data: dict[str, Any], errors: list[FieldError], version: GraphVersion
+) -> tuple[str | None, str | None, str, Route | None]:
+    """An envelope's jobId, tenant, path and route, each checked (errors appended), and its unknown keys."""
+    job_id = check_job_id(data.get("jobId"), errors)
+    tenant = check_tenant(data.get("tenant"), errors)
+    path, route = check_path(data.get("path"), errors, version)
+    unknown_keys(data, errors)
+    return job_id, tenant, path, route
 
 
 def _dumped(body: object) -> bytes | None:
@@ -87,6 +128,7 @@ def _from_bare(
     errors.extend(validated(default_route(), data, text))
     if errors:
         return _rejected(str(line_no), line_no, "validation", None, errors)
+    _repeats.bare = text
     return _job(str(line_no), line_no, default_tenant, DEFAULT_PATH, text, scope=default_route().scope)
 
 
@@ -100,10 +142,7 @@ def _from_envelope(
     version: GraphVersion,
 ) -> Job | Rejected:
     """An envelope: check jobId, tenant, path and unknown keys, then the body for the path's route."""
-    job_id = check_job_id(data.get("jobId"), errors)
-    tenant = check_tenant(data.get("tenant"), errors)
-    path, route = check_path(data.get("path"), errors, version)
-    unknown_keys(data, errors)
+    job_id, tenant, path, route = _envelope_fields(data, errors, version)
     body = data["body"]
     if not isinstance(body, dict):
         errors.append(FieldError(loc="body", message="body should be a JSON object", type="dict_type"))
@@ -117,21 +156,14 @@ def _from_envelope(
         return _rejected(job_id, line_no, "validation", None, [error])
     assert route is not None  # no errors: the path matched a route
     # a right-sized copy: orjson's bytes keep a 4 KiB buffer, 400 MB per 100,000 queued jobs
-    body_bytes = bytes(memoryview(body_json))
+    body_bytes = _repeats.body = bytes(memoryview(body_json))
     return _job(job_id, line_no, tenant or default_tenant, path, body_bytes, scope=route.scope)
 
 
 def _job(job_id: str, line_no: int, tenant: str, path: str, body: bytes, *, scope: str) -> Job:
     """A Job with a fresh client-request-id (kept across its retries), in its route's throttling scope."""
-    return Job(
-        job_id=job_id,
-        line=line_no,
-        tenant=tenant,
-        path=path,
-        body=body,
-        client_request_id=new_request_id(),
-        scope=scope,
-    )
+    request_id = new_request_id()
+    return new_job(job_id, line_no, tenant=tenant, path=path, body=body, client_request_id=request_id, scope=scope)
 
 
 def _rejected(job_id: str, line_no: int, kind: str, message: str | None, errors: list[FieldError]) -> Rejected:
