@@ -55,8 +55,8 @@ class LaneSet:
                 tenant, limits, self._app_pacer, self._clock, scope=scope, scope_pacer=self._scope_pacers.get(scope)
             )
             lane.on_paused = self._sharing(scope).refused
-        self._used[key] = self._clock()
-        self._sharing(scope).check(self.lanes, self._used)
+        now = self._used[key] = self._clock()
+        self._sharing(scope).check(self.lanes, self._used, now)
         return lane
 
     def _sharing(self, scope: str) -> SharedLimit:

@@ -18,7 +18,9 @@ class RecentRate:
     def add(self, now: float) -> None:
         if self._since is None:
             self._since = now
-        self._advance(now)
+        tenth = int(now * self.SLOTS)
+        if tenth != self._tenth:  # once a tenth, not once a success: this runs for every job
+            self._advance(now)
         self._counts[self._tenth % self.SLOTS] += 1
 
     def per_s(self, now: float) -> float:

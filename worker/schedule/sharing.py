@@ -79,9 +79,10 @@ class SharedLimit:
         if others:  # for as long as the lane sends: a lone refusal later is its own limit, or the app's again
             self._together |= others | {name}
 
-    def check(self, lanes: Mapping[Any, SharingLane], used: Mapping[Any, float]) -> None:
-        """At most every `CHECK_S`: hand the pace of lanes gone quiet to the ones they were refused with."""
-        now = self._clock()
+    def check(self, lanes: Mapping[Any, SharingLane], used: Mapping[Any, float], now: float | None = None) -> None:
+        """At most every `CHECK_S`: hand the pace of lanes gone quiet to the ones they were refused with
+        (`now`: the caller's clock reading, if it has one: this runs for every job)."""
+        now = self._clock() if now is None else now
         if now < self._next_check:
             return
         self._next_check = now + CHECK_S
