@@ -10,7 +10,9 @@ client asks for more than the quota, what gets through is the quota. So the cont
 - **First refusal.** The rate becomes what was delivered from the lane's first send until the moment the
   server lets it go on (the 429's Retry-After): the burst it let through, spread over the time it asks
   us to wait. Rough, and marked so: a *provisional* estimate. The rate is set when the lane goes on
-  (`settle_due`), before the next request is admitted.
+  (`settle_due`), before the next request is admitted. A pause of seconds (a window of "N per W"
+  closing) makes it a measure, and the lane paces that window (`Pacer.pace_window`); a quota that let
+  many through at once gives the pacer a small burst, to make up for its late wake-ups.
 - **Saturated spans.** Each later refusal (of a request sent after the last change, so a burst of 429s
   from requests in flight together is one event) closes a span that began when the previous refusal let
   the lane go on. Its delivered rate is the quota, as long as the span is long enough to mean anything
