@@ -33,6 +33,13 @@ def _deliver(clock: FakeClock, controller: LaneController, count: int, every: fl
         controller.on_success(None)
 
 
+def _refused(clock: FakeClock, controller: LaneController, pause_s: float, *, precise: bool = True) -> None:
+    """A refusal of a request sent now, and the lane going on once its pause has passed."""
+    controller.on_throttled(pause_s, sent_at=clock.now, precise=precise)
+    clock.now += pause_s
+    controller.settle_due()
+
+
 def _sent(controller: LaneController, count: int) -> None:
     """`count` requests went out (growth needs the lane to use its pace)."""
     for _ in range(count):
@@ -53,9 +60,7 @@ def test_the_first_refusal_spreads_what_got_through_until_the_lane_may_go_on() -
 def test_a_first_refusal_with_a_long_pause_is_a_measure_paced_just_under_at_once() -> None:
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 5, 0.01)  # 5 requests in 50 ms, then "wait 9.95 s" (a 10-s window)
-    controller.on_throttled(9.95, sent_at=clock.now)
-    clock.now += 9.95
-    controller.settle_due()
+    _refused(clock, controller, 9.95)
     assert controller.measured == pytest.approx(5 / 10.0, rel=0.01)
     assert pacer.rate == pytest.approx(MARGIN * 5 / 10.0, rel=0.01)  # no ramp past it: no second refusal
     assert pacer.window is not None  # ... and 5 at each window's start, not one every 2 s
@@ -67,9 +72,7 @@ def test_a_first_refusal_with_a_long_pause_is_a_measure_paced_just_under_at_once
 def test_a_window_is_held_until_refused_then_paced_evenly() -> None:
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 5, 0.01)
-    controller.on_throttled(9.95, sent_at=clock.now)
-    clock.now += 9.95
-    controller.settle_due()
+    _refused(clock, controller, 9.95)
     _deliver(clock, controller, 20, 2.5)  # 50 s of windows: no growth past the quota
     window = pacer.window
     assert window is not None
@@ -100,22 +103,16 @@ def test_a_long_saturated_span_sets_the_rate_just_under_what_got_through() -> No
     _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but only 200/s got through: 2 s
     for _ in range(200):  # ... of the 600 sent
         controller.on_send()
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     assert controller.measured == pytest.approx(200, rel=0.02)
     assert pacer.rate == pytest.approx(200 * MARGIN, rel=0.02)
 
 
 def test_a_short_span_cuts_but_not_below_what_got_through() -> None:
     clock, pacer, controller = _controller(rate=1000.0)
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     _deliver(clock, controller, 1, 0.005)
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     assert controller.measured is None  # 15 ms mean nothing
     assert pacer.rate == pytest.approx(500.0)
 
@@ -126,22 +123,16 @@ def test_a_span_that_got_all_the_lane_sent_is_not_saturated_though_under_its_pac
     clock.now += 0.005
     controller.settle_due()
     _deliver(clock, controller, 400, 0.005)  # paced at 210/s, the pacer lagging: 200/s sent, all got through
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     assert controller.measured is None  # not a measure of the quota: a trim only
     assert pacer.rate == pytest.approx(210 * 0.99, rel=0.01)  # not 200 * MARGIN
 
 
 def test_a_lane_refused_while_sending_well_under_its_pace_goes_at_what_it_sent_measuring_nothing() -> None:
     clock, pacer, controller = _controller(rate=300.0)
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     _deliver(clock, controller, 400, 0.005)  # paced at 300/s, but its input came at 200/s
-    controller.on_throttled(0.005, sent_at=clock.now)
-    clock.now += 0.005
-    controller.settle_due()
+    _refused(clock, controller, 0.005)
     assert controller.measured is None  # another lane's use of an app-wide limit, maybe: not this lane's quota
     assert pacer.rate == pytest.approx(200, rel=0.01)
 
@@ -149,9 +140,7 @@ def test_a_lane_refused_while_sending_well_under_its_pace_goes_at_what_it_sent_m
 def test_below_a_provisional_estimate_the_rate_doubles_every_20_requests_at_its_pace() -> None:
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 10, 0.005)
-    controller.on_throttled(1.0, sent_at=clock.now)
-    clock.now += 1.0
-    controller.settle_due()
+    _refused(clock, controller, 1.0)
     first = pacer.rate
     assert first is not None
     _sent(controller, 20)
@@ -223,9 +212,7 @@ def test_a_large_first_burst_lets_the_pacer_make_up_for_late_wake_ups_and_a_smal
     for burst, expected in ((200, DEFAULT_TUNING.max_catch_up), (3, 1.0)):
         clock, pacer, controller = _controller()
         _deliver(clock, controller, burst, 0.00005)  # let through at once, then "wait 1 s"
-        controller.on_throttled(1.0, sent_at=clock.now, precise=False)
-        clock.now += 1.0
-        controller.settle_due()
+        _refused(clock, controller, 1.0, precise=False)
         assert pacer.burst == expected  # a bucket of a few requests refuses two sends closer than its interval
 
 
@@ -234,9 +221,7 @@ def test_a_ramp_refused_falls_to_what_got_through_even_when_probes_are_refused_d
     # window's 200 are used; the pause's probes are refused too, until the window slides
     clock, pacer, controller = _controller()
     _deliver(clock, controller, 200, 0.00005)
-    controller.on_throttled(1.0, sent_at=clock.now, precise=False)
-    clock.now += 1.0
-    controller.settle_due()
+    _refused(clock, controller, 1.0, precise=False)
     delivered = controller.delivered
     while controller.delivered < delivered + 200:
         assert pacer.rate is not None
