@@ -1,0 +1,40 @@
+"""The seed's quota, 5 requests per 10 s, against the emulator in a real run: N at each window's start."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from tests.conftest import TOKEN, read_results, run_cli, write_lines
+from worker.emulator.running import RunningEmulator
+
+
+async def test_a_window_of_5_per_10_s_is_paced_as_5_at_each_windows_start(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    emulator.config.update({"quota_per_s": 0.5, "quota_window_s": 10, "quota_model": "fixed-window"})
+    source = write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 15)
+    results = tmp_path / "results.jsonl"
+    emulator.reset()  # windows from now
+    started = time.monotonic()
+    done = await run_cli(
+        "run",
+        str(source),
+        "--base-url",
+        emulator.base_url,
+        "--results",
+        str(results),
+        "--no-progress",
+        env={"GRAPH_TOKEN": TOKEN},
+    )
+    elapsed = time.monotonic() - started
+    assert done.code == 0, done.stderr
+    assert [row["status"] for row in read_results(results)] == ["succeeded"] * 15
+    # 5 at once, the 6th refused (wait 10 s), then 5 at each window's start: ~22 s; paced evenly at what
+    # it measured (0.49/s), the last window's 5 would go one by one: ~29 s
+    assert elapsed < 26.0, f"{elapsed:.1f} s"
+    assert emulator.stats()["throttled"] <= 2
+    accepted = sorted(request.time for request in emulator.requests(status=204) + emulator.requests(status=200))
+    windows = [accepted[:5], accepted[5:10], accepted[10:]]
+    assert all(window[-1] - window[0] < 3.0 for window in windows)  # each window's 5 together
+    assert windows[2][0] - windows[1][0] >= 10.0  # never 6 in any 10 s
