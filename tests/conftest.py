@@ -76,6 +76,11 @@ async def run_cli(
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
+def run_args(source: Path, base_url: str, results: Path) -> tuple[str, ...]:
+    """`run SOURCE --base-url URL --results RESULTS`: the start of most CLI runs against an emulator."""
+    return ("run", str(source), "--base-url", base_url, "--results", str(results))
+
+
 async def start_cli(*args: str) -> asyncio.subprocess.Process:
     """Start `python -m worker ARGS` with GRAPH_TOKEN=TOKEN, for tests that signal it; read it with communicate()."""
     return await asyncio.create_subprocess_exec(

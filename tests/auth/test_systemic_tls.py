@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from tests.auth.conftest import Tls
-from tests.conftest import TOKEN, read_results, run_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_args, run_cli, write_lines
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.running import start_emulator
 
@@ -22,12 +22,7 @@ async def test_an_untrusted_certificate_stops_the_run_naming_the_host(tls: Tls, 
     async with await start_emulator(config, ssl_context=tls.server_context) as graph:
         started = time.monotonic()
         done = await run_cli(  # no graph.ca_bundle: the system store does not know the test CA
-            "run",
-            str(source),
-            "--base-url",
-            graph.base_url,
-            "--results",
-            str(results),
+            *run_args(source, graph.base_url, results),
             "--no-progress",
             env={"GRAPH_TOKEN": TOKEN},
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.conftest import EXAMPLES, REPO, TOKEN, cli_env, read_results, run_cli
+from tests.conftest import EXAMPLES, REPO, TOKEN, cli_env, read_results, run_args, run_cli
 from worker import loop as event_loop
 from worker.emulator.running import RunningEmulator
 from worker.errors import ConfigError
@@ -30,12 +30,7 @@ async def test_a_run_says_which_loop_and_gives_the_same_results(
 ) -> None:
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run",
-        str(EXAMPLES),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(EXAMPLES, emulator.base_url, results),
         "--no-progress",
         env={"GRAPH_TOKEN": TOKEN, "PATCH_WORKER_RUN__EVENT_LOOP": choice},
     )

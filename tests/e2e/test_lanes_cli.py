@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import TOKEN, read_results, run_cli, start_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_args, run_cli, start_cli, write_lines
 from tests.polling import eventually
 from worker.emulator.running import RunningEmulator
 
@@ -88,12 +88,7 @@ async def test_every_line_of_a_lane_that_fell_behind_is_sent_once(emulator: Runn
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run",
-        str(source),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(source, emulator.base_url, results),
         "--no-progress",
         env={"GRAPH_TOKEN": TOKEN},
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import EXAMPLES, REPO, run_cli, write_lines
+from tests.conftest import EXAMPLES, REPO, run_args, run_cli, write_lines
 from worker.emulator.running import RunningEmulator
 
 
@@ -61,9 +61,7 @@ async def test_dry_run_without_a_rate_plans_a_learned_one_and_writes_no_file(tmp
 
 async def test_run_summary_adds_up(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
-    done = await run_cli(
-        "run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), env=token_env
-    )
+    done = await run_cli(*run_args(EXAMPLES, emulator.base_url, results), env=token_env)
     summary = summary_of(done.stdout)
     assert {key: summary[key] for key in ("lines", "valid", "rejected", "sent", "succeeded", "failed", "notSent")} == {
         "lines": 15,

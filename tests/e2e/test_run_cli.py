@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import EXAMPLES, TOKEN, read_results, run_cli, write_lines
+from tests.conftest import EXAMPLES, TOKEN, read_results, run_args, run_cli, write_lines
 from worker.emulator.running import RunningEmulator
 
 # The offending field of every deliberately bad line in examples/updates.jsonl.
@@ -29,9 +29,7 @@ async def test_examples_exit_1_with_one_result_per_line(
     emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
 ) -> None:
     results = tmp_path / "results.jsonl"
-    done = await run_cli(
-        "run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), env=token_env
-    )
+    done = await run_cli(*run_args(EXAMPLES, emulator.base_url, results), env=token_env)
     assert done.code == 1, done.stderr
     rows = read_results(results)
     line_count = len(EXAMPLES.read_bytes().splitlines())
@@ -49,7 +47,7 @@ async def test_seed_example_reaches_graph_unchanged(
     emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
 ) -> None:
     results = tmp_path / "results.jsonl"
-    await run_cli("run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), env=token_env)
+    await run_cli(*run_args(EXAMPLES, emulator.base_url, results), env=token_env)
     seed_line = orjson.loads(EXAMPLES.read_bytes().splitlines()[0])
     seed_result = next(row for row in read_results(results) if row["line"] == 1)
     received = [r for r in emulator.requests() if r.client_request_id == seed_result["clientRequestId"]]
@@ -62,7 +60,7 @@ async def test_every_bad_line_names_its_line_and_field(
     emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path
 ) -> None:
     results = tmp_path / "results.jsonl"
-    await run_cli("run", str(EXAMPLES), "--base-url", emulator.base_url, "--results", str(results), env=token_env)
+    await run_cli(*run_args(EXAMPLES, emulator.base_url, results), env=token_env)
     by_line = {row["line"]: row for row in read_results(results)}
     for line, field in BAD_LINES.items():
         row = by_line[line]
@@ -87,7 +85,7 @@ async def test_envelope_goes_to_its_path_and_null_clears(
     ]
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
-    done = await run_cli("run", str(source), "--base-url", emulator.base_url, "--results", str(results), env=token_env)
+    done = await run_cli(*run_args(source, emulator.base_url, results), env=token_env)
     assert done.code == 0, done.stderr
     (received,) = emulator.requests()
     assert received.path == "/auditLogs/provisioning/abc-1"
@@ -140,12 +138,7 @@ async def test_failed_job_reports_status_and_graph_code(
     source = write_lines(tmp_path / "in.jsonl", [{"action": "Update"}])
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run",
-        str(source),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(source, emulator.base_url, results),
         env={"GRAPH_TOKEN": "not-the-right-token"},
     )
     assert done.code == 2  # a refused static token stops the run (systemic), see test_systemic_cli
@@ -159,12 +152,7 @@ async def test_failed_job_reports_status_and_graph_code(
 async def test_token_never_logged(emulator: RunningEmulator, token_env: dict[str, str], tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run",
-        str(EXAMPLES),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(EXAMPLES, emulator.base_url, results),
         "--log-level",
         "debug",
         env=token_env,

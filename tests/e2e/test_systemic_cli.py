@@ -12,7 +12,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.conftest import TOKEN, read_results, run_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_args, run_cli, write_lines
 from worker.emulator.running import RunningEmulator
 from worker.send.systemic import FORBIDDEN_AFTER
 
@@ -167,9 +167,7 @@ async def test_a_lane_where_every_answer_is_403_stops_naming_the_tenant(
     lines = [{"jobId": f"j{i}", "tenant": "contoso", "body": {"action": "Update"}} for i in range(500)]
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
-    done = await run_cli(
-        "run", str(source), "--base-url", base_url, "--results", str(results), "--no-progress", env=token_env
-    )
+    done = await run_cli(*run_args(source, base_url, results), "--no-progress", env=token_env)
 
     assert done.code == 2, done.stderr
     (stopped,) = [line for line in done.stderr.splitlines() if line.startswith("patch-worker: stopped:")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.conftest import TOKEN, read_results, run_cli, write_lines
+from tests.conftest import TOKEN, read_results, run_args, run_cli, write_lines
 from worker.emulator.running import RunningEmulator
 
 
@@ -18,12 +18,7 @@ async def test_a_window_of_5_per_10_s_is_paced_as_5_at_each_windows_start(
     emulator.reset()  # windows from now
     started = time.monotonic()
     done = await run_cli(
-        "run",
-        str(source),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(source, emulator.base_url, results),
         "--no-progress",
         env={"GRAPH_TOKEN": TOKEN},
     )

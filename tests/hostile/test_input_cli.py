@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import read_results, run_cli
+from tests.conftest import read_results, run_args, run_cli
 from tests.sources.test_jsonl import newline_bomb
 from worker.emulator.running import RunningEmulator
 from worker.sources.jsonl import CHUNK_BYTES
@@ -33,12 +33,7 @@ async def test_a_truncated_gzip_records_every_job_sent_before_exit_2(
     assert CHUNK_BYTES < readable < 2 * CHUNK_BYTES  # one whole read, then the error, jobs queued and in flight
     results = tmp_path / "results.jsonl"
     done = await run_cli(
-        "run",
-        str(source),
-        "--base-url",
-        emulator.base_url,
-        "--results",
-        str(results),
+        *run_args(source, emulator.base_url, results),
         "--no-progress",
         "--concurrency",
         "32",

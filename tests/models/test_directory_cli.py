@@ -14,7 +14,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from tests.conftest import read_results, run_cli, write_lines
+from tests.conftest import read_results, run_args, run_cli, write_lines
 from tests.models.directory_bodies import RESOURCES, UPN
 from worker.emulator.resources import find_resource
 from worker.emulator.running import RunningEmulator
@@ -69,7 +69,7 @@ async def test_valid_updates_arrive_unchanged_and_bad_ones_are_refused_by_line(
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
     base = f"{graph.url}/{version}"
-    done = await run_cli("run", str(source), "--base-url", base, "--results", str(results), env=token_env)
+    done = await run_cli(*run_args(source, base, results), env=token_env)
     assert done.code == 1, done.stderr  # some lines refused
     assert "Traceback" not in done.stderr
     sent = {(f"/{version}{r.path}", orjson.dumps(r.valid)) for r in RESOURCES}
@@ -107,7 +107,7 @@ async def test_directory_updates_through_the_emulator(
     lines = [{"jobId": r.name, "path": r.path, "body": r.valid} for r in RESOURCES]
     source = write_lines(tmp_path / "in.jsonl", lines)
     results = tmp_path / "results.jsonl"
-    done = await run_cli("run", str(source), "--base-url", emulator.base_url, "--results", str(results), env=token_env)
+    done = await run_cli(*run_args(source, emulator.base_url, results), env=token_env)
     assert done.code == 0, done.stderr
     assert {(r.path, r.raw_body) for r in emulator.requests()} == {(r.path, orjson.dumps(r.valid)) for r in RESOURCES}
     assert all(row["status"] == "succeeded" for row in read_results(results))
