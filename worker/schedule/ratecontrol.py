@@ -212,10 +212,10 @@ class LaneController:
             self._ramp_refused = self._ramping and rate is not None
             self._held_before = rate / (1.0 + self.tuning.ramp) if self._ramp_refused and rate and proves else 0.0
         self._refused_before = self._refused_at_rate
-        if self.pacer.rate is not None:
+        if rate is not None:
             self._ramping = False  # refused while paced: the quota is near, probe gently from now on
-            self._refused_at_rate = self.pacer.rate
-        self._pending = (now + retry_after, self.pacer.rate)
+            self._refused_at_rate = rate
+        self._pending = (now + retry_after, rate)
         self._refused_moment = now
         self._recent_at_refusal = self._recent.per_s(now)
         self._precise = precise
