@@ -96,7 +96,7 @@ async def test_with_a_state_directory_each_lane_leaves_its_rate_for_the_next_run
     await _process(_settings(emulator), _input(tmp_path, 120, tenants=("contoso",)), state=state)
     learned = load_learned(state)
     assert ("contoso", "reports") in learned  # the provisioning route's scope
-    assert 10.0 <= learned["contoso", "reports"] <= 60.0  # learned under the 50/s quota
+    assert 10.0 <= learned["contoso", "reports"].rate <= 60.0  # learned under the 50/s quota
 
 
 async def test_batch_size_sends_graph_json_batches(emulator: RunningEmulator, tmp_path: Path) -> None:

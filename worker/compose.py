@@ -29,6 +29,7 @@ from worker.record.summary import RunSummary
 from worker.schedule.lane import LaneLimits
 from worker.schedule.lane_sender import LaneSender
 from worker.schedule.lane_set import LaneSet
+from worker.schedule.learned_pace import LearnedPace
 from worker.send.body import BodyLimits
 from worker.send.executor import JobExecutor
 from worker.send.halt import GuardedBatchClient, SystemicGuard, SystemicWatch
@@ -66,7 +67,9 @@ def credentials(settings: Settings) -> Credentials:
     return build_credentials(settings)
 
 
-def lane_limits(settings: Settings, learned: Mapping[LaneKey, float] | None = None) -> Callable[[LaneKey], LaneLimits]:
+def lane_limits(
+    settings: Settings, learned: Mapping[LaneKey, LearnedPace] | None = None
+) -> Callable[[LaneKey], LaneLimits]:
     """Each lane's limits: `run.rate` (`--rate`) is an exact rate; `tenants.<t>.rate` and `scopes.<s>.rate`
     are ceilings under which the rate is learned, starting from `learned[(tenant, scope)]` (what an earlier
     run ended with) when known."""
@@ -81,7 +84,7 @@ def lane_limits(settings: Settings, learned: Mapping[LaneKey, float] | None = No
         return LaneLimits(
             rate=exact,
             ceiling=ceiling,
-            learned=None if start is None else min(start, ceiling or start),
+            learned=None if start is None else start.under(ceiling),
             burst=run.burst,
             min_concurrency=min(run.min_concurrency, run.concurrency),
             max_concurrency=run.concurrency,
@@ -98,7 +101,7 @@ def _ceiling(settings: Settings, tenant: str, scope: str) -> float | None:
     return min(ceilings, default=None)
 
 
-def lane_set(settings: Settings, learned: Mapping[LaneKey, float] | None = None) -> LaneSet:
+def lane_set(settings: Settings, learned: Mapping[LaneKey, LearnedPace] | None = None) -> LaneSet:
     """The lanes of a run or of the service: limits per lane, the app-wide rate and each scope's."""
     scope_rates = {name: scope.app_rate for name, scope in settings.scopes.items() if scope.app_rate}
     return LaneSet(lane_limits(settings, learned), app_rate=settings.run.app_rate or None, scope_app_rates=scope_rates)
@@ -204,7 +207,7 @@ def _plan_rates(settings: Settings, state_dir: Path | None) -> LaneRate:
         if lane.rate is not None:
             return lane.rate, "given"
         if lane.learned is not None:
-            return lane.learned, "persisted"
+            return lane.learned.rate, "persisted"
         return None, "learned"
 
     return rate

@@ -85,6 +85,22 @@ def test_a_window_is_held_until_refused_then_paced_evenly() -> None:
     assert pacer.rate <= 0.5
 
 
+def test_a_window_learned_earlier_is_paced_again_and_held() -> None:
+    clock, pacer, controller = _controller()
+    controller.start_from(5 / 10.2, (5, 10.2))  # what a run under "5 per 10 s" ended with (`lanes.json`)
+    assert pacer.window == (5, 10.2)
+    assert controller.measured == pytest.approx(5 / 10.2)
+    _deliver(clock, controller, 20, 2.5)
+    assert pacer.window == (5, 10.2)  # no probing past it until a refusal says it was a guess
+
+
+def test_a_window_learned_earlier_over_a_ceiling_is_not_paced() -> None:
+    _clock, pacer, controller = _controller(ceiling=0.2)
+    controller.start_from(5 / 10.2, (5, 10.2))
+    assert pacer.window is None
+    assert pacer.rate == 0.2
+
+
 def test_refusals_of_requests_in_flight_together_are_one_event() -> None:
     clock, _pacer, controller = _controller()
     _deliver(clock, controller, 10, 0.01)

@@ -15,6 +15,7 @@ from worker.jobs import Job
 from worker.schedule.lane import LaneLimits
 from worker.schedule.lane_sender import LaneSender
 from worker.schedule.lane_set import LaneSet
+from worker.schedule.learned_pace import LearnedPace
 from worker.send.http import GraphClient, new_session
 from worker.settings import ScopeSettings, Settings, TenantSettings
 
@@ -73,10 +74,13 @@ def test_a_lane_s_ceiling_is_the_lower_of_its_tenant_s_and_its_scope_s() -> None
         tenants={"contoso": TenantSettings(rate=3.0)},
         scopes={"reports": ScopeSettings(rate=0.5, app_rate=12.2), "directory": ScopeSettings(rate=20.0)},
     )
-    limits = lane_limits(settings, {("contoso", "directory"): 2.5})
+    limits = lane_limits(
+        settings, {("contoso", "directory"): LearnedPace(2.5), ("contoso", "reports"): LearnedPace(5.0, (5, 10.2))}
+    )
 
     assert limits(("contoso", "reports")).ceiling == 0.5
     assert limits(("contoso", "directory")).ceiling == 3.0
-    assert limits(("contoso", "directory")).learned == 2.5
+    assert limits(("contoso", "directory")).learned == LearnedPace(2.5)
+    assert limits(("contoso", "reports")).learned == LearnedPace(0.5)  # a pace over the ceiling is the ceiling
     assert limits(("fabrikam", "directory")).ceiling == 20.0
     assert limits(("fabrikam", "other")).ceiling is None

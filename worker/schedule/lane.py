@@ -26,6 +26,7 @@ from worker.errors import ServerError, ThrottledError, TransportError
 from worker.jobs import DEFAULT_SCOPE, LaneKey
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.schedule.gate import ThrottleGate
+from worker.schedule.learned_pace import LearnedPace
 from worker.schedule.pacer import Pacer
 from worker.schedule.ratecontrol import LaneController
 
@@ -70,7 +71,7 @@ class LaneLimits:
     """How one lane may send.
 
     `rate`: an exact rate (`--rate`), never learned. Otherwise the rate is learned, under `ceiling`
-    (the lower of `tenants.<t>.rate` and `scopes.<s>.rate`) when given, starting from `learned` (a rate a
+    (the lower of `tenants.<t>.rate` and `scopes.<s>.rate`) when given, starting from `learned` (the pace a
     previous run ended with) when known. Rates are in resource units per second (`Lane.cost`).
     """
 
@@ -80,7 +81,7 @@ class LaneLimits:
     max_concurrency: int = 32
     max_pause_s: float = 300.0  # retry.max_retry_after_s: a longer Retry-After fails its job, the lane goes on
     ceiling: float | None = None
-    learned: float | None = None
+    learned: LearnedPace | None = None
 
 
 class Lane:
@@ -112,7 +113,7 @@ class Lane:
             None if limits.rate is not None else LaneController(self.pacer, ceiling=limits.ceiling, clock=clock)
         )
         if self.learner is not None and limits.learned is not None:
-            self.learner.start_from(limits.learned)
+            self.learner.start_from(limits.learned.rate, limits.learned.window)
         self._app_pacers = tuple(pacer for pacer in (scope_pacer, app_pacer) if pacer is not None)
         self._max_pause_s = limits.max_pause_s
         self.started = clock()
@@ -126,6 +127,13 @@ class Lane:
     def rate(self) -> float | None:
         """The lane's pace now (None: unpaced)."""
         return self.pacer.rate
+
+    def learned_pace(self) -> LearnedPace | None:
+        """What this lane learned of its quota, to start from next time (None: nothing, or an exact rate)."""
+        rate = self.pacer.rate
+        if self.learner is None or rate is None:
+            return None
+        return LearnedPace(rate, self.pacer.window, self.learner.measured)
 
     @property
     def delivering(self) -> float:

@@ -11,6 +11,7 @@ from typing import Any
 
 from worker.jobs import DEFAULT_SCOPE, LaneKey
 from worker.schedule.lane import Lane, LaneLimits
+from worker.schedule.learned_pace import LearnedPace
 from worker.schedule.pacer import Pacer
 from worker.schedule.sharing import SharedLimit
 
@@ -38,7 +39,7 @@ class LaneSet:
         }
         self.lanes: dict[LaneKey, Lane] = {}
         self._used: dict[LaneKey, float] = {}  # when each lane was last asked for
-        self._remembered: dict[LaneKey, float] = {}  # learned rates of released lanes
+        self._remembered: dict[LaneKey, LearnedPace] = {}  # what released lanes learned
         # what a lane stops using under an app-wide limit, the others take: one per scope (its limits are its own)
         self._shared: dict[str, SharedLimit] = {}
 
@@ -70,7 +71,7 @@ class LaneSet:
         """Forget lanes unused for `idle_s` with nothing in flight and no pause pending; how many.
 
         The service meets thousands of tenants over its life: without this each one's lane would be kept
-        forever. A released lane's learned rate is kept (a float), and its next lane starts from it.
+        forever. A released lane's learned pace is kept (a few numbers), and its next lane starts from it.
         """
         cutoff = self._clock() - idle_s
         idle = [
@@ -82,20 +83,16 @@ class LaneSet:
             lane = self.lanes.pop(key)
             self._used.pop(key, None)
             self._sharing(key[1]).forget(key)
-            if lane.learner is not None and lane.pacer.rate is not None:
-                self._remembered[key] = lane.pacer.rate  # a float a lane: what it learned is kept
+            if (pace := lane.learned_pace()) is not None:
+                self._remembered[key] = pace  # a few numbers a lane: what it learned is kept
         return len(idle)
 
     def stats(self) -> list[dict[str, Any]]:
         """Every lane's figures."""
         return [lane.stats() for lane in self.lanes.values()]
 
-    def learned(self) -> dict[LaneKey, dict[str, float | None]]:
-        """The rate each learning lane ended with (and the quota it measured), to start from next time."""
-        kept: dict[LaneKey, dict[str, float | None]] = {key: {"rate": rate} for key, rate in self._remembered.items()}
-        kept.update(
-            (key, {"rate": lane.pacer.rate, "measured": lane.learner.measured})
-            for key, lane in self.lanes.items()
-            if lane.learner is not None and lane.pacer.rate is not None
-        )
+    def learned(self) -> dict[LaneKey, LearnedPace]:
+        """The pace each learning lane ended with (and the quota it measured), to start from next time."""
+        kept = dict(self._remembered)
+        kept.update((key, pace) for key, lane in self.lanes.items() if (pace := lane.learned_pace()) is not None)
         return kept

@@ -91,11 +91,14 @@ class LaneController:
         """Resource units that got through per second, over the last second."""
         return self._recent.per_s(self._clock())
 
-    def start_from(self, rate: float) -> None:
-        """Begin paced at a rate learned earlier (a previous run's): taken as measured."""
+    def start_from(self, rate: float, window: tuple[int, float] | None = None) -> None:
+        """Begin paced at a rate learned earlier (a previous run's): taken as measured; a window learned with it
+        (a quota of "N per W") is paced as a window again, held until refused (`_first_estimate`)."""
         self.measured = rate
         self._ramping = False
         self._change(rate, self._clock())
+        if window is not None and self.pacer.rate == rate:  # not when a ceiling lowered it
+            self.pacer.pace_window(*window)
 
     def on_send(self, units: int = 1) -> None:
         """A request of `units` resource units is about to leave: the first starts the clock of the first
