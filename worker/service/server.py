@@ -97,7 +97,7 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                 try:
                     async with (
                         _pruning(mode, settings.service.retention_s),
-                        _releasing_lanes(lanes, settings.service.lane_idle_s),
+                        _releasing_lanes(lanes, settings.service.lane_idle_s, state_dir),
                     ):
                         yield service
                 finally:
@@ -144,15 +144,20 @@ async def _site(
 
 
 @asynccontextmanager
-async def _releasing_lanes(lanes: LaneSet, idle_s: float) -> AsyncIterator[None]:
+async def _releasing_lanes(lanes: LaneSet, idle_s: float, state_dir: Path) -> AsyncIterator[None]:
     """Drop the lanes of tenants idle for `idle_s` (checked every `idle_s / 2`), so the service does not keep
-    a lane for every tenant it ever met (a 3,000-tenant batch kept 200 MB before)."""
+    a lane for every tenant it ever met (a 3,000-tenant batch kept 200 MB before); and keep what the lanes
+    learned in the store's lanes.json as often, not only at a clean stop (a killed service would lose it)."""
 
     async def release_forever() -> None:
+        kept = lanes.learned()
         while True:
             await asyncio.sleep(idle_s / 2)
             if released := lanes.release_idle(idle_s):
                 log.info("service.lanes_released", lanes=released, kept=len(lanes.lanes))
+            if (learned := lanes.learned()) != kept:
+                _keep_learned(state_dir, lanes)
+                kept = learned
 
     task = asyncio.create_task(release_forever(), name="release-lanes")
     try:
