@@ -6,6 +6,7 @@ state directory hold once `process` returns, and which requests the emulator rec
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ import orjson
 import pytest
 
 from tests.conftest import TOKEN, write_lines
-from worker.compose import DryRun, OwnStack, credentials, parse_input_line, process
+from worker.compose import DryRun, OwnStack, credentials, keeping_learned, lane_set, parse_input_line, process
 from worker.emulator.running import RunningEmulator
 from worker.jobs import Job, Outcome, Rejected
-from worker.record.learned import load_learned
+from worker.record.learned import LANES_FILE, load_learned
 from worker.record.summary import RunSummary
+from worker.schedule.learned_pace import LearnedPace
 from worker.settings import Settings, load_settings
 from worker.sources.jsonl import OVERSIZED, JsonlSource
 
@@ -119,3 +121,18 @@ def test_a_line_parses_to_a_job_in_its_lane(raw: bytes) -> None:
     assert isinstance(parsed, Job)
     assert parsed.line == 3
     assert parsed.tenant == ("t2" if b"tenant" in raw else "t1")
+
+
+async def test_what_the_lanes_learned_is_written_while_they_run_when_it_changed(tmp_path: Path) -> None:
+    # a run or service killed mid-way (kill -9) keeps what its lanes learned up to `every_s` before
+    lanes = lane_set(Settings(), {("contoso", "reports"): LearnedPace(0.49, (5, 10.2))})
+    async with keeping_learned(lanes, tmp_path, every_s=0.05):
+        await asyncio.sleep(0.2)
+        assert not (tmp_path / LANES_FILE).exists()  # nothing changed: nothing written
+        lanes.lane("contoso", "reports")
+        lanes.lane("contoso", "directory")  # unpaced, nothing learned yet: not kept
+        await asyncio.sleep(0.2)
+        kept = load_learned(tmp_path)
+        assert list(kept) == [("contoso", "reports")]
+        assert kept["contoso", "reports"].window == (5, 10.2)
+        assert kept["contoso", "reports"].rate == pytest.approx(5 / 10.2)

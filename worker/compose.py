@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import structlog
+
 from worker.answers import Execute, Sender
 from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import Credentials
+from worker.errors import OutputError
 from worker.jobs import FieldError, Job, LaneKey, Rejected
 from worker.models.registry import DEFAULT_VERSION, GraphVersion, graph_version
 from worker.pipeline.protocols import Parse
@@ -40,6 +43,10 @@ from worker.settings import Settings
 from worker.sources.identity import guarded_reopen
 from worker.sources.jsonl import OVERSIZED, JsonlSource
 from worker.validate.parse import parse_line
+
+log = structlog.get_logger("worker.compose")
+
+KEEP_LEARNED_EVERY_S = 30.0  # a run with `--state` writes what its lanes learned this often, when it changed
 
 
 def parse_input_line(
@@ -241,14 +248,40 @@ async def _sending(
     lanes = lane_set(settings, learned)
     guard = SystemicGuard(effective_base_url(settings), halt_all=True)
     summary.lane_status = partial(lane_status, lanes)
+    keeping = nullcontext() if state_dir is None else keeping_learned(lanes, state_dir, KEEP_LEARNED_EVERY_S)
     try:
-        async with sending_stack(settings, sending.tokens, lanes, guard=guard) as execute:
+        async with keeping, sending_stack(settings, sending.tokens, lanes, guard=guard) as execute:
             with guard.watch() as watch:
                 yield execute, watch
     finally:
         summary.lanes = lanes.stats()
         if state_dir is not None:
             save_learned(state_dir, lanes.learned())
+
+
+@asynccontextmanager
+async def keeping_learned(lanes: LaneSet, state_dir: Path, every_s: float) -> AsyncIterator[None]:
+    """Write what the lanes learned to `state_dir`'s lanes.json every `every_s` when it changed: a run or a
+    service killed (kill -9, OOM) loses no more than that of it. The final write is the caller's, at its end.
+    A failure to write here is a warning: the lanes only save time with it, the updates go on."""
+
+    async def keep_forever() -> None:
+        kept = lanes.learned()
+        while True:
+            await asyncio.sleep(every_s)
+            if (learned := lanes.learned()) != kept:
+                try:
+                    save_learned(state_dir, learned)
+                except OutputError as exc:
+                    log.warning("lanes.not_kept", error=str(exc))
+                kept = learned
+
+    task = asyncio.create_task(keep_forever(), name="keep-learned")
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager

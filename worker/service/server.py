@@ -24,7 +24,7 @@ from aiohttp import web
 
 from worker.auth.setup import effective_base_url
 from worker.auth.tokens import verify_credentials
-from worker.compose import credentials, lane_set, sending_stack
+from worker.compose import credentials, keeping_learned, lane_set, sending_stack
 from worker.errors import OutputError
 from worker.record.learned import load_learned, save_learned
 from worker.record.metrics import ServiceMetrics
@@ -97,7 +97,8 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                 try:
                     async with (
                         _pruning(mode, settings.service.retention_s),
-                        _releasing_lanes(lanes, settings.service.lane_idle_s, state_dir),
+                        _releasing_lanes(lanes, settings.service.lane_idle_s),
+                        keeping_learned(lanes, state_dir, settings.service.lane_idle_s / 2),
                     ):
                         yield service
                 finally:
@@ -144,20 +145,15 @@ async def _site(
 
 
 @asynccontextmanager
-async def _releasing_lanes(lanes: LaneSet, idle_s: float, state_dir: Path) -> AsyncIterator[None]:
+async def _releasing_lanes(lanes: LaneSet, idle_s: float) -> AsyncIterator[None]:
     """Drop the lanes of tenants idle for `idle_s` (checked every `idle_s / 2`), so the service does not keep
-    a lane for every tenant it ever met (a 3,000-tenant batch kept 200 MB before); and keep what the lanes
-    learned in the store's lanes.json as often, not only at a clean stop (a killed service would lose it)."""
+    a lane for every tenant it ever met (a 3,000-tenant batch kept 200 MB before)."""
 
     async def release_forever() -> None:
-        kept = lanes.learned()
         while True:
             await asyncio.sleep(idle_s / 2)
             if released := lanes.release_idle(idle_s):
                 log.info("service.lanes_released", lanes=released, kept=len(lanes.lanes))
-            if (learned := lanes.learned()) != kept:
-                _keep_learned(state_dir, lanes)
-                kept = learned
 
     task = asyncio.create_task(release_forever(), name="release-lanes")
     try:
