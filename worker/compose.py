@@ -209,13 +209,13 @@ def _plan_rates(settings: Settings, state_dir: Path | None) -> LaneRate:
     """Each lane's starting rate for a dry run's plan: exact, persisted by an earlier run, or to be learned."""
     limits = lane_limits(settings, load_learned(state_dir) if state_dir is not None else None)
 
-    def rate(key: LaneKey) -> tuple[float | None, str]:
+    def rate(key: LaneKey) -> tuple[float | None, str, tuple[int, float] | None]:
         lane = limits(key)
         if lane.rate is not None:
-            return lane.rate, "given"
+            return lane.rate, "given", None
         if lane.learned is not None:
-            return lane.learned.rate, "persisted"
-        return None, "learned"
+            return lane.learned.rate, "persisted", lane.learned.window
+        return None, "learned", None
 
     return rate
 

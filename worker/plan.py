@@ -9,6 +9,7 @@ allows for all of them together, or `scopes.<name>.app_rate` for those of one sc
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -17,8 +18,9 @@ from worker.jobs import LaneKey
 from worker.settings import Settings
 
 #: A lane's rate and where it comes from: "given" (`--rate`), "persisted" (learned by an earlier run with the
-#: same `--state`, see `worker.record.learned`) or "learned" (None: learned from Graph's answers as it goes).
-LaneRate = Callable[[LaneKey], tuple[float | None, str]]
+#: same `--state`, see `worker.record.learned`) or "learned" (None: learned from Graph's answers as it goes);
+#: and the window (count, seconds) a persisted lane paces, when it paced a quota of "N per W".
+LaneRate = Callable[[LaneKey], tuple[float | None, str, tuple[int, float] | None]]
 
 
 def build_plan(settings: Settings, jobs_by_lane: Counter[LaneKey], lane_rate: LaneRate) -> dict[str, Any]:
@@ -29,12 +31,20 @@ def build_plan(settings: Settings, jobs_by_lane: Counter[LaneKey], lane_rate: La
     lanes: list[dict[str, Any]] = []
     estimates: list[float | None] = []
     for (tenant, scope), jobs in sorted(jobs_by_lane.items()):
-        rate, source = lane_rate((tenant, scope))
-        estimate = None if rate is None else round(jobs / rate, 1)
+        rate, source, window = lane_rate((tenant, scope))
+        estimate = None if rate is None else _estimate(jobs, rate, window)
         estimates.append(estimate)
-        lanes.append(
-            {"lane": tenant, "scope": scope, "jobs": jobs, "rate": rate, "rateSource": source, "estimatedS": estimate}
-        )
+        lane = {
+            "lane": tenant,
+            "scope": scope,
+            "jobs": jobs,
+            "rate": rate,
+            "rateSource": source,
+            "estimatedS": estimate,
+        }
+        if window is not None:
+            lane["window"] = {"count": window[0], "seconds": window[1]}
+        lanes.append(lane)
     known = [estimate for estimate in estimates if estimate is not None]
     overall: float | None = None
     if len(known) == len(estimates):  # lanes run side by side: the slowest one, or an app-wide rate, decides
@@ -46,6 +56,15 @@ def build_plan(settings: Settings, jobs_by_lane: Counter[LaneKey], lane_rate: La
         "appRate": settings.run.app_rate or None,
         "estimatedS": overall,
     }
+
+
+def _estimate(jobs: int, rate: float, window: tuple[int, float] | None) -> float:
+    """How long a lane's jobs take: at its rate, or N at each window's start (its last window is not waited
+    out: 60 jobs at 5 per 10.2 s take 11 windows, 112 s, not 60 / 0.49 = 122 s)."""
+    if window is None:
+        return round(jobs / rate, 1)
+    count, seconds = window
+    return round((math.ceil(jobs / count) - 1) * seconds, 1)
 
 
 def _app_bounds(settings: Settings, jobs_by_lane: Counter[LaneKey]) -> list[float]:

@@ -55,6 +55,10 @@ async def test_a_window_kept_by_an_earlier_run_is_paced_from_the_start(
     window = {"count": 5, "seconds": 10.2}
     lanes = {"contoso": {"reports": {"rate": 5 / 10.2, "window": window}}}
     (state / "lanes.json").write_bytes(orjson.dumps({"version": 2, "lanes": lanes}))
+    plan = await run_cli("run", str(source), "--dry-run", "--state", str(state), env={"GRAPH_TOKEN": TOKEN})
+    planned = orjson.loads(plan.stdout.splitlines()[-1])["plan"]["lanes"][0]
+    assert (planned["rateSource"], planned["window"]) == ("persisted", window)
+    assert planned["estimatedS"] == 20.4  # 5 at 0, 10.2 and 20.4 s (15 / 0.49 would say 30.6 s)
     emulator.reset()
     started = time.monotonic()
     done = await run_cli(
