@@ -68,15 +68,15 @@ def test_items_are_read_one_by_one() -> None:
     assert "99999" in results[3].message
 
 
-class _BrokenClient(GraphClient):
-    """A client whose exchange fails in a way nobody foresaw."""
-
-    async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
-        raise KeyError("unforeseen")
+async def _unforeseen(*_: object) -> None:
+    """A hook inside aiohttp's request that fails in a way nobody foresaw."""
+    raise KeyError("unforeseen")
 
 
 async def test_an_unexpected_exception_fails_the_attempt_retryably() -> None:
-    async with aiohttp.ClientSession() as session:
-        client = _BrokenClient(session, "http://127.0.0.1:9", Credentials(StaticToken("never-sent-token")))
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(_unforeseen)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        client = GraphClient(session, "http://127.0.0.1:9", Credentials(StaticToken("never-sent-token")))
         with pytest.raises(ServerError, match="internal error while sending the PATCH: KeyError"):
             await client.patch(Job("1", 1, "t", "/auditLogs/provisioning/x", b"{}", "crid"))

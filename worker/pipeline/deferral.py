@@ -71,14 +71,22 @@ class Deferral:
         self._resent = 0  # deferred lines queued by a later reading
         self._queued_again = LineBitmap()  # ... which ones
 
+    def put_now(self, job: Job) -> bool:
+        """Queue the job when its lane's queue has room (True): the common case, without a coroutine a line."""
+        lanes = self._lanes
+        queue = lanes.queue(job.lane)
+        if queue.full():
+            return False
+        self._behind.discard(job.lane)  # caught up
+        lanes.enqueue(queue, job)
+        return True
+
     async def put_or_defer(self, job: Job, line_no: int, raw: bytes) -> bool:
         """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
+        if self.put_now(job):
+            return True
         lanes = self._lanes
         queue, lane = lanes.queue(job.lane), job.lane
-        if not queue.full():
-            self._behind.discard(lane)  # caught up
-            lanes.enqueue(queue, job)
-            return True
         waits = lane not in self._behind and not lanes.hungry_besides(lane)
         if waits and await lanes.put(queue, job, patience=BEHIND_AFTER_S):
             return True

@@ -164,15 +164,30 @@ class LanePools:
         await asyncio.gather(*self._workers, return_exceptions=True)
 
     async def _work(self, queue: LaneQueue) -> None:
-        """Run the lane's jobs until its queue is empty; the last worker out drops the empty queue."""
-        execute = self._execute
+        """Run the lane's jobs until its queue is empty; the last worker out drops the empty queue.
+
+        One coroutine does the whole of a job (hold, send, record): each level of awaiting costs every job
+        a coroutine and a pass on each resumption."""
+        execute, hold, stop = self._execute, self._hold, self.stop
         assert execute is not None  # workers exist only when sending
+        record = self._recorder.record
         try:
             while not queue.empty():
                 job = queue.get_nowait()
                 try:
-                    if not self.stop.is_set():  # once stopped: not sent, no result line, a resumed run sends it
-                        await self._run_job(execute, job)
+                    if stop.is_set():  # once stopped: not sent, no result line, a resumed run sends it
+                        continue
+                    if hold is not None and (held := hold(job)) is not None:
+                        record(held)  # not sent: its lane is halted
+                        continue
+                    self.in_flight += 1
+                    try:
+                        outcome = await execute(job)
+                    finally:
+                        self.in_flight -= 1
+                    record(outcome)
+                except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
+                    self._fail(exc)
                 finally:
                     queue.task_done()
         finally:
@@ -180,18 +195,8 @@ class LanePools:
             if not queue.workers and queue.empty() and self._queues.get(queue.lane) is queue:
                 del self._queues[queue.lane]
 
-    async def _run_job(self, execute: Execute, job: Job) -> None:
-        try:
-            if self._hold is not None and (held := self._hold(job)) is not None:
-                self._recorder.record(held)  # not sent: its lane is halted
-                return
-            self.in_flight += 1
-            try:
-                outcome = await execute(job)
-            finally:
-                self.in_flight -= 1
-            self._recorder.record(outcome)
-        except Exception as exc:  # e.g. results cannot be written: stop the whole run, lose nothing
-            if self.failure is None:
-                self.failure = exc
-            self.stop.set()
+    def _fail(self, exc: Exception) -> None:
+        """The first error that stops the run is kept; the run stops."""
+        if self.failure is None:
+            self.failure = exc
+        self.stop.set()

@@ -119,7 +119,7 @@ class Pipeline:
             if deferral is None:
                 queued = await lanes.put(lanes.queue(job.lane), job)
             else:
-                queued = await deferral.put_or_defer(job, line_no, raw)
+                queued = deferral.put_now(job) or await deferral.put_or_defer(job, line_no, raw)
             if not queued:
                 return False
         return True

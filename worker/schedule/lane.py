@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -147,15 +147,21 @@ class Lane:
         """Waiting out a Retry-After: asking for nothing, yet not stopped."""
         return not self.gate.is_open()
 
-    async def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Answer:
-        """Make one attempt when the lane allows it, and learn from how it went."""
-        started, answer = await self._guarded(1, attempt)
-        self._learn(answer, self._clock() - started)
-        return answer
+    def send(self, attempt: Callable[[], Awaitable[Answer]]) -> Coroutine[Any, Any, Answer]:
+        """Make one attempt when the lane allows it, and learn from how it went (`_guarded` itself is the
+        coroutine: one level of awaiting less for every job)."""
+        return self._guarded(1, attempt, self._learn_one)
 
-    async def send_batch(self, count: int, post: Callable[[], Awaitable[list[ItemResult]]]) -> list[ItemResult]:
+    def send_batch(
+        self, count: int, post: Callable[[], Awaitable[list[ItemResult]]]
+    ) -> Coroutine[Any, Any, list[ItemResult]]:
         """Send one $batch of `count` items (each takes a pacer slot) and learn from every item."""
-        started, results = await self._guarded(count, post)
+        return self._guarded(count, post, self._learn_batch)
+
+    def _learn_one(self, started: float, answer: Answer) -> None:
+        self._learn(answer, self._clock() - started)
+
+    def _learn_batch(self, started: float, results: list[ItemResult]) -> None:
         latency = self._clock() - started
         throttled = next((r for r in results if isinstance(r, ThrottledError)), None)
         if throttled is not None:
@@ -163,10 +169,10 @@ class Lane:
         for result in results:
             if isinstance(result, Answer):
                 self._learn(result, latency)
-        return results
 
-    async def _guarded(self, slots: int, call: Callable[[], Awaitable[T]]) -> tuple[float, T]:
-        """Wait for a concurrency slot, the gate and the pacer; send; feed whole-request failures back."""
+    async def _guarded(self, slots: int, call: Callable[[], Awaitable[T]], learn: Callable[[float, T], None]) -> T:
+        """Wait for a concurrency slot, the gate and the pacer; send; feed whole-request failures back; once
+        the slot is released, `learn(started, result)` from a result."""
         if not self.limit.try_acquire():
             await self.limit.acquire()
         try:
@@ -187,9 +193,10 @@ class Lane:
                 raise
             if probe and not _refused(result):
                 self._reopen()
-            return started, result
         finally:
             self.limit.release()
+        learn(started, result)
+        return result
 
     def _learn(self, answer: Answer, latency: float) -> None:
         self.succeeded += 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any
 
 from worker.answers import Answer
 from worker.jobs import Job
@@ -16,7 +18,6 @@ class LaneSender:
         self._lanes = lanes
         self._send = send
 
-    async def patch(self, job: Job) -> Answer:
-        """One attempt at a job, when its lane allows."""
-        send = self._send
-        return await self._lanes.lane(job.tenant, job.scope).send(lambda: send(job))
+    def patch(self, job: Job) -> Coroutine[Any, Any, Answer]:
+        """One attempt at a job, when its lane allows (the lane's coroutine itself: no level of its own)."""
+        return self._lanes.lane(job.tenant, job.scope).send(partial(self._send, job))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import orjson
@@ -31,6 +31,7 @@ from worker.errors import (
 from worker.jobs import Job
 from worker.schedule.concurrency import AdaptiveLimit
 from worker.send.body import Body, BodyLimits, answer_deadline, read_body, read_received
+from worker.send.deadline import Deadline
 from worker.send.retry_after import parse_retry_after
 
 log = structlog.get_logger("worker.send")
@@ -107,14 +108,26 @@ class GraphClient:
             slots.release()
 
     async def _send(self, job: Job, token: str) -> Answer:
+        """The exchange itself, its failures below HTTP as TransportError (one coroutine: a level of awaiting
+        costs every job a coroutine and a pass on each resumption)."""
         headers = {
             "Authorization": f"Bearer {token}",
             "Content-Type": "application/json",
             "client-request-id": job.client_request_id,
             "return-client-request-id": "true",
         }
+        limits = self._limits
         try:
-            return await self._exchange(job, headers)
+            with answer_deadline(limits) as deadline:
+                async with self._session.patch(
+                    self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
+                ) as response:
+                    status = response.status
+                    if 200 <= status < 300:  # the body is drained, not kept: the connection is reused
+                        if read_received(response, limits, deadline, keep=False) is None:
+                            await read_body(response, limits, deadline, keep=False)
+                        return Answer(status, throttle_percent(response.headers), resource_units(response.headers))
+                    await _refused(response, limits, deadline)
         except SendError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -122,19 +135,11 @@ class GraphClient:
         except Exception as exc:  # an answer nobody foresaw must fail this job, not stop the run
             raise internal_error(exc, "PATCH", job.tenant) from exc
 
-    async def _exchange(self, job: Job, headers: dict[str, str]) -> Answer:
-        limits = self._limits
-        with answer_deadline(limits) as deadline:
-            async with self._session.patch(
-                self._base_url + job.path, data=job.body, headers=headers, allow_redirects=False
-            ) as response:
-                status = response.status
-                if 200 <= status < 300:  # the body is drained, not kept: the connection is reused
-                    if read_received(response, limits, deadline, keep=False) is None:
-                        await read_body(response, limits, deadline, keep=False)
-                    return Answer(status, throttle_percent(response.headers), resource_units(response.headers))
-                body = read_received(response, limits, deadline) or await read_body(response, limits, deadline)
-                raise error_from_response(status, response.headers, body)
+
+async def _refused(response: aiohttp.ClientResponse, limits: BodyLimits, deadline: Deadline) -> NoReturn:
+    """A non-2xx answer as its SendError, from its body (read under the cap and the deadline)."""
+    body = read_received(response, limits, deadline) or await read_body(response, limits, deadline)
+    raise error_from_response(response.status, response.headers, body)
 
 
 def internal_error(exc: Exception, what: str, lane: str) -> ServerError:

@@ -81,7 +81,8 @@ def _path_problem(path: str) -> str | None:
         return "path should not contain a query or fragment ('?' or '#')"
     if "%" in path:
         return "path should not contain percent-encoding ('%')"
-    if any(segment in {".", ".."} for segment in path.split("/")):
+    # a '.' or '..' segment follows a '/' (a path starts with one): most paths have no "/." to split for
+    if "/." in path and any(segment in {".", ".."} for segment in path.split("/")):
         return "path should not contain '.' or '..' segments"
     return None
 
