@@ -21,6 +21,7 @@ from worker.auth.setup import build_credentials, effective_base_url
 from worker.auth.tokens import Credentials
 from worker.errors import OutputError
 from worker.jobs import FieldError, Job, LaneKey, Rejected
+from worker.loop import in_background
 from worker.models.registry import DEFAULT_VERSION, GraphVersion, graph_version
 from worker.pipeline.protocols import Parse
 from worker.pipeline.run import Pipeline
@@ -276,12 +277,8 @@ async def keeping_learned(lanes: LaneSet, state_dir: Path, every_s: float) -> As
                     log.warning("lanes.not_kept", error=str(exc))
                 kept = learned
 
-    task = asyncio.create_task(keep_forever(), name="keep-learned")
-    try:
+    async with in_background(keep_forever(), "keep-learned"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager

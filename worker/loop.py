@@ -10,7 +10,8 @@ uvloop out while debugging.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Any, Literal, TypeVar
 
 from worker.errors import ConfigError
@@ -49,3 +50,15 @@ def running_loop_name() -> str:
     """ "uvloop" or "asyncio": which loop this coroutine runs on (for the start-up log line)."""
     module = type(asyncio.get_running_loop()).__module__
     return module.split(".", 1)[0]
+
+
+@asynccontextmanager
+async def in_background(work: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run `work` (a loop that runs until cancelled) for as long as the block does; cancelled and awaited
+    on the way out, so no task outlives what it serves."""
+    task = asyncio.create_task(work, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

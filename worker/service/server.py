@@ -26,6 +26,7 @@ from worker.auth.setup import effective_base_url
 from worker.auth.tokens import verify_credentials
 from worker.compose import credentials, keeping_learned, lane_set, sending_stack
 from worker.errors import OutputError
+from worker.loop import in_background
 from worker.record.learned import load_learned, save_learned
 from worker.record.metrics import ServiceMetrics
 from worker.schedule.lane_set import LaneSet
@@ -155,12 +156,8 @@ async def _releasing_lanes(lanes: LaneSet, idle_s: float) -> AsyncIterator[None]
             if released := lanes.release_idle(idle_s):
                 log.info("service.lanes_released", lanes=released, kept=len(lanes.lanes))
 
-    task = asyncio.create_task(release_forever(), name="release-lanes")
-    try:
+    async with in_background(release_forever(), "release-lanes"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 @asynccontextmanager
@@ -181,9 +178,5 @@ async def _pruning(mode: Backend, retention_s: float) -> AsyncIterator[None]:
                 log.exception("service.prune_failed")
             await asyncio.sleep(min(PRUNE_EVERY_S, retention_s / 4))
 
-    task = asyncio.create_task(prune_forever(), name="prune")
-    try:
+    async with in_background(prune_forever(), "prune"):
         yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from worker.jobs import LaneKey
+from worker.loop import in_background
 from worker.schedule.lane_set import LaneSet
 
 SAMPLE_S = 1.0
@@ -86,9 +87,7 @@ def sampling(history: LaneHistory) -> Any:
     """An aiohttp cleanup context that samples while the app runs."""
 
     async def context(_app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(history.run(), name="lane-history")
-        yield
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        async with in_background(history.run(), "lane-history"):
+            yield
 
     return context
