@@ -10,26 +10,35 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import TOKEN, read_results, run_args, run_cli, write_lines
+from tests.conftest import TOKEN, CliResult, read_results, run_args, run_cli, write_lines
 from worker.emulator.running import RunningEmulator
+
+
+def _fifteen_lines_under_5_per_10_s(emulator: RunningEmulator, tmp_path: Path) -> Path:
+    emulator.config.update({"quota_per_s": 0.5, "quota_window_s": 10, "quota_model": "fixed-window"})
+    return write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 15)
+
+
+async def _timed_run(emulator: RunningEmulator, source: Path, results: Path, state: Path) -> tuple[CliResult, float]:
+    """A run with `--state` against the emulator, its windows from the run's start: its result and seconds."""
+    emulator.reset()
+    started = time.monotonic()
+    done = await run_cli(
+        *run_args(source, emulator.base_url, results),
+        "--state",
+        str(state),
+        "--no-progress",
+        env={"GRAPH_TOKEN": TOKEN},
+    )
+    return done, time.monotonic() - started
 
 
 async def test_a_window_of_5_per_10_s_is_paced_as_5_at_each_windows_start(
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    emulator.config.update({"quota_per_s": 0.5, "quota_window_s": 10, "quota_model": "fixed-window"})
-    source = write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 15)
+    source = _fifteen_lines_under_5_per_10_s(emulator, tmp_path)
     results = tmp_path / "results.jsonl"
-    emulator.reset()  # windows from now
-    started = time.monotonic()
-    done = await run_cli(
-        *run_args(source, emulator.base_url, results),
-        "--state",
-        str(tmp_path / "state"),
-        "--no-progress",
-        env={"GRAPH_TOKEN": TOKEN},
-    )
-    elapsed = time.monotonic() - started
+    done, elapsed = await _timed_run(emulator, source, results, tmp_path / "state")
     assert done.code == 0, done.stderr
     assert [row["status"] for row in read_results(results)] == ["succeeded"] * 15
     # 5 at once, the 6th refused (wait 10 s), then 5 at each window's start: ~22 s; paced evenly at what
@@ -48,8 +57,7 @@ async def test_a_window_of_5_per_10_s_is_paced_as_5_at_each_windows_start(
 async def test_a_window_kept_by_an_earlier_run_is_paced_from_the_start(
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    emulator.config.update({"quota_per_s": 0.5, "quota_window_s": 10, "quota_model": "fixed-window"})
-    source = write_lines(tmp_path / "in.jsonl", [{"tenant": "contoso", "body": {"action": "Update"}}] * 15)
+    source = _fifteen_lines_under_5_per_10_s(emulator, tmp_path)
     state = tmp_path / "state"
     state.mkdir()
     window = {"count": 5, "seconds": 10.2}
@@ -59,16 +67,7 @@ async def test_a_window_kept_by_an_earlier_run_is_paced_from_the_start(
     planned = orjson.loads(plan.stdout.splitlines()[-1])["plan"]["lanes"][0]
     assert (planned["rateSource"], planned["window"]) == ("persisted", window)
     assert planned["estimatedS"] == 20.4  # 5 at 0, 10.2 and 20.4 s (15 / 0.49 would say 30.6 s)
-    emulator.reset()
-    started = time.monotonic()
-    done = await run_cli(
-        *run_args(source, emulator.base_url, tmp_path / "results.jsonl"),
-        "--state",
-        str(state),
-        "--no-progress",
-        env={"GRAPH_TOKEN": TOKEN},
-    )
-    elapsed = time.monotonic() - started
+    done, elapsed = await _timed_run(emulator, source, tmp_path / "results.jsonl", state)
     assert done.code == 0, done.stderr
     # 5 at once at 0, 10.2 and 20.4 s: ~23 s and not one refusal; its rate paced evenly (0.49/s): ~29 s
     assert elapsed < 26.0, f"{elapsed:.1f} s"
