@@ -95,7 +95,8 @@ def _add_run(commands: Any) -> None:
         type=Path,
         metavar="DIR",
         help="keep resume state in DIR: after a crash or Ctrl-C, run the same command again to send only "
-        "the jobs without a final result (a different input with the same DIR is refused)",
+        "the jobs without a final result (a different input with the same DIR is refused); what each lane "
+        "learned of its quota is kept there too (DIR/lanes.json), and the next run starts from it",
     )
     _add_sending(run)
     run.add_argument(
@@ -109,7 +110,9 @@ def _add_run(commands: Any) -> None:
 
 def _add_sending(sub: argparse.ArgumentParser) -> None:
     """How hard to push: the flags `run` and `consume` share."""
-    sub.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most (default 32)")
+    sub.add_argument(
+        "--concurrency", type=int, metavar="N", help="requests in flight per lane (tenant) at most (default 32)"
+    )
     sub.add_argument(
         "--rate",
         type=float,
