@@ -97,7 +97,7 @@ class LaneController:
         self.measured = rate
         self._ramping = False
         self._change(rate, self._clock())
-        if window is not None and self.pacer.rate == rate:  # not when a ceiling lowered it
+        if window is not None and self._may_pace_window(rate):
             self.pacer.pace_window(*window)
 
     def on_send(self, units: int = 1) -> None:
@@ -319,12 +319,16 @@ class LaneController:
             self._ramping = False
             self.measured = self._refused_at_rate = first_rate
             self._change(first_rate * self.tuning.margin, now)
-            if self.ceiling is None or self.ceiling >= first_rate * self.tuning.margin:
+            if self._may_pace_window(first_rate * self.tuning.margin):
                 self.pacer.pace_window(self.delivered, span / self.tuning.margin)
         else:  # a guess: the ramp from it doubles at its own cadence, not after a probe's whole step
             self._change(first_rate, now)
             self._step(now)
         self._new_span(reopen)
+
+    def _may_pace_window(self, rate: float) -> bool:
+        """A window averaging `rate` is paced only within the ceiling: a lower ceiling is paced evenly."""
+        return self.ceiling is None or self.ceiling >= rate
 
     def _measured_span(self, delivered_rate: float, rate: float, reopen: float, now: float, *, trusted: bool) -> None:
         if trusted:  # growth aims at the quota, not past it
