@@ -67,6 +67,7 @@ class Cell:
     quotas: dict[str, Quota]
     app: Quota | None = None
     retry_after: str = "seconds"
+    scope_header: bool = False  # 429s say whom the refusing limit counts (x-ms-throttle-scope)
     max_429: float = MAX_429
     plot: bool = False
     quick_scale: float = 0.25  # --quick's share of the lines (enough that start-up does not swamp the ideal)
@@ -98,7 +99,7 @@ class Cell:
                 flags += ["--token", tenant_token(tenant)]
         if self.app is not None:
             flags += ["--quota-rule", self.app.rule("app")]
-        return flags
+        return flags + (["--throttle-scope"] if self.scope_header else [])
 
     def describe(self) -> str:
         """The quota shape in a table cell."""
@@ -111,7 +112,8 @@ class Cell:
             text += f" per tenant ({len(self.quotas)} tenants)"
         if self.app is not None:
             text += f", app {self.app.describe()}"
-        return text + f", Retry-After {self.retry_after}"
+        text += f", Retry-After {self.retry_after}"
+        return text + (", x-ms-throttle-scope on 429s" if self.scope_header else "")
 
 
 def _one(quota: Quota, lines: int = 6000, **options: Any) -> dict[str, Any]:
@@ -155,6 +157,16 @@ CELLS: tuple[Cell, ...] = (
         lines=dict.fromkeys(_FOUR, 1500),
         quotas=dict.fromkeys(_FOUR, Quota()),
         app=Quota(per_s=400),
+        quick_scale=0.5,
+    ),
+    # the same, where Graph says which limit refused (identity and access send x-ms-throttle-scope)
+    Cell(
+        "app-4-scope",
+        "4 tenants at 200/s each, app-wide 400/s, 429s naming their limit",
+        lines=dict.fromkeys(_FOUR, 1500),
+        quotas=dict.fromkeys(_FOUR, Quota()),
+        app=Quota(per_s=400),
+        scope_header=True,
         quick_scale=0.5,
     ),
 )

@@ -88,9 +88,14 @@ class RetryableError(SendError):
 
 
 class ThrottledError(RetryableError):
-    """The server asked us to slow down (429, or 503 with Retry-After)."""
+    """The server asked us to slow down (429, or 503 with Retry-After).
+
+    `scope`: whom the refusing limit counts, when Graph said (x-ms-throttle-scope, identity and access):
+    "Application" (the app across tenants), "Tenant_Application" or "Tenant" (this tenant); else None.
+    """
 
     kind = "throttled"
+    scope: str | None = None
 
 
 class ServerError(RetryableError):

@@ -27,6 +27,7 @@ def test_defaults_are_a_fault_free_unlimited_emulator() -> None:
         "quotas": [],
         "resource_unit_cost": 1,
         "throttle_header": True,
+        "throttle_scope": False,
         "retry_after": "seconds",
         "error_rate": 0.0,
         "error_status": 503,

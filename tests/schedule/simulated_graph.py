@@ -117,6 +117,7 @@ class SimulatedGraph:
     latency_s: float = 0.02
     jitter_s: float = 0.001  # lateness of a send, as an event loop's 1 ms timer granularity gives
     retry_after: RetryAfterShape = "fractional"
+    scope_header: bool = False  # say whom a refusal's limit counts, as x-ms-throttle-scope does
     seed: int = 1
     ok: int = 0
     throttled: int = 0
@@ -129,21 +130,27 @@ class SimulatedGraph:
         """One request: half the latency there, the quota check, half back."""
         await asyncio.sleep(self.latency_s / 2 + self._rng.uniform(0.0, self.jitter_s))  # latency, virtual
         now = asyncio.get_running_loop().time()
-        wait = self._admit(job.tenant, now)
+        wait, app_wide = self._admit(job.tenant, now)
         self.timeline.append((now, job.tenant, 200 if wait is None else 429))
         await asyncio.sleep(self.latency_s / 2)  # simulated latency (virtual time)
         if wait is None:
             self.ok += 1
             return Answer(200, None)
         self.throttled += 1
-        raise ThrottledError("Too many requests", status=429, retry_after=render_retry_after(self.retry_after, wait))
+        retry_after = render_retry_after(self.retry_after, wait)
+        refused = ThrottledError("Too many requests", status=429, retry_after=retry_after)
+        if self.scope_header:
+            refused.scope = "Application" if app_wide else "Tenant_Application"
+        raise refused
 
-    def _admit(self, tenant: str, now: float) -> float | None:
+    def _admit(self, tenant: str, now: float) -> tuple[float | None, bool]:
+        """None, or the wait and whether an app-wide rule made it (the longest)."""
         # every rule must admit; a refusal by one must not consume the others (Graph counts answered requests)
         rules = [*self.tenant_rules[tenant], *self.app_rules]
-        waits = [wait for rule in rules if (wait := rule.wait(now)) is not None]
+        app_wide = [any(rule is app for app in self.app_rules) for rule in rules]
+        waits = [(wait, app) for rule, app in zip(rules, app_wide, strict=True) if (wait := rule.wait(now)) is not None]
         if waits:
             return max(waits)
         for rule in rules:
             rule.take(now)
-        return None
+        return None, False

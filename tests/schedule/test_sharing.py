@@ -18,9 +18,13 @@ class FakeClock:
 @dataclass
 class FakeLearner:
     freed: list[float] = field(default_factory=list)
+    moved: list[float] = field(default_factory=list)
 
     def capacity_freed(self, extra: float) -> None:
         self.freed.append(extra)
+
+    def share_moved(self, delta: float) -> None:
+        self.moved.append(delta)
 
 
 @dataclass

@@ -66,6 +66,7 @@ class EmulatorConfig:
     quotas: tuple[QuotaRule, ...] = ()  # further rules in the generic form (rules.QuotaRule)
     resource_unit_cost: int = 1  # units each PATCH costs against every rule (x-ms-resource-unit)
     throttle_header: bool = True  # send x-ms-throttle-limit-percentage on 200s past 80 % of a quota
+    throttle_scope: bool = False  # send x-ms-throttle-scope on 429s: whom the refusing quota counts
     retry_after: RetryAfterFormat = "seconds"  # shape of Retry-After on 429s and injected 5xx
     error_rate: float = 0.0  # share of PATCHes (single or $batch items) answered with error_status
     error_status: int = 503
@@ -289,6 +290,7 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "quotas": _quota_rules,
     "resource_unit_cost": _at_least_one,
     "throttle_header": _flag,
+    "throttle_scope": _flag,
     "retry_after": _retry_after,
     "error_rate": _fraction,
     "error_status": _error_status,

@@ -36,6 +36,11 @@ NO_CONTENT = 204
 # plain str header names: these also become JSON keys in `$batch` item headers
 RETRY_AFTER = "Retry-After"
 THROTTLE_PERCENTAGE = "x-ms-throttle-limit-percentage"
+# on 429s (identity and access): <Scope>/<Limit>/<ApplicationId>/<TenantId>, Scope naming whom the limit counts
+THROTTLE_SCOPE = "x-ms-throttle-scope"
+THROTTLE_INFORMATION = "x-ms-throttle-information"
+SCOPE_NAMES = {"tenant": "Tenant_Application", "app": "Application"}
+APPLICATION_ID = "00000000-0000-0000-0000-00000000a99e"  # the emulator's one app
 # the resource units a request cost against the quota; Graph sends it on answers that count
 RESOURCE_UNIT = "x-ms-resource-unit"
 _WWW_AUTHENTICATE = 'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"'
@@ -202,13 +207,17 @@ def with_retry_after(headers: dict[str, str], state: EmulatorState, wait: float)
 
 def _check_quota(exchange: Exchange, state: EmulatorState) -> Answer | None:
     assert exchange.route is not None  # check_target ran first
-    wait = state.quotas.try_acquire(exchange.tenant, exchange.route.scope)
-    if wait is None:
+    refusal = state.quotas.try_take(exchange.tenant, exchange.route.scope)
+    if refusal is None:
         return None
+    wait, per = refusal
     message = (
         f"Too many requests from Identifier:{exchange.tenant} under category:throttle.emulator. Please try again later."
     )
     headers = {**exchange.headers, RESOURCE_UNIT: str(state.config.resource_unit_cost)}
+    if state.config.throttle_scope:
+        headers[THROTTLE_SCOPE] = f"{SCOPE_NAMES[per]}/Write/{APPLICATION_ID}/{exchange.tenant}"
+        headers[THROTTLE_INFORMATION] = "ResourceUnitLimitExceeded"
     return error_answer(429, message, with_retry_after(headers, state, wait))
 
 

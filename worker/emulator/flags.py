@@ -86,6 +86,15 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
         help="never send x-ms-throttle-limit-percentage (default: sent on 200s past 80 %% of a quota)",
     )
     group.add_argument(
+        "--throttle-scope",
+        action="store_true",
+        help=(
+            "send x-ms-throttle-scope on 429s, as Graph does for identity and access: "
+            "Tenant_Application/Write/APP/TENANT when a per-tenant rule refused, Application/... when the "
+            "app-wide one did (default: not sent, as by most of Graph)"
+        ),
+    )
+    group.add_argument(
         "--retry-after",
         choices=RETRY_AFTER_FORMATS,
         default="seconds",
@@ -294,6 +303,7 @@ def _config(ns: argparse.Namespace) -> EmulatorConfig:
         quotas=(*(ns.quotas or ()), *(() if ns.graph_limits is None else graph_rules(tenant_size=ns.graph_limits))),
         resource_unit_cost=ns.resource_unit_cost,
         throttle_header=ns.throttle_header,
+        throttle_scope=ns.throttle_scope,
         retry_after=ns.retry_after,
         error_rate=ns.error_rate,
         error_status=ns.error_status,

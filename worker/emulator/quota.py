@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from worker.emulator.config import QUOTA_KNOBS, EmulatorConfig
-from worker.emulator.rules import QuotaRule
+from worker.emulator.rules import Per, QuotaRule
 
 # Float arithmetic can leave 0.9999999 tokens where exactly one is due, or a request a nanosecond short of
 # leaving a window; without the slack a client that waits precisely the advertised Retry-After would be
@@ -149,7 +149,7 @@ class Quotas:
         self._rules: tuple[QuotaRule, ...] = ()
         self._epoch = clock()  # fixed windows are aligned to it
 
-    def _counters_for(self, tenant: str, scope: str | None) -> list[_Counter]:
+    def _counters_for(self, tenant: str, scope: str | None) -> list[tuple[QuotaRule, _Counter]]:
         knobs = tuple(getattr(self._config, name) for name in QUOTA_KNOBS)
         if knobs != self._knobs:
             self._knobs, self._rules = knobs, self._config.rules
@@ -163,27 +163,33 @@ class Quotas:
                 counter = self._counters[key] = _new_counter(
                     rule, self._epoch if rule.model == "fixed-window" else self._clock()
                 )
-            found.append(counter)
+            found.append((rule, counter))
         return found
 
     def try_acquire(self, tenant: str, scope: str | None = None) -> float | None:
         """Take `resource_unit_cost` units from every rule of `scope`: None when allowed, else the seconds to wait."""
-        counters = self._counters_for(tenant, scope)
-        if not counters:
+        refusal = self.try_take(tenant, scope)
+        return None if refusal is None else refusal[0]
+
+    def try_take(self, tenant: str, scope: str | None = None) -> tuple[float, Per] | None:
+        """`try_acquire`, with whom the refusing rule counts (the one that makes the wait longest): a tenant
+        ("tenant") or the whole app ("app"), what Graph's x-ms-throttle-scope names."""
+        rules_and_counters = self._counters_for(tenant, scope)
+        if not rules_and_counters:
             return None
         now = self._clock()
         cost = self._config.resource_unit_cost
-        wait = max(counter.wait(now, cost) for counter in counters)
+        wait, per = max((counter.wait(now, cost), rule.per) for rule, counter in rules_and_counters)
         if wait > 0.0:
-            return wait
-        for counter in counters:
+            return wait, per
+        for _rule, counter in rules_and_counters:
             counter.take(now, cost)
         return None
 
     def usage(self, tenant: str, scope: str | None = None) -> float:
         """Share of the most-used rule that applies to `tenant` in `scope`: 0 idle (or no quota), 1 exhausted."""
         now = self._clock()
-        return max((counter.usage(now) for counter in self._counters_for(tenant, scope)), default=0.0)
+        return max((counter.usage(now) for _rule, counter in self._counters_for(tenant, scope)), default=0.0)
 
     def clear(self) -> None:
         """Forget every counter: each tenant (and the app) starts afresh, fixed windows from now."""

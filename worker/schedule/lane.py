@@ -121,7 +121,8 @@ class Lane:
         self.succeeded = 0
         self.throttled = 0
         self.latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # the latest successes' round trips
-        self.on_paused: Callable[[LaneKey], None] | None = None  # told of each pause (lanes refused together)
+        # told of each pause, and whom the refusing limit counts if Graph said (lanes refused together)
+        self.on_paused: Callable[[LaneKey, str | None], None] | None = None
 
     @property
     def rate(self) -> float | None:
@@ -252,7 +253,7 @@ class Lane:
             self.learner.on_throttled(pause, sent_at, precise=not _coarse(error.retry_after))
         if self.gate.closures != closures:  # one line per pause, not one per 429 it covers
             if self.on_paused is not None:
-                self.on_paused((self.name, self.scope))
+                self.on_paused((self.name, self.scope), error.scope)
             log.info(
                 "lane.paused",
                 lane=self.name,

@@ -188,6 +188,20 @@ class LaneController:
             self.measured += extra
         self._change(rate + extra * self.tuning.margin, self._clock())
 
+    def share_moved(self, delta: float) -> None:
+        """Lanes under one app-wide limit are evened out (`worker.schedule.sharing`): `delta` requests/s of
+        it moved to this lane (negative: away from it). The pace and the paces aimed at move by as much; the
+        span, its refusals and growth go on as they were (the app's total is unchanged)."""
+        rate = self.pacer.rate
+        if rate is None or self._pending is not None or self.pacer.window is not None:
+            return
+        floor = self.tuning.floor
+        if self._refused_at_rate is not None:
+            self._refused_at_rate = max(floor, self._refused_at_rate + delta)
+        if self.measured is not None:
+            self.measured = max(floor, self.measured + delta)
+        self._set(rate + delta)
+
     def reopened(self) -> None:
         """The lane went on before its pause's end (a probe went through)."""
         if self._pending is not None:

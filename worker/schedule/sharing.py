@@ -10,6 +10,15 @@ first (`fill_up`). If they did not share a limit after all, each is refused once
 
 Graph's app-wide limits are per throttling scope: `LaneSet` keeps one `SharedLimit` per scope, and
 `belongs` keeps each to its own scope's lanes (lanes are named by any hashable key: (tenant, scope)).
+
+Where Graph says whom a refusal's limit counts (`x-ms-throttle-scope`, sent by identity and access), no
+guess is needed. A lane refused by the app's limit ("Application") shares it with every other lane so
+refused, and those lanes are also *evened out*: each `check` moves `EVEN_PER_S` of the gap between a lane's
+pace and their mean, from the faster to the slower (`share_moved`; the app's total is unchanged). Otherwise
+they keep the unequal shares they settled on (growth and cuts are both in proportion to a lane's pace), and
+the slowest, finishing last and alone, is held to its own tenant's quota: 1.06-1.24x of the ideal, measured.
+A lane whose last refusal was its own tenant's limit ("Tenant_Application", "Tenant") takes no part: it
+cannot use more, and a refusal that names its limit says nothing about sharing.
 """
 
 from __future__ import annotations
@@ -22,8 +31,12 @@ import structlog
 log = structlog.get_logger("worker.schedule")
 
 TOGETHER_S = 1.0  # refusals of two lanes this close are one limit's doing
+EVEN_PER_S = 0.5  # lanes under the app's limit (Graph said so): this share of each gap to the mean per second
+EVEN_FROM = 0.02  # ... a gap under this share of the mean is left alone
+APP_SCOPE = "Application"  # x-ms-throttle-scope: the limit counts the app across tenants
 QUIET_S = 0.3  # a lane that asked for nothing this long (or 3 of its intervals) has stopped
 CHECK_S = 0.1  # how often quiet lanes are looked for
+BUSY = 0.9  # a lane delivering this share of its pace uses it (evening out moves only paces in use)
 PEAK_FADE_PER_S = 0.8  # a lane's peak use fades by this much per second
 _PEAK_FADE_PER_CHECK = PEAK_FADE_PER_S**CHECK_S
 
@@ -33,6 +46,10 @@ class Learner(Protocol):
 
     def capacity_freed(self, extra: float) -> None:
         """Another lane under the same limit stopped: `extra` requests/s are free for this one."""
+        ...
+
+    def share_moved(self, delta: float) -> None:
+        """Lanes under the app's limit are evened out: `delta` requests/s moved to this lane (or away)."""
         ...
 
 
@@ -69,10 +86,19 @@ class SharedLimit:
         self._refused_at: dict[Hashable, float] = {}
         self._together: set[Hashable] = set()
         self._sending: dict[Hashable, float] = {}  # lanes seen sending at the last check, and their pace then
+        self._app_wide: set[Hashable] = set()  # lanes whose last refusal Graph said was the app's limit
         self._next_check = 0.0
 
-    def refused(self, name: Hashable) -> None:
-        """A lane was refused (once per pause): it shares a limit with any lane refused just before."""
+    def refused(self, name: Hashable, limit_scope: str | None = None) -> None:
+        """A lane was refused (once per pause). `limit_scope`: whom the limit counts, if Graph said
+        (x-ms-throttle-scope); else the lane shares a limit with any lane refused just before."""
+        if limit_scope is not None:
+            if limit_scope == APP_SCOPE:
+                self._app_wide.add(name)
+                self._together |= self._app_wide
+            else:  # its own tenant's limit: it takes no part in evening out, and suggests no sharing
+                self._app_wide.discard(name)
+            return
         now = self._clock()
         others = {other for other, at in self._refused_at.items() if other != name and now - at <= TOGETHER_S}
         self._refused_at[name] = now
@@ -103,6 +129,8 @@ class SharedLimit:
         }
         takers = {name: lanes[name].learner for name in self._sending if name in self._together}
         learners = {name: learner for name, learner in takers.items() if learner is not None}
+        if self._app_wide:
+            self._even_out(lanes)
         if not freed or not learners:
             return
         log.info("lanes.share_handed_over", freedRate=round(freed, 1), lanes=len(learners))
@@ -111,10 +139,28 @@ class SharedLimit:
             if shares[name] > 0.0:
                 learner.capacity_freed(shares[name])
 
+    def _even_out(self, lanes: Mapping[Any, SharingLane]) -> None:
+        """Move part of each gap between the paces of the lanes under the app's limit and their mean, from
+        the faster to the slower: only lanes sending at their pace (a pace not used is no share of it)."""
+        paces: dict[Hashable, tuple[float, Learner]] = {}
+        for name in self._app_wide & self._sending.keys():
+            lane = lanes[name]
+            rate, learner = lane.rate, lane.learner
+            if rate is not None and learner is not None and not lane.paused and lane.delivering >= BUSY * rate:
+                paces[name] = (rate, learner)
+        if len(paces) < 2:
+            return
+        mean = sum(rate for rate, _ in paces.values()) / len(paces)
+        step = min(1.0, EVEN_PER_S * CHECK_S)
+        for rate, learner in paces.values():
+            if abs(rate - mean) >= EVEN_FROM * mean:
+                learner.share_moved((mean - rate) * step)
+
     def forget(self, name: Hashable) -> None:
         """A lane stopped or was released: it shares nothing any more."""
         self._refused_at.pop(name, None)
         self._together.discard(name)
+        self._app_wide.discard(name)
 
 
 def fill_up(rates: Mapping[Hashable, float], freed: float) -> dict[Hashable, float]:

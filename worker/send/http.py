@@ -38,6 +38,10 @@ log = structlog.get_logger("worker.send")
 
 USER_AGENT = "patch-worker/0.1"
 THROTTLE_PERCENT_HEADER = "x-ms-throttle-limit-percentage"
+THROTTLE_SCOPE_HEADER = "x-ms-throttle-scope"
+# x-ms-throttle-scope's first part, as Graph documents it (any case), to the one spelling used here
+THROTTLE_SCOPES = {name.lower(): name for name in ("Application", "Tenant_Application", "Tenant")}
+MAX_SCOPE_HEADER_CHARS = 1024
 RESOURCE_UNIT_HEADER = "x-ms-resource-unit"  # what the request cost against its scope's quota (directory)
 MAX_THROTTLE_PERCENT = 100.0  # far above anything Graph sends; beyond it (or NaN) a server is making things up
 
@@ -212,12 +216,23 @@ def classify(status: int, headers: Any, parsed_body: Any, *, fallback: str | Non
     retry_after = parse_retry_after(headers.get("retry-after"))
     text = message or fallback or f"HTTP {status}"
     if status == 429 or (status == 503 and retry_after is not None):
-        return ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
+        throttled = ThrottledError(text, status=status, code=code, detail=detail, retry_after=retry_after)
+        throttled.scope = throttle_scope(headers.get(THROTTLE_SCOPE_HEADER))
+        return throttled
     if status >= 500 or status == 424:  # 424: a $batch item not run because another failed: try again
         return ServerError(text, status=status, code=code, detail=detail, retry_after=retry_after)
     if status in (401, 403):
         return AuthError(text, status=status, code=code, detail=detail)
     return PermanentError(text, status=status, code=code, detail=detail)
+
+
+def throttle_scope(value: Any) -> str | None:
+    """Whom a refusal's limit counts, from Graph's `x-ms-throttle-scope`
+    (`<Scope>/<Limit>/<ApplicationId>/<TenantId>`): "Application", "Tenant_Application" or "Tenant";
+    None when absent, too long, or naming anything else (a server's header is not trusted)."""
+    if not isinstance(value, str) or len(value) > MAX_SCOPE_HEADER_CHARS:
+        return None
+    return THROTTLE_SCOPES.get(value.split("/", 1)[0].strip().lower())
 
 
 def redirect_error(status: int, location: Any) -> RedirectError:
