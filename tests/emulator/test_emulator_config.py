@@ -190,7 +190,7 @@ def test_quota_flags_build_the_rules() -> None:
         *("--quota", "0.5", "--quota-model", "fixed-window", "--quota-window-s", "10"),
         *("--app-quota", "600", "--app-quota-burst", "50", "--resource-unit-cost", "2", "--no-throttle-header"),
         *("--quota-rule", '{"model": "sliding-window", "limit": 9, "window_s": 3, "per": "app"}'),
-        *("--retry-after", "combined"),
+        *("--retry-after", "combined", "--throttle-scope"),
     )
 
     config = config_from_args(ns)
@@ -201,6 +201,7 @@ def test_quota_flags_build_the_rules() -> None:
         ("sliding-window", 9.0, 3.0, None, "app"),
     ]
     assert (config.resource_unit_cost, config.throttle_header, config.retry_after) == (2, False, "combined")
+    assert config.throttle_scope
 
 
 @pytest.mark.parametrize(

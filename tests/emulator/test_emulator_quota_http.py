@@ -146,6 +146,32 @@ async def test_throttle_header_reports_the_most_used_rule_and_can_be_switched_of
     assert all("x-ms-throttle-limit-percentage" not in reply.headers for reply in off)
 
 
+async def test_throttle_scope_names_the_limit_that_refused_when_switched_on(
+    emulator: RunningEmulator, session: aiohttp.ClientSession
+) -> None:
+    # 2 per 100 s per tenant, 3 per 100 s for the app: tenant a is refused by its own limit, then b by the app's
+    emulator.configure(
+        quota_per_s=0.02, quota_window_s=100, quota_model="fixed-window", app_quota_per_s=0.03, app_quota_window_s=100
+    )
+    off = await _send(session, emulator, 3, "a")
+    emulator.reset()
+    emulator.configure(throttle_scope=True)
+
+    own = await _send(session, emulator, 3, "a")
+    app = await _send(session, emulator, 2, "b")
+
+    assert _statuses(off) == _statuses(own) == [200, 200, 429]
+    assert "x-ms-throttle-scope" not in off[2].headers
+    assert _statuses(app) == [200, 429]
+    tenant_scope = own[2].headers["x-ms-throttle-scope"].split("/")
+    app_scope = app[1].headers["x-ms-throttle-scope"].split("/")
+    assert (tenant_scope[0], tenant_scope[1], tenant_scope[3]) == ("Tenant_Application", "Write", "a")
+    assert (app_scope[0], app_scope[3]) == ("Application", "b")
+    assert tenant_scope[2] == app_scope[2]  # one app
+    assert app[1].headers["x-ms-throttle-information"] == "ResourceUnitLimitExceeded"
+    assert all("x-ms-throttle-scope" not in reply.headers for reply in [*own[:2], app[0]])
+
+
 async def test_combined_retry_after_joins_two_values_the_larger_never_early(
     emulator: RunningEmulator, session: aiohttp.ClientSession
 ) -> None:

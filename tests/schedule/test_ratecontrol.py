@@ -253,3 +253,29 @@ def test_a_ramp_refused_falls_to_what_got_through_even_when_probes_are_refused_d
     controller.reopened()  # a probe went through
     assert pacer.rate is not None
     assert pacer.rate < 1.1 * 200  # not half the ramp's pace (> 200): the window would be overshot again
+
+
+def test_a_share_moved_between_lanes_moves_the_pace_and_what_growth_aims_at_but_not_the_span() -> None:
+    clock, pacer, controller = _controller()
+    controller.start_from(100.0)  # measured: 100/s (a share of an app-wide limit)
+    clock.now += 5.0
+    sent_before = clock.now - 0.01
+    controller.share_moved(-20.0)  # evened out towards slower lanes under the same limit
+    assert pacer.rate == pytest.approx(80.0)
+    assert controller.measured == pytest.approx(80.0)
+    # a refusal of a request sent before the move is still a refusal of its own (a move is no change of
+    # the lane's own: it must not hide the refusals that follow it)
+    controller.on_throttled(0.5, sent_at=sent_before)
+    assert controller.throttle_events == 1
+    controller.share_moved(+50.0)  # during the pause: the pause's settlement decides
+    assert pacer.rate == pytest.approx(80.0)
+
+
+def test_a_share_moved_stays_within_the_ceiling_and_above_the_floor() -> None:
+    _clock, pacer, controller = _controller(ceiling=90.0)
+    controller.start_from(80.0)
+    controller.share_moved(+50.0)
+    assert pacer.rate == pytest.approx(90.0)
+    controller.share_moved(-500.0)
+    assert pacer.rate == pytest.approx(DEFAULT_TUNING.floor)
+    assert controller.measured == pytest.approx(DEFAULT_TUNING.floor)

@@ -1,9 +1,11 @@
-"""Lanes keyed by (tenant, scope), each scope's app-wide pacer, and resource-unit costs, against the real
-emulator: a request costing N units (`x-ms-resource-unit`) takes N of its lane's pacer slots."""
+"""Lanes keyed by (tenant, scope), each scope's app-wide pacer, resource-unit costs and the limit a refusal
+names, against the real emulator: a request costing N units (`x-ms-resource-unit`) takes N of its lane's
+pacer slots."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 
@@ -11,6 +13,7 @@ from worker.auth.tokens import Credentials, StaticToken
 from worker.compose import lane_limits
 from worker.emulator.config import EmulatorConfig
 from worker.emulator.running import start_emulator
+from worker.errors import ThrottledError
 from worker.jobs import Job
 from worker.schedule.lane import LaneLimits
 from worker.schedule.lane_sender import LaneSender
@@ -23,9 +26,9 @@ TOKEN = "emu.contoso.secret"
 USER = "/users/8a7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d"
 
 
-def job(path: str, scope: str) -> Job:
+def job(path: str, scope: str, tenant: str = "contoso") -> Job:
     body = b'{"department": "Finance"}' if scope == "directory" else b'{"action": "Update"}'
-    return Job(str(uuid.uuid4()), 1, "contoso", path, body, str(uuid.uuid4()), scope=scope)
+    return Job(str(uuid.uuid4()), 1, tenant, path, body, str(uuid.uuid4()), scope=scope)
 
 
 async def _sent_in(sender: LaneSender, jobs: list[Job]) -> float:
@@ -84,3 +87,42 @@ def test_a_lane_s_ceiling_is_the_lower_of_its_tenant_s_and_its_scope_s() -> None
     assert limits(("contoso", "reports")).learned == LearnedPace(0.5)  # a pace over the ceiling is the ceiling
     assert limits(("fabrikam", "directory")).ceiling == 20.0
     assert limits(("fabrikam", "other")).ceiling is None
+
+
+async def test_a_refusal_naming_the_apps_limit_reaches_the_lanes_sharing_bookkeeping() -> None:
+    # two tenants under one app-wide limit (10 at once, then 100/s), their own limits far off; the emulator
+    # names the refusing limit as identity and access do (x-ms-throttle-scope)
+    config = EmulatorConfig(
+        quota_per_s=1000.0, app_quota_per_s=100.0, app_quota_burst=10, throttle_scope=True, retry_after="fractional"
+    )
+    async with await start_emulator(config) as emulator:
+        session = new_session(max_connections=16, connect_timeout_s=2, read_timeout_s=5)
+        async with session:
+            lanes = LaneSet(lambda _key: LaneLimits(max_concurrency=8))
+            tokens = {tenant: StaticToken(f"emu.{tenant}.secret") for tenant in ("north", "south")}
+            client = GraphClient(session, emulator.base_url, Credentials(default=None, tenants=dict(tokens)))
+            sender = LaneSender(lanes, client.patch)
+            told: list[tuple[object, str | None]] = []
+            for tenant in tokens:
+                lane = lanes.lane(tenant, "reports")
+                tell = lane.on_paused
+                assert tell is not None
+
+                def spy(key: object, scope: str | None, tell: object = tell) -> None:
+                    told.append((key, scope))
+                    tell(key, scope)  # type: ignore[operator]
+
+                lane.on_paused = spy
+
+            async def send(tenant: str) -> None:
+                for _ in range(60):
+                    with contextlib.suppress(ThrottledError):  # refused: the lane pauses, the job is dropped
+                        await sender.patch(job("/auditLogs/provisioning", "reports", tenant))
+
+            await asyncio.gather(*(send(tenant) for tenant in tokens))
+
+            assert {key for key, scope in told if scope == "Application"} == {
+                ("north", "reports"),
+                ("south", "reports"),
+            }
+            assert {scope for _, scope in told} == {"Application"}  # never their own tenants' limits

@@ -8,9 +8,9 @@ import pytest
 
 from worker.answers import Answer
 from worker.auth.tokens import Credentials, StaticToken
-from worker.errors import MalformedResponseError, RedirectError, ServerError
+from worker.errors import MalformedResponseError, RedirectError, ServerError, ThrottledError
 from worker.jobs import Job
-from worker.send.http import GraphClient, redirect_error, throttle_percent
+from worker.send.http import GraphClient, classify, redirect_error, throttle_percent
 from worker.send.json_batch import decode_batch
 
 
@@ -37,6 +37,36 @@ def test_a_redirect_names_only_the_host(location: object, shown: str) -> None:
 @pytest.mark.parametrize("value", ["nan", "inf", "-1", "1e308", "lots", None, 0.9])
 def test_an_insane_throttle_hint_is_ignored(value: object) -> None:
     assert throttle_percent({"x-ms-throttle-limit-percentage": value}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "scope"),
+    [
+        ("Application/Write/0785ef7c-2d7a-4542-b048-95bcab406e0b/9a3d526c", "Application"),
+        ("Tenant_Application/ReadWrite/app/tenant", "Tenant_Application"),
+        ("tenant/Read/app/tenant", "Tenant"),  # any case
+        (" Application ", "Application"),
+        ("Application", "Application"),
+        ("Applications/Write/app", None),
+        ("User/Write/app/user", None),
+        ("", None),
+        ("/Application", None),
+        ("Application/" + "x" * 5000, None),  # no header that long is Graph's
+        (None, None),
+        (["Application"], None),
+    ],
+)
+def test_a_refusals_throttle_scope_is_read_only_when_it_names_a_documented_scope(
+    value: object, scope: str | None
+) -> None:
+    error = classify(429, {"x-ms-throttle-scope": value, "retry-after": "1"}, None)
+    assert isinstance(error, ThrottledError)
+    assert error.scope == scope
+
+
+def test_a_throttle_scope_on_an_answer_that_is_no_refusal_is_not_read() -> None:
+    error = classify(503, {"x-ms-throttle-scope": "Application/Write/a/t"}, None)  # no Retry-After: a 5xx
+    assert not isinstance(error, ThrottledError)
 
 
 @pytest.mark.parametrize(
