@@ -260,6 +260,15 @@ async def _sending(
             save_learned(state_dir, lanes.learned())
 
 
+def keep_learned(state_dir: Path, learned: dict[LaneKey, LearnedPace]) -> None:
+    """Save what the lanes learned, for the next start; a failure to is a warning (`lanes.not_kept`): the
+    lanes only save time with it, the updates go on."""
+    try:
+        save_learned(state_dir, learned)
+    except OutputError as exc:
+        log.warning("lanes.not_kept", error=str(exc))
+
+
 @asynccontextmanager
 async def keeping_learned(lanes: LaneSet, state_dir: Path, every_s: float) -> AsyncIterator[None]:
     """Write what the lanes learned to `state_dir`'s lanes.json every `every_s` when it changed: a run or a
@@ -271,10 +280,7 @@ async def keeping_learned(lanes: LaneSet, state_dir: Path, every_s: float) -> As
         while True:
             await asyncio.sleep(every_s)
             if (learned := lanes.learned()) != kept:
-                try:
-                    save_learned(state_dir, learned)
-                except OutputError as exc:
-                    log.warning("lanes.not_kept", error=str(exc))
+                keep_learned(state_dir, learned)
                 kept = learned
 
     async with in_background(keep_forever(), "keep-learned"):

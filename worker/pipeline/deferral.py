@@ -82,9 +82,8 @@ class Deferral:
         return True
 
     async def put_or_defer(self, job: Job, line_no: int, raw: bytes) -> bool:
-        """Queue the job, or note its line for the second reading when its lane is behind; False on stop."""
-        if self.put_now(job):
-            return True
+        """When `put_now` found its lane's queue full: queue the job once there is room, or note its line for
+        the second reading when its lane is behind; False on stop."""
         lanes = self._lanes
         queue, lane = lanes.queue(job.lane), job.lane
         waits = lane not in self._behind and not lanes.hungry_besides(lane)

@@ -17,17 +17,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import structlog
 from aiohttp import web
 
 from worker.auth.setup import effective_base_url
 from worker.auth.tokens import verify_credentials
-from worker.compose import credentials, keeping_learned, lane_set, sending_stack
-from worker.errors import OutputError
+from worker.compose import credentials, keep_learned, keeping_learned, lane_set, sending_stack
 from worker.loop import in_background
-from worker.record.learned import load_learned, save_learned
+from worker.record.learned import load_learned
 from worker.record.metrics import ServiceMetrics
 from worker.schedule.lane_set import LaneSet
 from worker.send.halt import SystemicGuard
@@ -104,18 +102,10 @@ async def running_service(settings: Settings) -> AsyncIterator[RunningService]:
                         yield service
                 finally:
                     await service.drain()
-                    _keep_learned(state_dir, lanes)
+                    keep_learned(state_dir, lanes.learned())
     finally:
         await tokens.aclose()
     log.info("service.stopped")
-
-
-def _keep_learned(state_dir: Path, lanes: LaneSet) -> None:
-    """Save the lanes' learned rates for the next start; a failure to is worth a warning, not a failed stop."""
-    try:
-        save_learned(state_dir, lanes.learned())
-    except OutputError as exc:
-        log.warning("service.rates_not_kept", error=str(exc))
 
 
 @asynccontextmanager
